@@ -1,0 +1,186 @@
+//! `/v1/clusters`: create, list, describe, delete, bootstrap brokers and nodes.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use sha2::{Digest, Sha256};
+use sluice_model::{
+    BootstrapBrokers, Cluster, ClusterList, ClusterOperation, CreateClusterRequest, DeleteClusterQuery,
+    ListClustersQuery, NodeList, Problem, Role,
+};
+use sluice_store::{ClusterFilter, PageRequest, Resource};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{parse_id, ApiJson, ApiQuery};
+use crate::AppState;
+
+/// Header set on a create answered from an earlier request with the same token.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Create a cluster.
+///
+/// The cluster starts CREATING; the reconciler brings up its brokers and makes it ACTIVE.
+/// With `client_request_token`, a retry with the same body returns the same cluster.
+#[utoipa::path(
+    post, path = "/v1/clusters", tag = "clusters",
+    request_body = CreateClusterRequest,
+    responses(
+        (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name-taken` or `client-request-token-reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateClusterRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let valid = req.validate().map_err(ApiError::Validation)?;
+    // The fingerprint covers what the request means, not how it was spelled, so a retry that
+    // omits a default is still the same request.
+    let canonical = serde_json::json!({"name": valid.name, "spec": valid.spec, "tags": valid.tags});
+    let fingerprint = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+    let outcome = state.store.create_cluster(&caller.tenant, &valid, &fingerprint).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/clusters/{}", outcome.cluster.id)) {
+        headers.insert(header::LOCATION, v);
+    }
+    if outcome.replayed {
+        headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(ClusterOperation { cluster: outcome.cluster, operation: outcome.operation }),
+    ))
+}
+
+/// List clusters, oldest first, a page at a time.
+#[utoipa::path(
+    get, path = "/v1/clusters", tag = "clusters",
+    params(ListClustersQuery),
+    responses(
+        (status = 200, description = "A page of clusters", body = ClusterList),
+        (status = 400, description = "`invalid-query`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListClustersQuery>,
+) -> Result<Json<ClusterList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let page = PageRequest::parse(q.next_token.as_deref(), q.max_results)?;
+    let filter = ClusterFilter { name_prefix: q.name_prefix, state: q.state };
+    let page = state.store.list_clusters(&caller.tenant, &filter, page).await?;
+    Ok(Json(ClusterList { clusters: page.items, next_token: page.next_token }))
+}
+
+/// Describe a cluster.
+#[utoipa::path(
+    get, path = "/v1/clusters/{id}", tag = "clusters",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id")),
+    responses(
+        (status = 200, description = "The cluster", body = Cluster),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Cluster>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    Ok(Json(state.store.get_cluster(&caller.tenant, id).await?))
+}
+
+/// Delete a cluster.
+///
+/// Allowed in any state but DELETING; unfinished operations end as superseded.
+#[utoipa::path(
+    delete, path = "/v1/clusters/{id}", tag = "clusters",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id"), DeleteClusterQuery),
+    responses(
+        (status = 202, description = "Deleting", body = ClusterOperation),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<DeleteClusterQuery>,
+) -> Result<(StatusCode, Json<ClusterOperation>), ApiError> {
+    caller.require(Role::Operator)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    let out = state.store.delete_cluster(&caller.tenant, id, q.current_version).await?;
+    Ok((StatusCode::ACCEPTED, Json(ClusterOperation { cluster: out.cluster, operation: out.operation })))
+}
+
+/// The bootstrap broker string clients connect to.
+#[utoipa::path(
+    get, path = "/v1/clusters/{id}/bootstrap-brokers", tag = "clusters",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id")),
+    responses(
+        (status = 200, description = "Bootstrap brokers", body = BootstrapBrokers),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cluster-not-ready`: no broker is running yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn bootstrap_brokers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BootstrapBrokers>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    let nodes = state.store.list_nodes(&caller.tenant, id).await?;
+    if nodes.is_empty() {
+        let cluster = state.store.get_cluster(&caller.tenant, id).await?;
+        return Err(ApiError::ClusterNotReady(cluster.state));
+    }
+    let list: Vec<String> = nodes.iter().map(|n| format!("{}:{}", n.host, n.port)).collect();
+    Ok(Json(BootstrapBrokers { bootstrap_brokers: list.join(",") }))
+}
+
+/// The brokers of a cluster as the runtime reports them.
+#[utoipa::path(
+    get, path = "/v1/clusters/{id}/nodes", tag = "clusters",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id")),
+    responses(
+        (status = 200, description = "Nodes", body = NodeList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn nodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<NodeList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    Ok(Json(NodeList { nodes: state.store.list_nodes(&caller.tenant, id).await? }))
+}

@@ -1,0 +1,167 @@
+//! `…/tags` of clusters and configurations: list, add, remove.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use sluice_model::{Problem, Role, TagList, TagResourceRequest, Tags, Violations};
+use sluice_store::Resource;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{parse_id, ApiJson, ApiQuery};
+use crate::AppState;
+
+/// Query of a tag removal.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UntagQuery {
+    /// Comma-separated tag keys to remove (keys cannot contain commas).
+    pub keys: String,
+}
+
+fn parse_tags(req: &TagResourceRequest) -> Result<Tags, ApiError> {
+    let mut v = Violations::new();
+    Tags::parse(&req.tags, "tags", &mut v).ok_or_else(|| ApiError::Validation(v.into_errors()))
+}
+
+fn parse_keys(q: &UntagQuery) -> Vec<String> {
+    q.keys.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect()
+}
+
+fn list_of(tags: Tags) -> Json<TagList> {
+    Json(TagList { tags: tags.into_map() })
+}
+
+/// A cluster's tags.
+#[utoipa::path(
+    get, path = "/v1/clusters/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id")),
+    responses(
+        (status = 200, description = "Tags", body = TagList),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    let cluster = state.store.get_cluster(&caller.tenant, id).await?;
+    Ok(Json(TagList { tags: cluster.tags }))
+}
+
+/// Add or overwrite tags of a cluster.
+#[utoipa::path(
+    post, path = "/v1/clusters/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id")),
+    request_body = TagResourceRequest,
+    responses(
+        (status = 200, description = "The tags now", body = TagList),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tag_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TagResourceRequest>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Operator)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    let tags = parse_tags(&req)?;
+    Ok(list_of(state.store.tag_cluster(&caller.tenant, id, &tags).await?))
+}
+
+/// Remove tags of a cluster.
+#[utoipa::path(
+    delete, path = "/v1/clusters/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Cluster id"), UntagQuery),
+    responses(
+        (status = 200, description = "The tags now", body = TagList),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn untag_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<UntagQuery>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Operator)?;
+    let id = parse_id(&id, Resource::Cluster)?;
+    Ok(list_of(state.store.untag_cluster(&caller.tenant, id, &parse_keys(&q)).await?))
+}
+
+/// A configuration's tags.
+#[utoipa::path(
+    get, path = "/v1/configurations/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Configuration id")),
+    responses(
+        (status = 200, description = "Tags", body = TagList),
+        (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_configuration(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = parse_id(&id, Resource::Configuration)?;
+    let c = state.store.get_configuration(&caller.tenant, id).await?;
+    Ok(Json(TagList { tags: c.tags }))
+}
+
+/// Add or overwrite tags of a configuration.
+#[utoipa::path(
+    post, path = "/v1/configurations/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Configuration id")),
+    request_body = TagResourceRequest,
+    responses(
+        (status = 200, description = "The tags now", body = TagList),
+        (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tag_configuration(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TagResourceRequest>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, Resource::Configuration)?;
+    let tags = parse_tags(&req)?;
+    Ok(list_of(state.store.tag_configuration(&caller.tenant, id, &tags).await?))
+}
+
+/// Remove tags of a configuration.
+#[utoipa::path(
+    delete, path = "/v1/configurations/{id}/tags", tag = "tags",
+    params(("id" = uuid::Uuid, Path, description = "Configuration id"), UntagQuery),
+    responses(
+        (status = 200, description = "The tags now", body = TagList),
+        (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn untag_configuration(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<UntagQuery>,
+) -> Result<Json<TagList>, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, Resource::Configuration)?;
+    Ok(list_of(state.store.untag_configuration(&caller.tenant, id, &parse_keys(&q)).await?))
+}

@@ -1,0 +1,210 @@
+//! `sluice-control`: Sluice's control plane binary.
+//!
+//! It owns process concerns only: typed configuration from flags and environment, logging, the
+//! embedded Postgres of `dev`, migrations, token minting, and serving the API until a signal.
+
+mod config;
+mod embedded_pg;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use config::{Cli, Command, DbArgs, ServeArgs};
+use sluice_api::{AppState, Authenticator, TokenRequest};
+use sluice_model::Role;
+use sluice_store::Store;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    match cli.command {
+        Command::Serve(args) => {
+            let url = args.db.database_url.clone().context("DATABASE_URL (or --database-url) is required by serve")?;
+            serve(&args, &url, args.auth.hs_secret()?).await
+        }
+        Command::Dev(args) => dev(args).await,
+        Command::Migrate(db) => {
+            let url = db.database_url.clone().context("DATABASE_URL (or --database-url) is required by migrate")?;
+            let store = connect(&url, &db).await?;
+            store.migrate().await.context("applying migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token(args) => {
+            let secret = match args.auth.hs_secret()? {
+                Some(s) => s,
+                None => std::fs::read(dev_secret_path(&args.state_dir))
+                    .context("no HS secret: set SLUICE_JWT_SECRET or --jwt-secret-file, or run `dev` once")?,
+            };
+            let roles: Vec<Role> = args.role.iter().map(|r| r.0).collect();
+            let token = sluice_api::mint_hs256(
+                &secret,
+                &TokenRequest {
+                    subject: &args.subject,
+                    tenant: &args.tenant,
+                    roles: &roles,
+                    ttl: args.ttl.0,
+                    issuer: &args.auth.jwt_issuer,
+                    audience: &args.auth.jwt_audience,
+                },
+            )
+            .context("signing the token")?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", sluice_api::openapi_json());
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn connect(url: &str, db: &DbArgs) -> anyhow::Result<Store> {
+    Store::connect(url, db.db_max_connections)
+        .await
+        .with_context(|| format!("connecting to the database at {}", redact(url)))
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyhow::Result<()> {
+    let auth = Authenticator::new(&args.auth.config(hs_secret)?).context("configuring authentication")?;
+    auth.refresh_jwks().await;
+    let store = connect(url, &args.db).await?;
+    store.migrate().await.context("applying migrations")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "sluice-control API listening");
+    let router = sluice_api::router(AppState::new(store, auth));
+    sluice_api::run(listener, router, shutdown_signal()).await.context("serving the API")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn dev_secret_path(state_dir: &std::path::Path) -> PathBuf {
+    state_dir.join("jwt-secret")
+}
+
+/// Runs everything on this machine with no set-up: a private Postgres when `DATABASE_URL` is
+/// unset, a generated HS secret kept under the state directory, and an admin token printed.
+async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.state_dir)
+        .with_context(|| format!("creating {}", args.state_dir.display()))?;
+    let mut pg = None;
+    let url = match args.serve.db.database_url.clone() {
+        Some(url) => url,
+        None => {
+            let server = embedded_pg::EmbeddedPostgres::start(&args.state_dir.join("pg"))
+                .await
+                .context("starting the embedded Postgres")?;
+            let url = server.url();
+            pg = Some(server);
+            url
+        }
+    };
+    let secret = match args.serve.auth.hs_secret()? {
+        Some(s) => s,
+        None => load_or_create_secret(&dev_secret_path(&args.state_dir))?,
+    };
+    let token = sluice_api::mint_hs256(
+        &secret,
+        &TokenRequest {
+            subject: "dev",
+            tenant: "default",
+            roles: &[Role::Admin],
+            ttl: Duration::from_secs(24 * 3600),
+            issuer: &args.serve.auth.jwt_issuer,
+            audience: &args.serve.auth.jwt_audience,
+        },
+    )?;
+    // Print before serving so a user sees how to reach it; the URL is known once bound.
+    let listener = std::net::TcpListener::bind(args.serve.listen)
+        .with_context(|| format!("binding {}", args.serve.listen))?;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    args.serve.listen = addr;
+    println!("Sluice control plane (dev)");
+    println!("  API:      http://{addr}/v1   docs: http://{addr}/docs");
+    println!("  database: {}", redact(&url));
+    println!("  admin token (tenant 'default', 24h):");
+    println!("  export SLUICE_ENDPOINT=http://{addr} SLUICE_TOKEN={token}");
+    let result = serve(&args.serve, &url, Some(secret)).await;
+    if let Some(pg) = pg {
+        pg.stop().await;
+    }
+    result
+}
+
+fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(s) = std::fs::read(path) {
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+        bail!("{} holds fewer than 32 bytes; remove it to make a new secret", path.display());
+    }
+    let secret: String = (0..2).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres:///db"), "postgres:///db");
+    }
+}

@@ -1,0 +1,462 @@
+//! Clusters: create, read, list, change (with optimistic concurrency), delete, tags.
+
+use sluice_model::{
+    Cluster, ClusterSpec, ClusterState, ConfigurationRef, ErrorInfo, Operation, OperationState,
+    OperationType, SpecChange, StateInfo, Tags, TenantId, ValidCreateCluster,
+};
+use sqlx::types::Json;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::rows::{cluster_state, ClusterRow, OperationRow, CLUSTER_COLUMNS, OPERATION_COLUMNS};
+use crate::{Page, PageRequest, Resource, Store, StoreError};
+
+/// Filters of a cluster list.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFilter {
+    pub name_prefix: Option<String>,
+    pub state: Option<ClusterState>,
+}
+
+/// What a create did.
+#[derive(Debug, Clone)]
+pub struct CreateClusterOutcome {
+    pub cluster: Cluster,
+    pub operation: Operation,
+    /// True when the create was a retry of an earlier one with the same token.
+    pub replayed: bool,
+}
+
+/// A cluster after an accepted change, and the operation carrying it out.
+#[derive(Debug, Clone)]
+pub struct UpdateOutcome {
+    pub cluster: Cluster,
+    pub operation: Operation,
+}
+
+type Tx<'a> = Transaction<'a, Postgres>;
+
+impl Store {
+    /// Creates a cluster in CREATING with its CREATE_CLUSTER operation. With a client request
+    /// token, a retry whose `fingerprint` matches returns the first result (`replayed`).
+    pub async fn create_cluster(
+        &self,
+        tenant: &TenantId,
+        req: &ValidCreateCluster,
+        fingerprint: &str,
+    ) -> Result<CreateClusterOutcome, StoreError> {
+        if let Some(token) = &req.client_request_token {
+            if let Some(found) = self.replay(tenant, token, fingerprint).await? {
+                return Ok(found);
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(c) = &req.spec.configuration {
+            check_configuration(&mut tx, tenant, c, &req.spec.kafka_version).await?;
+        }
+        let id = Uuid::now_v7();
+        let op_id = Uuid::now_v7();
+        let inserted = sqlx::query_as::<_, ClusterRow>(&format!(
+            "INSERT INTO clusters (id, tenant, name, state, spec, tags, active_operation_id, configuration_id, \
+             client_request_token, request_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING {CLUSTER_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(tenant.as_str())
+        .bind(req.name.as_str())
+        .bind(ClusterState::Creating.as_str())
+        .bind(Json(&req.spec))
+        .bind(Json(req.tags.as_map()))
+        .bind(op_id)
+        .bind(req.spec.configuration.map(|c| c.id))
+        .bind(req.client_request_token.as_deref())
+        .bind(fingerprint)
+        .fetch_one(&mut *tx)
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            Err(e) => {
+                let err = StoreError::on_unique(e, "clusters_tenant_name", StoreError::NameTaken);
+                let err = match err {
+                    StoreError::Database(e) => {
+                        StoreError::on_unique(e, "clusters_tenant_token", StoreError::TokenReused)
+                    }
+                    other => other,
+                };
+                drop(tx);
+                // A concurrent create with the same token won the race: answer as its retry.
+                if let (StoreError::TokenReused, Some(token)) = (&err, &req.client_request_token) {
+                    if let Some(found) = self.replay(tenant, token, fingerprint).await? {
+                        return Ok(found);
+                    }
+                }
+                return Err(err);
+            }
+        };
+        let operation = insert_operation(
+            &mut tx,
+            op_id,
+            tenant,
+            id,
+            OperationType::CreateCluster,
+            &[],
+            None,
+            &req.spec,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CreateClusterOutcome {
+            cluster: row.try_into()?,
+            operation,
+            replayed: false,
+        })
+    }
+
+    async fn replay(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        fingerprint: &str,
+    ) -> Result<Option<CreateClusterOutcome>, StoreError> {
+        let found: Option<(Uuid, Option<String>, bool)> = sqlx::query_as(
+            "SELECT id, request_fingerprint, deleted_at IS NOT NULL FROM clusters \
+             WHERE tenant = $1 AND client_request_token = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, stored, deleted)) = found else {
+            return Ok(None);
+        };
+        if stored.as_deref() != Some(fingerprint) || deleted {
+            return Err(StoreError::TokenReused);
+        }
+        let cluster = self.get_cluster(tenant, id).await?;
+        let operation = sqlx::query_as::<_, OperationRow>(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE cluster_id = $1 AND operation_type = $2 \
+             ORDER BY id LIMIT 1"
+        ))
+        .bind(id)
+        .bind(OperationType::CreateCluster.as_str())
+        .fetch_one(&self.pool)
+        .await?
+        .try_into()?;
+        Ok(Some(CreateClusterOutcome {
+            cluster,
+            operation,
+            replayed: true,
+        }))
+    }
+
+    /// One live cluster of the tenant.
+    pub async fn get_cluster(&self, tenant: &TenantId, id: Uuid) -> Result<Cluster, StoreError> {
+        sqlx::query_as::<_, ClusterRow>(&format!(
+            "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .bind(tenant.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound(Resource::Cluster))?
+        .try_into()
+    }
+
+    /// A page of the tenant's live clusters, oldest first.
+    pub async fn list_clusters(
+        &self,
+        tenant: &TenantId,
+        filter: &ClusterFilter,
+        page: PageRequest,
+    ) -> Result<Page<Cluster>, StoreError> {
+        let rows = sqlx::query_as::<_, ClusterRow>(&format!(
+            "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE tenant = $1 AND deleted_at IS NULL \
+             AND ($2::uuid IS NULL OR id > $2) \
+             AND ($3::text IS NULL OR starts_with(name, $3)) \
+             AND ($4::text IS NULL OR state = $4) \
+             ORDER BY id LIMIT $5"
+        ))
+        .bind(tenant.as_str())
+        .bind(page.after)
+        .bind(filter.name_prefix.as_deref())
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let clusters = rows.into_iter().map(Cluster::try_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(clusters, page.limit, |c| c.id))
+    }
+
+    /// Applies `change` if the cluster is ACTIVE and at `expected_version`: bumps the version,
+    /// moves the cluster to the operation's state and records the operation, atomically.
+    pub async fn update_cluster(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        expected_version: i64,
+        change: &SpecChange,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current = lock_cluster(&mut tx, tenant, id).await?;
+        if current.current_version != expected_version {
+            return Err(StoreError::VersionConflict {
+                current: current.current_version,
+            });
+        }
+        if !current.state.accepts_updates() {
+            return Err(StoreError::InvalidState { state: current.state });
+        }
+        let next = current.spec.apply(change).map_err(StoreError::Validation)?;
+        if let Some(c) = &next.configuration {
+            if next.configuration != current.spec.configuration
+                || next.kafka_version != current.spec.kafka_version
+            {
+                check_configuration(&mut tx, tenant, c, &next.kafka_version).await?;
+            }
+        }
+        let op_type = change.operation_type();
+        let out = self
+            .transition(&mut tx, tenant, &current, &next, op_type, &change.broker_ids())
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Starts deleting a cluster (any state but DELETING). Unfinished operations are ended as
+    /// superseded, since their target will never be reached.
+    pub async fn delete_cluster(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current = lock_cluster(&mut tx, tenant, id).await?;
+        if let Some(v) = expected_version {
+            if current.current_version != v {
+                return Err(StoreError::VersionConflict {
+                    current: current.current_version,
+                });
+            }
+        }
+        if !current.state.accepts_delete() {
+            return Err(StoreError::InvalidState { state: current.state });
+        }
+        let superseded = ErrorInfo {
+            code: "superseded-by-delete".into(),
+            message: "the cluster is being deleted".into(),
+        };
+        sqlx::query(
+            "UPDATE operations SET state = $2, error = $3, updated_at = now(), ended_at = now() \
+             WHERE cluster_id = $1 AND state IN ('PENDING', 'IN_PROGRESS')",
+        )
+        .bind(id)
+        .bind(OperationState::UpdateFailed.as_str())
+        .bind(Json(&superseded))
+        .execute(&mut *tx)
+        .await?;
+        let out = self
+            .transition(&mut tx, tenant, &current, &current.spec, OperationType::DeleteCluster, &[])
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn transition(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: &TenantId,
+        current: &Cluster,
+        next: &ClusterSpec,
+        op_type: OperationType,
+        broker_ids: &[u32],
+    ) -> Result<UpdateOutcome, StoreError> {
+        let op_id = Uuid::now_v7();
+        let row = sqlx::query_as::<_, ClusterRow>(&format!(
+            "UPDATE clusters SET spec = $2, version = version + 1, state = $3, state_info = NULL, \
+             active_operation_id = $4, configuration_id = $5, updated_at = now() \
+             WHERE id = $1 RETURNING {CLUSTER_COLUMNS}"
+        ))
+        .bind(current.id)
+        .bind(Json(next))
+        .bind(op_type.cluster_state().as_str())
+        .bind(op_id)
+        .bind(next.configuration.map(|c| c.id))
+        .fetch_one(&mut **tx)
+        .await?;
+        let operation = insert_operation(
+            tx,
+            op_id,
+            tenant,
+            current.id,
+            op_type,
+            broker_ids,
+            Some(&current.spec),
+            next,
+        )
+        .await?;
+        Ok(UpdateOutcome {
+            cluster: row.try_into()?,
+            operation,
+        })
+    }
+
+    /// Adds or overwrites tags of a live cluster.
+    pub async fn tag_cluster(&self, tenant: &TenantId, id: Uuid, add: &Tags) -> Result<Tags, StoreError> {
+        self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| {
+            t.merged(add).map_err(|e| StoreError::field("tags", e))
+        })
+        .await
+    }
+
+    /// Removes tags of a live cluster; missing keys are ignored.
+    pub async fn untag_cluster(&self, tenant: &TenantId, id: Uuid, keys: &[String]) -> Result<Tags, StoreError> {
+        self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| Ok(t.without(keys)))
+            .await
+    }
+
+    pub(crate) async fn modify_tags(
+        &self,
+        table: &'static str,
+        resource: Resource,
+        tenant: &TenantId,
+        id: Uuid,
+        change: impl FnOnce(&Tags) -> Result<Tags, StoreError>,
+    ) -> Result<Tags, StoreError> {
+        let live = if table == "clusters" { " AND deleted_at IS NULL" } else { "" };
+        let mut tx = self.pool.begin().await?;
+        let (Json(tags),): (Json<Tags>,) = sqlx::query_as(&format!(
+            "SELECT tags FROM {table} WHERE id = $1 AND tenant = $2{live} FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound(resource))?;
+        let next = change(&tags)?;
+        sqlx::query(&format!("UPDATE {table} SET tags = $2 WHERE id = $1"))
+            .bind(id)
+            .bind(Json(&next))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    // ---- Used by the reconciler (and by tests, until it lands) ----
+
+    /// Sets a cluster's state and the reason for it.
+    pub async fn set_cluster_state(
+        &self,
+        id: Uuid,
+        state: ClusterState,
+        info: Option<&StateInfo>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE clusters SET state = $2, state_info = $3, updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(state.as_str())
+        .bind(info.map(Json))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Resource::Cluster));
+        }
+        Ok(())
+    }
+
+    /// The tenant of a cluster, for background work that starts from an id.
+    pub async fn cluster_tenant(&self, id: Uuid) -> Result<TenantId, StoreError> {
+        let (t,): (String,) = sqlx::query_as("SELECT tenant FROM clusters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(Resource::Cluster))?;
+        TenantId::parse(&t).map_err(StoreError::Corrupt)
+    }
+
+    /// Reads a cluster's state without the tenant check, for the reconciler.
+    pub async fn cluster_state(&self, id: Uuid) -> Result<ClusterState, StoreError> {
+        let (s,): (String,) = sqlx::query_as("SELECT state FROM clusters WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(Resource::Cluster))?;
+        cluster_state(&s)
+    }
+}
+
+async fn lock_cluster(tx: &mut Tx<'_>, tenant: &TenantId, id: Uuid) -> Result<Cluster, StoreError> {
+    sqlx::query_as::<_, ClusterRow>(&format!(
+        "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL FOR UPDATE"
+    ))
+    .bind(id)
+    .bind(tenant.as_str())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound(Resource::Cluster))?
+    .try_into()
+}
+
+/// Checks a configuration revision exists in the tenant and allows the Kafka version, and holds
+/// a share lock on it so it cannot be deleted before the transaction commits.
+async fn check_configuration(
+    tx: &mut Tx<'_>,
+    tenant: &TenantId,
+    c: &ConfigurationRef,
+    kafka_version: &str,
+) -> Result<(), StoreError> {
+    let found: Option<(Vec<String>,)> = sqlx::query_as(
+        "SELECT c.kafka_versions FROM configurations c \
+         JOIN configuration_revisions r ON r.configuration_id = c.id \
+         WHERE c.id = $1 AND c.tenant = $2 AND r.revision = $3 FOR KEY SHARE OF c",
+    )
+    .bind(c.id)
+    .bind(tenant.as_str())
+    .bind(c.revision)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match found {
+        None => Err(StoreError::field("configuration", "no such configuration revision")),
+        Some((versions,)) if !versions.is_empty() && !versions.iter().any(|v| v == kafka_version) => {
+            Err(StoreError::field(
+                "configuration",
+                format!(
+                    "the configuration allows Kafka {} but the cluster runs {kafka_version}",
+                    versions.join(", ")
+                ),
+            ))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_operation(
+    tx: &mut Tx<'_>,
+    id: Uuid,
+    tenant: &TenantId,
+    cluster_id: Uuid,
+    op_type: OperationType,
+    broker_ids: &[u32],
+    source: Option<&ClusterSpec>,
+    target: &ClusterSpec,
+) -> Result<Operation, StoreError> {
+    let ids: Vec<i32> = broker_ids.iter().map(|b| *b as i32).collect();
+    sqlx::query_as::<_, OperationRow>(&format!(
+        "INSERT INTO operations (id, tenant, cluster_id, operation_type, state, broker_ids, source, target) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {OPERATION_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(tenant.as_str())
+    .bind(cluster_id)
+    .bind(op_type.as_str())
+    .bind(OperationState::Pending.as_str())
+    .bind(ids)
+    .bind(source.map(Json))
+    .bind(Json(target))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_into()
+}

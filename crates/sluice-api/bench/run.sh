@@ -3,12 +3,13 @@
 # Prints, for each scenario, the median over RUNS runs of requests/s and p99 latency, beside two
 # peers measured in the same run: /healthz (the HTTP stack alone, no auth, no database) and
 # pgbench's `SELECT 1` (the database alone).
-#   usage: crates/sluice-api/bench/run.sh [RUNS=5] [SECONDS=5]
+#   usage: crates/sluice-api/bench/run.sh [RUNS=5] [SECONDS=5]   (CONNS=8 connections by default)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 source .ci/lib.sh
 use_build_cache
 RUNS=${1:-5}
+CONNS=${CONNS:-8}
 SECS=${2:-5}
 apt_install wrk
 ensure_postgres
@@ -37,9 +38,9 @@ done
 id=$(curl -sf "$base/v1/clusters?max_results=1" -H "authorization: Bearer $SLUICE_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["clusters"][0]["id"])')
 
 here=$(dirname "$0")
-# wrk: 2 threads, 32 connections; prints "rps p99_ms" per run.
+# wrk: 2 threads, CONNS connections; prints "rps p99_ms non2xx" per run.
 wrk_run() {
-  wrk -t2 -c32 -d"${SECS}s" --latency "$@" 2>&1 | python3 -c '
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" 2>&1 | python3 -c '
 import re, sys
 out = sys.stdin.read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -59,7 +60,7 @@ scenario() {
   printf '%-34s %10s req/s   p99 %7s ms   non-2xx %s\n' "$name" \
     "$(printf '%s\n' "${rps[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)" "$bad"
 }
-echo "median of $RUNS runs x ${SECS}s, wrk -t2 -c32, $(nproc) cores shared by server, Postgres and wrk"
+echo "median of $RUNS runs x ${SECS}s, wrk -t2 -c$CONNS, $(nproc) cores shared by server, Postgres and wrk"
 scenario "peer: GET /healthz (no auth, no DB)" "$base/healthz"
 scenario "GET /v1/clusters/{id}" -s "$here/auth.lua" "$base/v1/clusters/$id"
 scenario "GET /v1/clusters?max_results=100" -s "$here/auth.lua" "$base/v1/clusters?max_results=100"

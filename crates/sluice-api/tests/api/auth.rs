@@ -257,3 +257,46 @@ async fn tenants_cannot_see_each_other(pool: PgPool) {
     // Names are per tenant.
     app.create_cluster(&evil, "private").await;
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn keys_from_a_jwks_url_are_fetched_and_refreshes_are_rate_limited(pool: PgPool) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let served = fetches.clone();
+    let jwks = String::from_utf8(fixture("jwks.json")).unwrap();
+    let issuer = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            served.fetch_add(1, Ordering::SeqCst);
+            let body = jwks.clone();
+            async move { body }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, issuer).await });
+
+    let mut auth = default_auth();
+    auth.hs_secret = None;
+    auth.public_key_pems.clear();
+    auth.jwks_json = None;
+    auth.jwks_url = Some(url);
+    let app = TestApp::start_with(pool, auth).await;
+    let ec = EncodingKey::from_ec_pem(&fixture("ec-private.pem")).unwrap();
+    let (s, v) = status_with(&app, &sign(Algorithm::ES256, &ec, &claims(), Some("ec-1"))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // Unknown key ids may trigger a refresh, but not one per request.
+    for _ in 0..5 {
+        let got = status_with(
+            &app,
+            &sign(Algorithm::ES256, &ec, &claims(), Some("rotated-away")),
+        )
+        .await;
+        assert_problem(&got, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    let (s, _) = status_with(&app, &sign(Algorithm::ES256, &ec, &claims(), Some("ec-1"))).await;
+    assert_eq!(s, StatusCode::OK);
+}

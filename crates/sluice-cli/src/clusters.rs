@@ -1,0 +1,566 @@
+//! `sluice clusters …`: create, list, describe, delete, connect and change clusters.
+
+use std::collections::BTreeMap;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use sluice_model::{
+    BootstrapBrokers, BrokerResources, Cluster, ClusterList, ClusterOperation, ClusterState,
+    ConfigurationRef, CreateClusterRequest, NodeList, RebootBrokerRequest,
+    UpdateBrokerCountRequest, UpdateBrokerTypeRequest, UpdateConfigurationRequest,
+    UpdateKafkaVersionRequest, UpdateStorageRequest, KAFKA_VERSIONS,
+};
+use uuid::Uuid;
+
+use crate::client::{enc, query, Client, Resp};
+use crate::configurations::resolve_configuration_ref;
+use crate::error::CliError;
+use crate::output::{self, Format};
+use crate::progress::{self, WaitArgs};
+
+#[derive(Debug, Subcommand)]
+pub enum ClustersCmd {
+    /// Create a cluster.
+    Create(CreateArgs),
+    /// List clusters.
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show one cluster.
+    #[command(visible_alias = "get")]
+    Describe {
+        /// The cluster's name or id.
+        cluster: String,
+    },
+    /// Delete a cluster and its brokers.
+    Delete {
+        /// The cluster's name or id.
+        cluster: String,
+        /// Refuse unless the cluster is at this version.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<i64>,
+        /// Do not ask for confirmation (needed when standard input is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Print the `bootstrap.servers` string for Kafka clients.
+    BootstrapBrokers {
+        /// The cluster's name or id.
+        cluster: String,
+    },
+    /// List the cluster's brokers as the runtime reports them.
+    Nodes {
+        /// The cluster's name or id.
+        cluster: String,
+    },
+    /// Change the number of brokers.
+    Scale {
+        /// The cluster's name or id.
+        cluster: String,
+        #[arg(long)]
+        broker_count: u32,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+    /// Grow every broker's storage (storage never shrinks).
+    GrowStorage {
+        /// The cluster's name or id.
+        cluster: String,
+        /// New storage per broker, GiB.
+        #[arg(long)]
+        storage_gib: u32,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+    /// Apply a configuration revision to every broker (a rolling restart).
+    ApplyConfig {
+        /// The cluster's name or id.
+        cluster: String,
+        /// Configuration name or id.
+        #[arg(long)]
+        configuration: String,
+        /// Revision to apply (default: the latest).
+        #[arg(long)]
+        revision: Option<i64>,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+    /// Upgrade the Kafka version (a rolling restart; downgrades are refused).
+    Upgrade {
+        /// The cluster's name or id.
+        cluster: String,
+        #[arg(long)]
+        kafka_version: String,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+    /// Change every broker's size (a rolling restart).
+    SetBrokerType {
+        /// The cluster's name or id.
+        cluster: String,
+        #[command(flatten)]
+        size: SizeArgs,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+    /// Reboot one broker.
+    RebootBroker {
+        /// The cluster's name or id.
+        cluster: String,
+        #[arg(long)]
+        broker_id: u32,
+        #[command(flatten)]
+        update: UpdateArgs,
+    },
+}
+
+/// What every update takes besides its own setting.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Send this `current_version` as is: no read first, no retry on a version conflict (exit 6).
+    /// Without it the CLI reads the cluster's version and retries once on a conflict.
+    #[arg(long, value_name = "VERSION")]
+    if_version: Option<i64>,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// A named broker size, such as kafka.m5.large.
+    #[arg(long, conflicts_with_all = ["cpu_millis", "memory_mib"])]
+    broker_type: Option<String>,
+    /// Broker CPU in millicores (with --memory-mib instead of --broker-type).
+    #[arg(long, requires = "memory_mib")]
+    cpu_millis: Option<u32>,
+    /// Broker memory in MiB (with --cpu-millis).
+    #[arg(long, requires = "cpu_millis")]
+    memory_mib: Option<u32>,
+}
+
+impl SizeArgs {
+    fn resources(&self) -> Option<BrokerResources> {
+        match (self.cpu_millis, self.memory_mib) {
+            (Some(cpu_millis), Some(memory_mib)) => Some(BrokerResources {
+                cpu_millis,
+                memory_mib,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The cluster's name: letters, digits and '-', starting with a letter.
+    name: String,
+    #[arg(long, default_value = KAFKA_VERSIONS[KAFKA_VERSIONS.len() - 1])]
+    kafka_version: String,
+    #[arg(long, default_value_t = 3)]
+    broker_count: u32,
+    #[command(flatten)]
+    size: SizeArgs,
+    /// Storage per broker, GiB.
+    #[arg(long, default_value_t = 100)]
+    storage_gib: u32,
+    /// Zones to spread the brokers across (the broker count must be a multiple).
+    #[arg(long)]
+    zones: Option<u32>,
+    /// A configuration (name or id) to apply to the brokers.
+    #[arg(long)]
+    configuration: Option<String>,
+    /// The configuration's revision (default: the latest).
+    #[arg(long, requires = "configuration")]
+    configuration_revision: Option<i64>,
+    /// A tag, KEY=VALUE; repeat for more.
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    tags: Vec<(String, String)>,
+    /// Makes retrying the create safe: the same token and request return the same cluster.
+    #[arg(long)]
+    client_request_token: Option<String>,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only clusters whose name starts with this.
+    #[arg(long)]
+    name_prefix: Option<String>,
+    /// Only clusters in this state, such as ACTIVE.
+    #[arg(long, value_parser = parse_state)]
+    state: Option<ClusterState>,
+    #[command(flatten)]
+    page: crate::PageArgs,
+}
+
+fn parse_state(s: &str) -> Result<ClusterState, String> {
+    ClusterState::parse(&s.to_ascii_uppercase().replace('-', "_")).ok_or_else(|| {
+        let all: Vec<_> = ClusterState::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown state; one of {}", all.join(", "))
+    })
+}
+
+/// Parses `KEY=VALUE` (the value may be empty or contain '=').
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+/// Accepts a cluster id or its name; a name is looked up among the tenant's clusters.
+pub async fn resolve_cluster(client: &Client, s: &str) -> Result<Uuid, CliError> {
+    if let Ok(id) = Uuid::parse_str(s) {
+        return Ok(id);
+    }
+    let mut next: Option<String> = None;
+    loop {
+        let q = query(&[
+            ("name_prefix", Some(s.to_owned())),
+            ("max_results", Some("100".into())),
+            ("next_token", next.clone()),
+        ]);
+        let page = client
+            .get::<ClusterList>(&format!("/v1/clusters{q}"))
+            .await?
+            .typed;
+        if let Some(c) = page.clusters.iter().find(|c| c.name == s) {
+            return Ok(c.id);
+        }
+        match page.next_token {
+            Some(t) => next = Some(t),
+            None => return Err(CliError::NotFound(format!("no cluster named {s:?}"))),
+        }
+    }
+}
+
+pub async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<(), CliError> {
+    match cmd {
+        ClustersCmd::Create(a) => create(client, a, format).await,
+        ClustersCmd::List(a) => list(client, a, format).await,
+        ClustersCmd::Describe { cluster } => {
+            let id = resolve_cluster(client, &cluster).await?;
+            let resp = client.get::<Cluster>(&format!("/v1/clusters/{id}")).await?;
+            show(format, &resp, |c| print_cluster(c))
+        }
+        ClustersCmd::Delete {
+            cluster,
+            if_version,
+            yes,
+            wait,
+        } => {
+            let id = resolve_cluster(client, &cluster).await?;
+            crate::confirm(
+                yes,
+                &format!("Delete cluster {cluster} and all its brokers?"),
+            )?;
+            let q = query(&[("current_version", if_version.map(|v| v.to_string()))]);
+            let resp = client
+                .delete::<ClusterOperation>(&format!("/v1/clusters/{id}{q}"))
+                .await?;
+            accepted(client, resp, &wait, format).await
+        }
+        ClustersCmd::BootstrapBrokers { cluster } => {
+            let id = resolve_cluster(client, &cluster).await?;
+            let resp = client
+                .get::<BootstrapBrokers>(&format!("/v1/clusters/{id}/bootstrap-brokers"))
+                .await?;
+            show(format, &resp, |b| println!("{}", b.bootstrap_brokers))
+        }
+        ClustersCmd::Nodes { cluster } => {
+            let id = resolve_cluster(client, &cluster).await?;
+            let resp = client
+                .get::<NodeList>(&format!("/v1/clusters/{id}/nodes"))
+                .await?;
+            show(format, &resp, |l| {
+                let mut t = output::table(&[
+                    "BROKER", "HOST", "PORT", "ZONE", "STATE", "KAFKA", "UPDATED",
+                ]);
+                for n in &l.nodes {
+                    let cells = vec![
+                        n.broker_id.to_string(),
+                        n.host.clone(),
+                        n.port.to_string(),
+                        output::or_dash(&n.zone),
+                        n.state.clone(),
+                        n.kafka_version.clone(),
+                        output::time(&n.updated_at),
+                    ];
+                    output::add_row(&mut t, cells);
+                }
+                output::print_table(&t);
+            })
+        }
+        ClustersCmd::Scale {
+            cluster,
+            broker_count,
+            update: u,
+        } => {
+            let body = |current_version| UpdateBrokerCountRequest {
+                current_version,
+                broker_count,
+            };
+            change(client, &cluster, "broker-count", false, u, format, body).await
+        }
+        ClustersCmd::GrowStorage {
+            cluster,
+            storage_gib,
+            update: u,
+        } => {
+            let body = |current_version| UpdateStorageRequest {
+                current_version,
+                storage_gib,
+            };
+            change(client, &cluster, "storage", false, u, format, body).await
+        }
+        ClustersCmd::ApplyConfig {
+            cluster,
+            configuration,
+            revision,
+            update: u,
+        } => {
+            let configuration = resolve_configuration_ref(client, &configuration, revision).await?;
+            let body = |current_version| UpdateConfigurationRequest {
+                current_version,
+                configuration,
+            };
+            change(client, &cluster, "configuration", false, u, format, body).await
+        }
+        ClustersCmd::Upgrade {
+            cluster,
+            kafka_version,
+            update: u,
+        } => {
+            let body = |current_version| UpdateKafkaVersionRequest {
+                current_version,
+                kafka_version: kafka_version.clone(),
+            };
+            change(client, &cluster, "version", false, u, format, body).await
+        }
+        ClustersCmd::SetBrokerType {
+            cluster,
+            size,
+            update: u,
+        } => {
+            if size.broker_type.is_none() && size.resources().is_none() {
+                return Err(CliError::Usage(
+                    "give --broker-type, or --cpu-millis with --memory-mib".into(),
+                ));
+            }
+            let body = |current_version| UpdateBrokerTypeRequest {
+                current_version,
+                broker_type: size.broker_type.clone(),
+                broker_resources: size.resources(),
+            };
+            change(client, &cluster, "broker-type", false, u, format, body).await
+        }
+        ClustersCmd::RebootBroker {
+            cluster,
+            broker_id,
+            update: u,
+        } => {
+            let body = |current_version| RebootBrokerRequest {
+                current_version,
+                broker_id,
+            };
+            change(client, &cluster, "reboot-broker", true, u, format, body).await
+        }
+    }
+}
+
+/// Prints an answer: the raw JSON for json/yaml, else through `table`.
+pub fn show<T>(format: Format, resp: &Resp<T>, table: impl FnOnce(&T)) -> Result<(), CliError> {
+    match format {
+        Format::Table => {
+            table(&resp.typed);
+            Ok(())
+        }
+        _ => output::print_value(format, &resp.raw),
+    }
+}
+
+async fn create(client: &Client, a: CreateArgs, format: Format) -> Result<(), CliError> {
+    let configuration = match &a.configuration {
+        Some(c) => Some(resolve_configuration_ref(client, c, a.configuration_revision).await?),
+        None => None,
+    };
+    let req = CreateClusterRequest {
+        name: a.name,
+        kafka_version: a.kafka_version,
+        broker_count: a.broker_count,
+        broker_type: a.size.broker_type.clone(),
+        broker_resources: a.size.resources(),
+        storage_gib: a.storage_gib,
+        zone_count: a.zones,
+        configuration,
+        tags: a.tags.into_iter().collect::<BTreeMap<_, _>>(),
+        client_request_token: a.client_request_token,
+    };
+    let resp = client
+        .post::<ClusterOperation, _>("/v1/clusters", &req)
+        .await?;
+    accepted(client, resp, &a.wait, format).await
+}
+
+async fn list(client: &Client, a: ListArgs, format: Format) -> Result<(), CliError> {
+    let base = [
+        ("name_prefix", a.name_prefix.clone()),
+        ("state", a.state.map(|s| s.as_str().to_owned())),
+    ];
+    let resp: Resp<ClusterList> =
+        crate::list_pages(client, "/v1/clusters", &base, &a.page, "clusters").await?;
+    show(format, &resp, |l| {
+        let mut t = output::table(&[
+            "NAME", "ID", "STATE", "KAFKA", "BROKERS", "SIZE", "STORAGE", "VERSION", "CREATED",
+        ]);
+        for c in &l.clusters {
+            let cells = vec![
+                c.name.clone(),
+                c.id.to_string(),
+                c.state.to_string(),
+                c.spec.kafka_version.clone(),
+                c.spec.broker_count.to_string(),
+                size(c),
+                format!("{} GiB", c.spec.storage_gib),
+                c.current_version.to_string(),
+                output::time(&c.created_at),
+            ];
+            output::add_row(&mut t, cells);
+        }
+        output::print_table(&t);
+        output::next_page_hint(&l.next_token);
+    })
+}
+
+fn size(c: &Cluster) -> String {
+    match &c.spec.broker_type {
+        Some(t) => t.clone(),
+        None => format!(
+            "{}m/{}Mi",
+            c.spec.broker_resources.cpu_millis, c.spec.broker_resources.memory_mib
+        ),
+    }
+}
+
+fn print_cluster(c: &Cluster) {
+    let s = &c.spec;
+    let config = s
+        .configuration
+        .map(|r: ConfigurationRef| format!("{} revision {}", r.id, r.revision))
+        .unwrap_or_else(|| "-".into());
+    let rows = vec![
+        ("name", c.name.clone()),
+        ("id", c.id.to_string()),
+        ("state", c.state.to_string()),
+        (
+            "state info",
+            c.state_info
+                .as_ref()
+                .map(|i| format!("{} ({})", i.message, i.code))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        ("version", c.current_version.to_string()),
+        ("kafka version", s.kafka_version.clone()),
+        ("brokers", s.broker_count.to_string()),
+        ("broker size", size(c)),
+        (
+            "broker cpu",
+            format!("{} millicores", s.broker_resources.cpu_millis),
+        ),
+        (
+            "broker memory",
+            format!("{} MiB", s.broker_resources.memory_mib),
+        ),
+        ("storage", format!("{} GiB per broker", s.storage_gib)),
+        ("zones", s.zone_count.to_string()),
+        ("configuration", config),
+        ("tags", output::tags(&c.tags)),
+        ("active operation", output::or_dash(&c.active_operation_id)),
+        ("created", output::time(&c.created_at)),
+        ("updated", output::time(&c.updated_at)),
+    ];
+    output::print_kv(&rows);
+}
+
+/// Shows an accepted change and, with `--wait`, follows its operation.
+async fn accepted(
+    client: &Client,
+    resp: Resp<ClusterOperation>,
+    wait: &WaitArgs,
+    format: Format,
+) -> Result<(), CliError> {
+    let co = &resp.typed;
+    if format == Format::Table {
+        println!(
+            "Cluster {} ({}) is {} at version {}.",
+            co.cluster.name, co.cluster.id, co.cluster.state, co.cluster.current_version
+        );
+        println!(
+            "Operation {} {} is {}.",
+            co.operation.id,
+            co.operation.operation_type.as_str(),
+            co.operation.state.as_str()
+        );
+        if !wait.wait {
+            println!("Follow it with: sluice operations wait {}", co.operation.id);
+        }
+    } else if !wait.wait {
+        output::print_value(format, &resp.raw)?;
+    }
+    if wait.wait {
+        progress::follow(client, co.operation.id, &wait.timing, format).await?;
+    }
+    Ok(())
+}
+
+/// Sends an update with the cluster's `current_version`: read first and retried once on a
+/// conflict, unless `--if-version` pins it.
+async fn change<B: Serialize>(
+    client: &Client,
+    cluster: &str,
+    suffix: &str,
+    post: bool,
+    update: UpdateArgs,
+    format: Format,
+    body: impl Fn(i64) -> B,
+) -> Result<(), CliError> {
+    let id = resolve_cluster(client, cluster).await?;
+    let path = format!("/v1/clusters/{id}/{}", enc(suffix));
+    let read_version = || async {
+        Ok::<_, CliError>(
+            client
+                .get::<Cluster>(&format!("/v1/clusters/{id}"))
+                .await?
+                .typed
+                .current_version,
+        )
+    };
+    let (mut version, mut retry) = match update.if_version {
+        Some(v) => (v, false),
+        None => (read_version().await?, true),
+    };
+    let resp = loop {
+        let b = body(version);
+        let sent = if post {
+            client.post(&path, &b).await
+        } else {
+            client.put(&path, &b).await
+        };
+        match sent {
+            Err(CliError::Api { problem, .. }) if retry && problem.code == "version-conflict" => {
+                retry = false;
+                version = match problem.current_version {
+                    Some(v) => v,
+                    None => read_version().await?,
+                };
+                eprintln!(
+                    "note: the cluster changed meanwhile (now at version {version}); retrying once"
+                );
+            }
+            other => break other?,
+        }
+    };
+    accepted(client, resp, &update.wait, format).await
+}

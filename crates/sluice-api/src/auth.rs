@@ -12,7 +12,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 use sluice_model::{Role, TenantId};
 use tokio::sync::{Mutex, RwLock};
@@ -79,7 +81,8 @@ struct Key {
 
 fn jwks_keys(json: &str) -> Result<Vec<Key>, AuthSetupError> {
     use jsonwebtoken::jwk::AlgorithmParameters as P;
-    let set: JwkSet = serde_json::from_str(json).map_err(|e| AuthSetupError::BadJwks(e.to_string()))?;
+    let set: JwkSet =
+        serde_json::from_str(json).map_err(|e| AuthSetupError::BadJwks(e.to_string()))?;
     set.keys
         .iter()
         .map(|jwk| {
@@ -88,10 +91,19 @@ fn jwks_keys(json: &str) -> Result<Vec<Key>, AuthSetupError> {
                 P::EllipticCurve(_) => Family::Ec,
                 P::OctetKeyPair(_) => Family::Ed,
                 // Symmetric keys in a published key set would be a shared secret in the open.
-                P::OctetKey(_) => return Err(AuthSetupError::BadJwks("symmetric keys are not accepted".into())),
+                P::OctetKey(_) => {
+                    return Err(AuthSetupError::BadJwks(
+                        "symmetric keys are not accepted".into(),
+                    ))
+                }
             };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthSetupError::BadJwks(e.to_string()))?;
-            Ok(Key { family, kid: jwk.common.key_id.clone(), key })
+            let key =
+                DecodingKey::from_jwk(jwk).map_err(|e| AuthSetupError::BadJwks(e.to_string()))?;
+            Ok(Key {
+                family,
+                kid: jwk.common.key_id.clone(),
+                key,
+            })
         })
         .collect()
 }
@@ -146,7 +158,11 @@ impl Authenticator {
             if secret.len() < 32 {
                 return Err(AuthSetupError::WeakSecret);
             }
-            keys.push(Key { family: Family::Hmac, kid: None, key: DecodingKey::from_secret(secret) });
+            keys.push(Key {
+                family: Family::Hmac,
+                kid: None,
+                key: DecodingKey::from_secret(secret),
+            });
         }
         for (index, pem) in config.public_key_pems.iter().enumerate() {
             let key = DecodingKey::from_rsa_pem(pem)
@@ -154,7 +170,11 @@ impl Authenticator {
                 .or_else(|_| DecodingKey::from_ec_pem(pem).map(|k| (Family::Ec, k)))
                 .or_else(|_| DecodingKey::from_ed_pem(pem).map(|k| (Family::Ed, k)))
                 .map_err(|_| AuthSetupError::BadPem { index })?;
-            keys.push(Key { family: key.0, kid: None, key: key.1 });
+            keys.push(Key {
+                family: key.0,
+                kid: None,
+                key: key.1,
+            });
         }
         if let Some(json) = &config.jwks_json {
             keys.extend(jwks_keys(json)?);
@@ -186,11 +206,21 @@ impl Authenticator {
         }
         *last = Some(Instant::now());
         let fetched = async {
-            let text = self.http.get(url).send().await?.error_for_status()?.text().await?;
+            let text = self
+                .http
+                .get(url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?;
             Ok::<_, reqwest::Error>(text)
         }
         .await;
-        match fetched.map_err(|e| e.to_string()).and_then(|t| jwks_keys(&t).map_err(|e| e.to_string())) {
+        match fetched
+            .map_err(|e| e.to_string())
+            .and_then(|t| jwks_keys(&t).map_err(|e| e.to_string()))
+        {
             Ok(keys) => *self.remote.write().await = keys,
             Err(e) => tracing::warn!(%url, error = %e, "could not refresh the JWKS"),
         }
@@ -206,7 +236,14 @@ impl Authenticator {
             candidates = self.candidates(fam, header.kid.as_deref()).await;
         }
         if candidates.is_empty() {
-            return Err(format!("no key accepts {:?} tokens{}", header.alg, header.kid.map(|k| format!(" with kid {k}")).unwrap_or_default()));
+            return Err(format!(
+                "no key accepts {:?} tokens{}",
+                header.alg,
+                header
+                    .kid
+                    .map(|k| format!(" with kid {k}"))
+                    .unwrap_or_default()
+            ));
         }
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
@@ -280,11 +317,20 @@ impl FromRequestParts<AppState> for Caller {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
-        let caller = state.auth.verify(token).await.map_err(ApiError::Unauthorized)?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
+            })?;
+        let caller = state
+            .auth
+            .verify(token)
+            .await
+            .map_err(ApiError::Unauthorized)?;
         tracing::Span::current().record("tenant", caller.tenant.as_str());
         Ok(caller)
     }
@@ -302,8 +348,14 @@ pub struct TokenRequest<'a> {
 }
 
 /// Mints an HS256 token with the shared secret, for bootstrap and development.
-pub fn mint_hs256(secret: &[u8], req: &TokenRequest<'_>) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+pub fn mint_hs256(
+    secret: &[u8],
+    req: &TokenRequest<'_>,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let claims = Claims {
         sub: req.subject.to_owned(),
         tenant: Some(req.tenant.to_owned()),
@@ -314,5 +366,9 @@ pub fn mint_hs256(secret: &[u8], req: &TokenRequest<'_>) -> Result<String, jsonw
         iss: req.issuer.to_owned(),
         aud: req.audience.to_owned(),
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
 }

@@ -101,21 +101,45 @@ impl ApiError {
                 "Not found",
             ),
             ApiError::RouteNotFound => (S::NOT_FOUND, "route-not-found", "No such route"),
-            ApiError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            ApiError::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ApiError::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
             ApiError::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-query", "Invalid query string"),
-            ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
-            ApiError::UnsupportedMediaType => {
-                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
-            }
-            ApiError::Validation(_) => (S::UNPROCESSABLE_ENTITY, "validation-failed", "Validation failed"),
+            ApiError::PayloadTooLarge(_) => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            ApiError::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::Validation(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "validation-failed",
+                "Validation failed",
+            ),
             ApiError::VersionConflict(_) => (S::CONFLICT, "version-conflict", "Version conflict"),
             ApiError::InvalidState(_) => (S::CONFLICT, "invalid-state", "Invalid state"),
             ApiError::ClusterNotReady(_) => (S::CONFLICT, "cluster-not-ready", "Cluster not ready"),
             ApiError::NameTaken => (S::CONFLICT, "name-taken", "Name taken"),
-            ApiError::TokenReused => (S::CONFLICT, "client-request-token-reused", "Client request token reused"),
-            ApiError::ConfigurationInUse => (S::CONFLICT, "configuration-in-use", "Configuration in use"),
-            ApiError::Unavailable => (S::SERVICE_UNAVAILABLE, "service-unavailable", "Service unavailable"),
+            ApiError::TokenReused => (
+                S::CONFLICT,
+                "client-request-token-reused",
+                "Client request token reused",
+            ),
+            ApiError::ConfigurationInUse => {
+                (S::CONFLICT, "configuration-in-use", "Configuration in use")
+            }
+            ApiError::Unavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "service-unavailable",
+                "Service unavailable",
+            ),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal-error", "Internal error"),
         }
     }
@@ -138,7 +162,9 @@ impl ApiError {
                 .collect::<Vec<_>>()
                 .join("; "),
             // Internal details go to the log, never to the client.
-            ApiError::Internal(_) => "an internal error occurred; quote the request id when reporting it".into(),
+            ApiError::Internal(_) => {
+                "an internal error occurred; quote the request id when reporting it".into()
+            }
             other => other.to_string(),
         }
     }
@@ -175,10 +201,14 @@ impl IntoResponse for ApiError {
             tracing::error!(request_id = ?request_id::current(), %message, "internal error");
         }
         let problem = self.problem();
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if matches!(self, ApiError::Unauthorized(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -28,7 +28,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -54,7 +55,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         if inner.is_data() {
             let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::Validation(vec![FieldError { field, message: inner.to_string() }])
+            ApiError::Validation(vec![FieldError {
+                field,
+                message: inner.to_string(),
+            }])
         } else {
             ApiError::MalformedJson(format!("the body is not valid JSON: {inner}"))
         }
@@ -106,9 +110,18 @@ mod tests {
     #[test]
     fn json_errors_are_classified() {
         assert!(parse_json::<Body>(br#"{"n": 1}"#).is_ok());
-        assert!(matches!(parse_json::<Body>(b"{\"n\": "), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<Body>(b"not json"), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<Body>(br#"{"n": 1} trailing"#), Err(ApiError::MalformedJson(_))));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"n\": "),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"not json"),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"n": 1} trailing"#),
+            Err(ApiError::MalformedJson(_))
+        ));
         match parse_json::<Body>(br#"{"n": 1, "inner": {"m": -1}}"#) {
             Err(ApiError::Validation(e)) => assert_eq!(e[0].field, "inner.m"),
             other => panic!("{other:?}"),

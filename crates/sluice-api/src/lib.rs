@@ -20,7 +20,9 @@ pub mod routes;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use auth::{mint_hs256, AuthConfig, AuthSetupError, Authenticator, Caller, Claims, TokenRequest};
+pub use auth::{
+    mint_hs256, AuthConfig, AuthSetupError, Authenticator, Caller, Claims, TokenRequest,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -56,8 +58,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/clusters", post(clusters::create).get(clusters::list))
-        .route("/clusters/{id}", get(clusters::get).delete(clusters::delete))
-        .route("/clusters/{id}/bootstrap-brokers", get(clusters::bootstrap_brokers))
+        .route(
+            "/clusters/{id}",
+            get(clusters::get).delete(clusters::delete),
+        )
+        .route(
+            "/clusters/{id}/bootstrap-brokers",
+            get(clusters::bootstrap_brokers),
+        )
         .route("/clusters/{id}/nodes", get(clusters::nodes))
         .route("/clusters/{id}/broker-count", put(updates::broker_count))
         .route("/clusters/{id}/storage", put(updates::storage))
@@ -68,17 +76,28 @@ pub fn router(state: AppState) -> Router {
         .route("/clusters/{id}/operations", get(operations::list))
         .route(
             "/clusters/{id}/tags",
-            get(tags::list_cluster).post(tags::tag_cluster).delete(tags::untag_cluster),
+            get(tags::list_cluster)
+                .post(tags::tag_cluster)
+                .delete(tags::untag_cluster),
         )
         .route("/operations/{id}", get(operations::get))
-        .route("/configurations", post(configurations::create).get(configurations::list))
+        .route(
+            "/configurations",
+            post(configurations::create).get(configurations::list),
+        )
         .route("/configurations/catalogue", get(configurations::catalogue))
-        .route("/configurations/{id}", get(configurations::get).delete(configurations::delete))
+        .route(
+            "/configurations/{id}",
+            get(configurations::get).delete(configurations::delete),
+        )
         .route(
             "/configurations/{id}/revisions",
             post(configurations::create_revision).get(configurations::list_revisions),
         )
-        .route("/configurations/{id}/revisions/{revision}", get(configurations::get_revision))
+        .route(
+            "/configurations/{id}/revisions/{revision}",
+            get(configurations::get_revision),
+        )
         .route(
             "/configurations/{id}/tags",
             get(tags::list_configuration)
@@ -96,10 +115,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::middleware,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
+            axum::response::IntoResponse::into_response(ApiError::Internal(
+                "a handler panicked".into(),
+            ))
         }))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
@@ -120,5 +144,7 @@ pub async fn run(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

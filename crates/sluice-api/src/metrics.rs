@@ -28,7 +28,9 @@ struct RouteLabels {
 
 fn latency_histogram() -> Histogram {
     // 0.25 ms to ~4 s: the API's targets are in single milliseconds.
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.00025, 2.0, 15))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.00025, 2.0, 15,
+    ))
 }
 
 /// The API's metrics registry.
@@ -51,16 +53,45 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("sluice_api");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         let pool_open = Gauge::default();
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        registry.register("db_pool_connections", "Open database connections", pool_open.clone());
-        registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
-        registry.register("db_pool_max_connections", "Largest database pool size", pool_max.clone());
-        Metrics { registry, requests, latency, pool_open, pool_idle, pool_max }
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_open.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Largest database pool size",
+            pool_max.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool_open,
+            pool_idle,
+            pool_max,
+        }
     }
 }
 
@@ -78,7 +109,11 @@ impl Metrics {
     }
 }
 
-pub async fn middleware(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn middleware(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -90,8 +125,18 @@ pub async fn middleware(State(metrics): State<Arc<Metrics>>, request: Request, n
     let status = response.status().as_u16();
     metrics
         .latency
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
         .observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&RequestLabels { method, route, status }).inc();
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status,
+        })
+        .inc();
     response
 }

@@ -139,7 +139,9 @@ pub struct RoleArg(pub Role);
 impl std::str::FromStr for RoleArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Role::parse(s).map(RoleArg).ok_or_else(|| "expected viewer, operator or admin".into())
+        Role::parse(s)
+            .map(RoleArg)
+            .ok_or_else(|| "expected viewer, operator or admin".into())
     }
 }
 
@@ -151,7 +153,9 @@ impl std::str::FromStr for Ttl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 90s, 15m, 1h or 7d"))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("'{s}' is not a duration like 90s, 15m, 1h or 7d"))?;
         let secs = match unit {
             "s" | "" => n,
             "m" => n * 60,

@@ -23,24 +23,48 @@ impl EmbeddedPostgres {
     /// the `sluice` database exists.
     pub async fn start(dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
         let bin = find_bin_dir()?;
-        let run_as = if is_root().await { Some("postgres".to_owned()) } else { None };
+        let run_as = if is_root().await {
+            Some("postgres".to_owned())
+        } else {
+            None
+        };
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let dir = dir.canonicalize()?;
         let data = dir.join("data");
         let port = read_or_pick_port(&dir.join("port"))?;
-        let mut pg = EmbeddedPostgres { bin, data, port, run_as, started_here: false };
+        let mut pg = EmbeddedPostgres {
+            bin,
+            data,
+            port,
+            run_as,
+            started_here: false,
+        };
         if let Some(user) = &pg.run_as {
-            pg.run(Command::new("chown").args(["-R", user]).arg(&dir), "chown").await?;
+            pg.run(Command::new("chown").args(["-R", user]).arg(&dir), "chown")
+                .await?;
         }
         if !pg.data.join("PG_VERSION").exists() {
             tracing::info!(dir = %pg.data.display(), "initialising a private Postgres");
             let mut initdb = pg.tool("initdb");
-            initdb.arg("-D").arg(&pg.data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+            initdb.arg("-D").arg(&pg.data).args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]);
             pg.run(&mut initdb, "initdb").await?;
         }
         let mut status = pg.tool("pg_ctl");
         status.arg("-D").arg(&pg.data).arg("status");
-        let running = pg.wrap(&mut status).output().await.map(|o| o.status.success()).unwrap_or(false);
+        let running = pg
+            .wrap(&mut status)
+            .output()
+            .await
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         if !running {
             let mut start = pg.tool("pg_ctl");
             start
@@ -58,10 +82,26 @@ impl EmbeddedPostgres {
             pg.started_here = true;
         }
         let mut createdb = pg.tool("createdb");
-        createdb.args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "postgres", DATABASE]);
-        let out = pg.wrap(&mut createdb).output().await.context("running createdb")?;
-        if !out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("already exists") {
-            bail!("createdb failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        createdb.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "postgres",
+            DATABASE,
+        ]);
+        let out = pg
+            .wrap(&mut createdb)
+            .output()
+            .await
+            .context("running createdb")?;
+        if !out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("already exists")
+        {
+            bail!(
+                "createdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(pg)
     }
@@ -77,7 +117,9 @@ impl EmbeddedPostgres {
             return;
         }
         let mut stop = self.tool("pg_ctl");
-        stop.arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]);
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]);
         if let Err(e) = self.run(&mut stop, "pg_ctl stop").await {
             tracing::warn!(error = %e, "could not stop the private Postgres");
         }
@@ -99,7 +141,11 @@ impl EmbeddedPostgres {
     }
 
     async fn run(&self, c: &mut Command, what: &str) -> anyhow::Result<()> {
-        let out = self.wrap(c).output().await.with_context(|| format!("running {what}"))?;
+        let out = self
+            .wrap(c)
+            .output()
+            .await
+            .with_context(|| format!("running {what}"))?;
         if !out.status.success() {
             bail!(
                 "{what} failed ({}): {}{}",
@@ -134,10 +180,9 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
         })
         .collect();
     versions.sort();
-    versions
-        .pop()
-        .map(|(_, bin)| bin)
-        .context("no Postgres server binaries found (install the `postgresql` package, or set DATABASE_URL)")
+    versions.pop().map(|(_, bin)| bin).context(
+        "no Postgres server binaries found (install the `postgresql` package, or set DATABASE_URL)",
+    )
 }
 
 async fn is_root() -> bool {
@@ -155,7 +200,9 @@ fn read_or_pick_port(file: &Path) -> anyhow::Result<u16> {
             return Ok(p);
         }
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     std::fs::write(file, port.to_string())?;
     Ok(port)
 }

@@ -23,12 +23,19 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(cli.log_json);
     match cli.command {
         Command::Serve(args) => {
-            let url = args.db.database_url.clone().context("DATABASE_URL (or --database-url) is required by serve")?;
+            let url = args
+                .db
+                .database_url
+                .clone()
+                .context("DATABASE_URL (or --database-url) is required by serve")?;
             serve(&args, &url, args.auth.hs_secret()?).await
         }
         Command::Dev(args) => dev(args).await,
         Command::Migrate(db) => {
-            let url = db.database_url.clone().context("DATABASE_URL (or --database-url) is required by migrate")?;
+            let url = db
+                .database_url
+                .clone()
+                .context("DATABASE_URL (or --database-url) is required by migrate")?;
             let store = connect(&url, &db).await?;
             store.migrate().await.context("applying migrations")?;
             println!("migrations applied");
@@ -37,8 +44,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => {
             let secret = match args.auth.hs_secret()? {
                 Some(s) => s,
-                None => std::fs::read(dev_secret_path(&args.state_dir))
-                    .context("no HS secret: set SLUICE_JWT_SECRET or --jwt-secret-file, or run `dev` once")?,
+                None => std::fs::read(dev_secret_path(&args.state_dir)).context(
+                    "no HS secret: set SLUICE_JWT_SECRET or --jwt-secret-file, or run `dev` once",
+                )?,
             };
             let roles: Vec<Role> = args.role.iter().map(|r| r.0).collect();
             let token = sluice_api::mint_hs256(
@@ -57,15 +65,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", sluice_api::openapi_json());
+            print!("{}", sluice_api::openapi_json());
             Ok(())
         }
     }
 }
 
 fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -94,7 +105,8 @@ fn redact(url: &str) -> String {
 }
 
 async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyhow::Result<()> {
-    let auth = Authenticator::new(&args.auth.config(hs_secret)?).context("configuring authentication")?;
+    let auth =
+        Authenticator::new(&args.auth.config(hs_secret)?).context("configuring authentication")?;
     auth.refresh_jwks().await;
     let store = connect(url, &args.db).await?;
     store.migrate().await.context("applying migrations")?;
@@ -104,7 +116,9 @@ async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyho
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sluice-control API listening");
     let router = sluice_api::router(AppState::new(store, auth));
-    sluice_api::run(listener, router, shutdown_signal()).await.context("serving the API")?;
+    sluice_api::run(listener, router, shutdown_signal())
+        .await
+        .context("serving the API")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -168,9 +182,14 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         if s.len() >= 32 {
             return Ok(s);
         }
-        bail!("{} holds fewer than 32 bytes; remove it to make a new secret", path.display());
+        bail!(
+            "{} holds fewer than 32 bytes; remove it to make a new secret",
+            path.display()
+        );
     }
-    let secret: String = (0..2).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    let secret: String = (0..2)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
     std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
 }
@@ -203,7 +222,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres:///db"), "postgres:///db");
     }

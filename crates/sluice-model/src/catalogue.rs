@@ -10,9 +10,18 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     Boolean,
-    Int { min: i64, max: i64 },
-    Long { min: i64, max: i64 },
-    Double { min: f64, max: f64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Long {
+        min: i64,
+        max: i64,
+    },
+    Double {
+        min: f64,
+        max: f64,
+    },
     /// One of these words.
     Enum(&'static [&'static str]),
     /// A comma-separated, non-empty list of these words.
@@ -107,7 +116,10 @@ pub fn validate_value(setting: &Setting, value: &str) -> Result<String, String> 
         Kind::List(words) => {
             let items: Vec<&str> = v.split(',').map(str::trim).collect();
             if items.iter().any(|i| i.is_empty()) {
-                return Err(format!("must be a comma-separated list of: {}", words.join(", ")));
+                return Err(format!(
+                    "must be a comma-separated list of: {}",
+                    words.join(", ")
+                ));
             }
             let mut out = Vec::new();
             for item in items {
@@ -146,7 +158,15 @@ impl From<&Setting> for SettingInfo {
             Kind::Enum(w) => ("enum", None, None, w.to_vec()),
             Kind::List(w) => ("list", None, None, w.to_vec()),
         };
-        SettingInfo { name: s.name, kind, min, max, allowed, default: s.default, doc: s.doc }
+        SettingInfo {
+            name: s.name,
+            kind,
+            min,
+            max,
+            allowed,
+            default: s.default,
+            doc: s.doc,
+        }
     }
 }
 
@@ -182,7 +202,10 @@ mod tests {
         assert_eq!(validate_value(e, "ZSTD").unwrap(), "zstd");
         assert!(validate_value(e, "brotli").is_err());
         let list = setting("log.cleanup.policy").unwrap();
-        assert_eq!(validate_value(list, "compact, delete,compact").unwrap(), "compact,delete");
+        assert_eq!(
+            validate_value(list, "compact, delete,compact").unwrap(),
+            "compact,delete"
+        );
         assert!(validate_value(list, "delete,,").is_err());
         assert!(validate_value(list, "shred").is_err());
         assert!(setting("listeners").is_none());

@@ -99,7 +99,12 @@ impl KafkaVersion {
             .iter()
             .find(|v| **v == s)
             .map(|v| KafkaVersion(v))
-            .ok_or_else(|| format!("unsupported Kafka version; supported: {}", KAFKA_VERSIONS.join(", ")))
+            .ok_or_else(|| {
+                format!(
+                    "unsupported Kafka version; supported: {}",
+                    KAFKA_VERSIONS.join(", ")
+                )
+            })
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -108,7 +113,10 @@ impl KafkaVersion {
 
     /// Position in [`KAFKA_VERSIONS`]: a larger rank is a newer release.
     fn rank(&self) -> usize {
-        KAFKA_VERSIONS.iter().position(|v| *v == self.0).unwrap_or(0)
+        KAFKA_VERSIONS
+            .iter()
+            .position(|v| *v == self.0)
+            .unwrap_or(0)
     }
 }
 
@@ -138,7 +146,9 @@ impl StorageGib {
         if (1..=MAX_STORAGE_GIB).contains(&n) {
             Ok(StorageGib(n))
         } else {
-            Err(format!("storage must be between 1 and {MAX_STORAGE_GIB} GiB per broker"))
+            Err(format!(
+                "storage must be between 1 and {MAX_STORAGE_GIB} GiB per broker"
+            ))
         }
     }
     pub fn get(self) -> u32 {
@@ -161,10 +171,16 @@ pub struct BrokerResources {
 impl BrokerResources {
     fn validate(&self, field: &str, v: &mut Violations) {
         if !(500..=64000).contains(&self.cpu_millis) {
-            v.add(format!("{field}.cpu_millis"), "must be between 500 and 64000");
+            v.add(
+                format!("{field}.cpu_millis"),
+                "must be between 500 and 64000",
+            );
         }
         if !(1024..=262_144).contains(&self.memory_mib) {
-            v.add(format!("{field}.memory_mib"), "must be between 1024 and 262144");
+            v.add(
+                format!("{field}.memory_mib"),
+                "must be between 1024 and 262144",
+            );
         }
     }
 }
@@ -209,7 +225,10 @@ fn resolve_broker_size(
 ) -> Option<(Option<String>, BrokerResources)> {
     match (broker_type, resources) {
         (Some(_), Some(_)) => {
-            v.add("broker_type", "give either broker_type or broker_resources, not both");
+            v.add(
+                "broker_type",
+                "give either broker_type or broker_resources, not both",
+            );
             None
         }
         (None, Some(r)) => {
@@ -222,11 +241,17 @@ fn resolve_broker_size(
             match BROKER_TYPES.iter().find(|(n, _, _)| *n == name) {
                 Some((n, cpu, mem)) => Some((
                     Some((*n).to_owned()),
-                    BrokerResources { cpu_millis: *cpu, memory_mib: *mem },
+                    BrokerResources {
+                        cpu_millis: *cpu,
+                        memory_mib: *mem,
+                    },
                 )),
                 None => {
                     let names: Vec<_> = BROKER_TYPES.iter().map(|t| t.0).collect();
-                    v.add("broker_type", format!("unknown broker type; known: {}", names.join(", ")));
+                    v.add(
+                        "broker_type",
+                        format!("unknown broker type; known: {}", names.join(", ")),
+                    );
                     None
                 }
             }
@@ -238,7 +263,9 @@ fn check_zone_fit(broker_count: u32, zone_count: u32, field: &str, v: &mut Viola
     if zone_count > 0 && broker_count % zone_count != 0 {
         v.add(
             field,
-            format!("broker count {broker_count} must be a multiple of the zone count {zone_count}"),
+            format!(
+                "broker count {broker_count} must be a multiple of the zone count {zone_count}"
+            ),
         );
     }
 }
@@ -299,11 +326,18 @@ impl CreateClusterRequest {
         let storage = v.check("storage_gib", StorageGib::parse(self.storage_gib));
         let zones = self.zone_count.unwrap_or(1);
         if !(1..=MAX_ZONES).contains(&zones) {
-            v.add("zone_count", format!("zone count must be between 1 and {MAX_ZONES}"));
+            v.add(
+                "zone_count",
+                format!("zone count must be between 1 and {MAX_ZONES}"),
+            );
         } else if count.is_some() {
             check_zone_fit(self.broker_count, zones, "broker_count", &mut v);
         }
-        let size = resolve_broker_size(self.broker_type.as_deref(), self.broker_resources.as_ref(), &mut v);
+        let size = resolve_broker_size(
+            self.broker_type.as_deref(),
+            self.broker_resources.as_ref(),
+            &mut v,
+        );
         if let Some(c) = &self.configuration {
             if c.revision < 1 {
                 v.add("configuration.revision", "revision must be at least 1");
@@ -312,7 +346,10 @@ impl CreateClusterRequest {
         let tags = Tags::parse(&self.tags, "tags", &mut v);
         if let Some(t) = &self.client_request_token {
             if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_graphic()) {
-                v.add("client_request_token", "must be 1 to 64 printable ASCII characters");
+                v.add(
+                    "client_request_token",
+                    "must be 1 to 64 printable ASCII characters",
+                );
             }
         }
         if !v.is_empty() {
@@ -383,13 +420,18 @@ impl ClusterSpec {
                 if v.check("broker_count", BrokerCount::parse(*n)).is_some() {
                     check_zone_fit(*n, self.zone_count, "broker_count", &mut v);
                     if *n == self.broker_count {
-                        v.add("broker_count", format!("the cluster already has {n} brokers"));
+                        v.add(
+                            "broker_count",
+                            format!("the cluster already has {n} brokers"),
+                        );
                     }
                 }
                 next.broker_count = *n;
             }
             SpecChange::Storage(gib) => {
-                if v.check("storage_gib", StorageGib::parse(*gib)).is_some() && *gib <= self.storage_gib {
+                if v.check("storage_gib", StorageGib::parse(*gib)).is_some()
+                    && *gib <= self.storage_gib
+                {
                     v.add(
                         "storage_gib",
                         format!(
@@ -404,7 +446,10 @@ impl ClusterSpec {
                 if c.revision < 1 {
                     v.add("configuration.revision", "revision must be at least 1");
                 } else if self.configuration == Some(*c) {
-                    v.add("configuration", "the cluster already runs this configuration revision");
+                    v.add(
+                        "configuration",
+                        "the cluster already runs this configuration revision",
+                    );
                 }
                 next.configuration = Some(*c);
             }
@@ -412,9 +457,10 @@ impl ClusterSpec {
                 if let Some(to) = v.check("kafka_version", KafkaVersion::parse(target)) {
                     let from = KafkaVersion::parse(&self.kafka_version).ok();
                     match from {
-                        Some(f) if f.rank() == to.rank() => {
-                            v.add("kafka_version", format!("the cluster already runs Kafka {target}"))
-                        }
+                        Some(f) if f.rank() == to.rank() => v.add(
+                            "kafka_version",
+                            format!("the cluster already runs Kafka {target}"),
+                        ),
                         Some(f) if f.rank() > to.rank() => v.add(
                             "kafka_version",
                             format!("downgrades are not supported: {} to {target}", f.as_str()),

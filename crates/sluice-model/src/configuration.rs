@@ -29,7 +29,10 @@ impl ServerProperties {
         for (key, value) in raw {
             let field = format!("server_properties.{key}");
             let Some(s) = setting(key) else {
-                v.add(field, "unknown broker setting (see GET /v1/configurations/catalogue)");
+                v.add(
+                    field,
+                    "unknown broker setting (see GET /v1/configurations/catalogue)",
+                );
                 continue;
             };
             let text = match value {
@@ -207,7 +210,8 @@ mod tests {
     use super::*;
 
     fn req(props: serde_json::Value) -> CreateConfigurationRequest {
-        serde_json::from_value(serde_json::json!({"name": "base", "server_properties": props})).unwrap()
+        serde_json::from_value(serde_json::json!({"name": "base", "server_properties": props}))
+            .unwrap()
     }
 
     #[test]
@@ -219,7 +223,10 @@ mod tests {
         assert_eq!(m["num.partitions"], "6");
         assert_eq!(m["auto.create.topics.enable"], "false");
         assert_eq!(m["compression.type"], "zstd");
-        assert!(c.server_properties.to_properties_text().contains("num.partitions=6\n"));
+        assert!(c
+            .server_properties
+            .to_properties_text()
+            .contains("num.partitions=6\n"));
     }
 
     #[test]

@@ -80,7 +80,15 @@ mod tests {
         assert!(ClusterName::parse("orders-prod-1").is_ok());
         assert!(ClusterName::parse("a").is_ok());
         assert!(ClusterName::parse(&"a".repeat(64)).is_ok());
-        for bad in ["", "1abc", "-abc", "with space", "ünïcode", "a_b", "x'; drop table"] {
+        for bad in [
+            "",
+            "1abc",
+            "-abc",
+            "with space",
+            "ünïcode",
+            "a_b",
+            "x'; drop table",
+        ] {
             assert!(ClusterName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(ClusterName::parse(&"a".repeat(65)).is_err());

@@ -100,7 +100,10 @@ impl OperationState {
 
     /// Whether the operation has ended, well or badly.
     pub fn is_terminal(self) -> bool {
-        matches!(self, OperationState::UpdateComplete | OperationState::UpdateFailed)
+        matches!(
+            self,
+            OperationState::UpdateComplete | OperationState::UpdateFailed
+        )
     }
 }
 
@@ -183,15 +186,27 @@ mod tests {
     fn names_round_trip() {
         for t in OperationType::ALL {
             assert_eq!(OperationType::parse(t.as_str()), Some(t));
-            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.as_str()));
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", t.as_str())
+            );
         }
         for s in OperationState::ALL {
             assert_eq!(OperationState::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert!(OperationState::UpdateFailed.is_terminal());
         assert!(!OperationState::InProgress.is_terminal());
-        assert_eq!(OperationType::RebootBroker.cluster_state(), crate::ClusterState::RebootingBroker);
-        assert_eq!(OperationType::UpdateBrokerStorage.cluster_state(), crate::ClusterState::Updating);
+        assert_eq!(
+            OperationType::RebootBroker.cluster_state(),
+            crate::ClusterState::RebootingBroker
+        );
+        assert_eq!(
+            OperationType::UpdateBrokerStorage.cluster_state(),
+            crate::ClusterState::Updating
+        );
     }
 }

@@ -33,7 +33,10 @@ impl Tags {
                 violations.add(format!("{field}.{k}"), e);
             }
             if v.chars().count() > 256 {
-                violations.add(format!("{field}.{k}"), "tag value must be at most 256 characters");
+                violations.add(
+                    format!("{field}.{k}"),
+                    "tag value must be at most 256 characters",
+                );
             }
         }
         (violations == &before).then(|| Tags(raw.clone()))
@@ -81,7 +84,9 @@ pub fn validate_tag_key(k: &str) -> Result<(), String> {
         return Err("tag key may contain only letters, digits, spaces and _ . : / = + - @".into());
     }
     if k.starts_with(RESERVED_TAG_PREFIX) {
-        return Err(format!("tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved"));
+        return Err(format!(
+            "tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved"
+        ));
     }
     Ok(())
 }
@@ -107,7 +112,11 @@ mod tests {
     #[test]
     fn tag_rules() {
         let mut v = Violations::new();
-        let ok: BTreeMap<_, _> = [("env".to_string(), "prod".to_string()), ("team/a b".into(), "".into())].into();
+        let ok: BTreeMap<_, _> = [
+            ("env".to_string(), "prod".to_string()),
+            ("team/a b".into(), "".into()),
+        ]
+        .into();
         assert!(Tags::parse(&ok, "tags", &mut v).is_some());
         assert!(v.is_empty());
 
@@ -130,7 +139,12 @@ mod tests {
     fn merge_and_remove() {
         let mut v = Violations::new();
         let a = Tags::parse(&[("a".to_string(), "1".to_string())].into(), "t", &mut v).unwrap();
-        let b = Tags::parse(&[("a".to_string(), "2".to_string()), ("b".into(), "3".into())].into(), "t", &mut v).unwrap();
+        let b = Tags::parse(
+            &[("a".to_string(), "2".to_string()), ("b".into(), "3".into())].into(),
+            "t",
+            &mut v,
+        )
+        .unwrap();
         let m = a.merged(&b).unwrap();
         assert_eq!(m.as_map()["a"], "2");
         assert_eq!(m.without(&["a".into(), "zz".into()]).as_map().len(), 1);

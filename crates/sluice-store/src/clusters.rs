@@ -84,8 +84,11 @@ impl Store {
                     other => other,
                 };
                 drop(tx);
-                // A concurrent create with the same token won the race: answer as its retry.
-                if let (StoreError::TokenReused, Some(token)) = (&err, &req.client_request_token) {
+                // A concurrent create with the same token won the race (Postgres may report
+                // either unique index first): answer as its retry.
+                if let (StoreError::TokenReused | StoreError::NameTaken, Some(token)) =
+                    (&err, &req.client_request_token)
+                {
                     if let Some(found) = self.replay(tenant, token, fingerprint).await? {
                         return Ok(found);
                     }
@@ -183,7 +186,10 @@ impl Store {
         .bind(i64::from(page.limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let clusters = rows.into_iter().map(Cluster::try_from).collect::<Result<Vec<_>, _>>()?;
+        let clusters = rows
+            .into_iter()
+            .map(Cluster::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(clusters, page.limit, |c| c.id))
     }
 
@@ -204,7 +210,9 @@ impl Store {
             });
         }
         if !current.state.accepts_updates() {
-            return Err(StoreError::InvalidState { state: current.state });
+            return Err(StoreError::InvalidState {
+                state: current.state,
+            });
         }
         let next = current.spec.apply(change).map_err(StoreError::Validation)?;
         if let Some(c) = &next.configuration {
@@ -216,7 +224,14 @@ impl Store {
         }
         let op_type = change.operation_type();
         let out = self
-            .transition(&mut tx, tenant, &current, &next, op_type, &change.broker_ids())
+            .transition(
+                &mut tx,
+                tenant,
+                &current,
+                &next,
+                op_type,
+                &change.broker_ids(),
+            )
             .await?;
         tx.commit().await?;
         Ok(out)
@@ -240,7 +255,9 @@ impl Store {
             }
         }
         if !current.state.accepts_delete() {
-            return Err(StoreError::InvalidState { state: current.state });
+            return Err(StoreError::InvalidState {
+                state: current.state,
+            });
         }
         let superseded = ErrorInfo {
             code: "superseded-by-delete".into(),
@@ -256,7 +273,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let out = self
-            .transition(&mut tx, tenant, &current, &current.spec, OperationType::DeleteCluster, &[])
+            .transition(
+                &mut tx,
+                tenant,
+                &current,
+                &current.spec,
+                OperationType::DeleteCluster,
+                &[],
+            )
             .await?;
         tx.commit().await?;
         Ok(out)
@@ -302,7 +326,12 @@ impl Store {
     }
 
     /// Adds or overwrites tags of a live cluster.
-    pub async fn tag_cluster(&self, tenant: &TenantId, id: Uuid, add: &Tags) -> Result<Tags, StoreError> {
+    pub async fn tag_cluster(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        add: &Tags,
+    ) -> Result<Tags, StoreError> {
         self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| {
             t.merged(add).map_err(|e| StoreError::field("tags", e))
         })
@@ -310,9 +339,16 @@ impl Store {
     }
 
     /// Removes tags of a live cluster; missing keys are ignored.
-    pub async fn untag_cluster(&self, tenant: &TenantId, id: Uuid, keys: &[String]) -> Result<Tags, StoreError> {
-        self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| Ok(t.without(keys)))
-            .await
+    pub async fn untag_cluster(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        keys: &[String],
+    ) -> Result<Tags, StoreError> {
+        self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| {
+            Ok(t.without(keys))
+        })
+        .await
     }
 
     pub(crate) async fn modify_tags(
@@ -323,7 +359,11 @@ impl Store {
         id: Uuid,
         change: impl FnOnce(&Tags) -> Result<Tags, StoreError>,
     ) -> Result<Tags, StoreError> {
-        let live = if table == "clusters" { " AND deleted_at IS NULL" } else { "" };
+        let live = if table == "clusters" {
+            " AND deleted_at IS NULL"
+        } else {
+            ""
+        };
         let mut tx = self.pool.begin().await?;
         let (Json(tags),): (Json<Tags>,) = sqlx::query_as(&format!(
             "SELECT tags FROM {table} WHERE id = $1 AND tenant = $2{live} FOR UPDATE"
@@ -378,11 +418,12 @@ impl Store {
 
     /// Reads a cluster's state without the tenant check, for the reconciler.
     pub async fn cluster_state(&self, id: Uuid) -> Result<ClusterState, StoreError> {
-        let (s,): (String,) = sqlx::query_as("SELECT state FROM clusters WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound(Resource::Cluster))?;
+        let (s,): (String,) =
+            sqlx::query_as("SELECT state FROM clusters WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound(Resource::Cluster))?;
         cluster_state(&s)
     }
 }
@@ -418,8 +459,13 @@ async fn check_configuration(
     .fetch_optional(&mut **tx)
     .await?;
     match found {
-        None => Err(StoreError::field("configuration", "no such configuration revision")),
-        Some((versions,)) if !versions.is_empty() && !versions.iter().any(|v| v == kafka_version) => {
+        None => Err(StoreError::field(
+            "configuration",
+            "no such configuration revision",
+        )),
+        Some((versions,))
+            if !versions.is_empty() && !versions.iter().any(|v| v == kafka_version) =>
+        {
             Err(StoreError::field(
                 "configuration",
                 format!(

@@ -1,11 +1,14 @@
 //! Broker configurations and their immutable revisions.
 
-use sluice_model::{Configuration, ConfigurationRevision, ServerProperties, Tags, TenantId, ValidCreateConfiguration};
+use sluice_model::{
+    Configuration, ConfigurationRevision, ServerProperties, Tags, TenantId,
+    ValidCreateConfiguration,
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::rows::{ConfigurationRow, RevisionRow, CONFIGURATION_COLUMNS};
 use crate::paging::{decode_revision, encode_revision};
+use crate::rows::{ConfigurationRow, RevisionRow, CONFIGURATION_COLUMNS};
 use crate::{Page, PageRequest, Resource, Store, StoreError};
 
 impl Store {
@@ -43,7 +46,11 @@ impl Store {
     }
 
     /// One configuration of the tenant with its latest revision.
-    pub async fn get_configuration(&self, tenant: &TenantId, id: Uuid) -> Result<Configuration, StoreError> {
+    pub async fn get_configuration(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Configuration, StoreError> {
         sqlx::query_as::<_, ConfigurationRow>(&format!(
             "SELECT {CONFIGURATION_COLUMNS} FROM configurations c JOIN configuration_revisions r \
              ON r.configuration_id = c.id AND r.revision = c.latest_revision WHERE c.id = $1 AND c.tenant = $2"
@@ -131,7 +138,11 @@ impl Store {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let items: Vec<ConfigurationRevision> = rows.into_iter().map(Into::into).collect();
-        let next_token = if more { items.last().map(|r| encode_revision(r.revision)) } else { None };
+        let next_token = if more {
+            items.last().map(|r| encode_revision(r.revision))
+        } else {
+            None
+        };
         Ok(Page { items, next_token })
     }
 
@@ -156,21 +167,27 @@ impl Store {
     }
 
     /// Deletes a configuration that no live cluster uses.
-    pub async fn delete_configuration(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+    pub async fn delete_configuration(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let found: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM configurations WHERE id = $1 AND tenant = $2 FOR UPDATE")
-                .bind(id)
-                .bind(tenant.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let found: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM configurations WHERE id = $1 AND tenant = $2 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         if found.is_none() {
             return Err(StoreError::NotFound(Resource::Configuration));
         }
-        let (in_use,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM clusters WHERE configuration_id = $1)")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (in_use,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM clusters WHERE configuration_id = $1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         if in_use {
             return Err(StoreError::ConfigurationInUse);
         }
@@ -179,7 +196,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::ConfigurationInUse,
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::ConfigurationInUse
+                }
                 _ => StoreError::Database(e),
             })?;
         tx.commit().await?;
@@ -187,7 +206,12 @@ impl Store {
     }
 
     /// Adds or overwrites tags of a configuration.
-    pub async fn tag_configuration(&self, tenant: &TenantId, id: Uuid, add: &Tags) -> Result<Tags, StoreError> {
+    pub async fn tag_configuration(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        add: &Tags,
+    ) -> Result<Tags, StoreError> {
         self.modify_tags("configurations", Resource::Configuration, tenant, id, |t| {
             t.merged(add).map_err(|e| StoreError::field("tags", e))
         })
@@ -201,7 +225,9 @@ impl Store {
         id: Uuid,
         keys: &[String],
     ) -> Result<Tags, StoreError> {
-        self.modify_tags("configurations", Resource::Configuration, tenant, id, |t| Ok(t.without(keys)))
-            .await
+        self.modify_tags("configurations", Resource::Configuration, tenant, id, |t| {
+            Ok(t.without(keys))
+        })
+        .await
     }
 }

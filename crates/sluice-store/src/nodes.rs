@@ -8,7 +8,11 @@ use crate::{Store, StoreError};
 
 impl Store {
     /// The brokers of a live cluster of the tenant, by broker id.
-    pub async fn list_nodes(&self, tenant: &TenantId, cluster_id: Uuid) -> Result<Vec<Node>, StoreError> {
+    pub async fn list_nodes(
+        &self,
+        tenant: &TenantId,
+        cluster_id: Uuid,
+    ) -> Result<Vec<Node>, StoreError> {
         self.get_cluster(tenant, cluster_id).await?;
         let rows = sqlx::query_as::<_, NodeRow>(
             "SELECT broker_id, host, port, zone, state, kafka_version, updated_at FROM cluster_nodes \

@@ -1,6 +1,8 @@
 //! Operations: reading them, and the reconciler's writes that move them along.
 
-use sluice_model::{ClusterState, ErrorInfo, Operation, OperationState, OperationStep, OperationType, TenantId};
+use sluice_model::{
+    ClusterState, ErrorInfo, Operation, OperationState, OperationStep, OperationType, TenantId,
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -9,7 +11,11 @@ use crate::{Page, PageRequest, Resource, Store, StoreError};
 
 impl Store {
     /// One operation of the tenant.
-    pub async fn get_operation(&self, tenant: &TenantId, id: Uuid) -> Result<Operation, StoreError> {
+    pub async fn get_operation(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Operation, StoreError> {
         sqlx::query_as::<_, OperationRow>(&format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1 AND tenant = $2"
         ))
@@ -40,7 +46,10 @@ impl Store {
         .bind(i64::from(page.limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let ops = rows.into_iter().map(Operation::try_from).collect::<Result<Vec<_>, _>>()?;
+        let ops = rows
+            .into_iter()
+            .map(Operation::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(ops, page.limit, |o| o.id))
     }
 
@@ -74,7 +83,8 @@ impl Store {
     /// Ends an operation well: the cluster becomes ACTIVE, or, for a delete, is gone.
     pub async fn complete_operation(&self, id: Uuid) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let (cluster_id, op_type) = end_operation(&mut tx, id, OperationState::UpdateComplete, None).await?;
+        let (cluster_id, op_type) =
+            end_operation(&mut tx, id, OperationState::UpdateComplete, None).await?;
         if op_type == OperationType::DeleteCluster {
             sqlx::query(
                 "UPDATE clusters SET deleted_at = now(), configuration_id = NULL, active_operation_id = NULL, \
@@ -111,7 +121,8 @@ impl Store {
         cluster_state: ClusterState,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let (cluster_id, _) = end_operation(&mut tx, id, OperationState::UpdateFailed, Some(error)).await?;
+        let (cluster_id, _) =
+            end_operation(&mut tx, id, OperationState::UpdateFailed, Some(error)).await?;
         let info = sluice_model::StateInfo {
             code: error.code.clone(),
             message: error.message.clone(),

@@ -19,10 +19,16 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Decodes a client's `next_token` and `max_results`.
-    pub fn parse(next_token: Option<&str>, max_results: Option<u32>) -> Result<PageRequest, StoreError> {
+    pub fn parse(
+        next_token: Option<&str>,
+        max_results: Option<u32>,
+    ) -> Result<PageRequest, StoreError> {
         let limit = max_results.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(StoreError::field("max_results", format!("must be between 1 and {MAX_PAGE}")));
+            return Err(StoreError::field(
+                "max_results",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         let after = next_token.map(decode).transpose()?;
         Ok(PageRequest { after, limit })
@@ -41,7 +47,11 @@ impl<T> Page<T> {
     pub(crate) fn from_rows(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_token = if more { items.last().map(|t| encode(id(t))) } else { None };
+        let next_token = if more {
+            items.last().map(|t| encode(id(t)))
+        } else {
+            None
+        };
         Page { items, next_token }
     }
 }

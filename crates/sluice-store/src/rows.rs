@@ -75,8 +75,9 @@ impl TryFrom<OperationRow> for Operation {
         Ok(Operation {
             id: r.id,
             cluster_id: r.cluster_id,
-            operation_type: OperationType::parse(&r.operation_type)
-                .ok_or_else(|| StoreError::Corrupt(format!("operation type {:?}", r.operation_type)))?,
+            operation_type: OperationType::parse(&r.operation_type).ok_or_else(|| {
+                StoreError::Corrupt(format!("operation type {:?}", r.operation_type))
+            })?,
             state: OperationState::parse(&r.state)
                 .ok_or_else(|| StoreError::Corrupt(format!("operation state {:?}", r.state)))?,
             broker_ids: r.broker_ids.into_iter().map(|b| b as u32).collect(),

@@ -6,8 +6,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use sha2::{Digest, Sha256};
 use sluice_model::{
-    BootstrapBrokers, Cluster, ClusterList, ClusterOperation, CreateClusterRequest, DeleteClusterQuery,
-    ListClustersQuery, NodeList, Problem, Role,
+    BootstrapBrokers, Cluster, ClusterList, ClusterOperation, CreateClusterRequest,
+    DeleteClusterQuery, ListClustersQuery, NodeList, Problem, Role,
 };
 use sluice_store::{ClusterFilter, PageRequest, Resource};
 
@@ -49,7 +49,10 @@ pub async fn create(
     // omits a default is still the same request.
     let canonical = serde_json::json!({"name": valid.name, "spec": valid.spec, "tags": valid.tags});
     let fingerprint = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
-    let outcome = state.store.create_cluster(&caller.tenant, &valid, &fingerprint).await?;
+    let outcome = state
+        .store
+        .create_cluster(&caller.tenant, &valid, &fingerprint)
+        .await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/clusters/{}", outcome.cluster.id)) {
         headers.insert(header::LOCATION, v);
@@ -60,7 +63,10 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         headers,
-        Json(ClusterOperation { cluster: outcome.cluster, operation: outcome.operation }),
+        Json(ClusterOperation {
+            cluster: outcome.cluster,
+            operation: outcome.operation,
+        }),
     ))
 }
 
@@ -83,9 +89,18 @@ pub async fn list(
 ) -> Result<Json<ClusterList>, ApiError> {
     caller.require(Role::Viewer)?;
     let page = PageRequest::parse(q.next_token.as_deref(), q.max_results)?;
-    let filter = ClusterFilter { name_prefix: q.name_prefix, state: q.state };
-    let page = state.store.list_clusters(&caller.tenant, &filter, page).await?;
-    Ok(Json(ClusterList { clusters: page.items, next_token: page.next_token }))
+    let filter = ClusterFilter {
+        name_prefix: q.name_prefix,
+        state: q.state,
+    };
+    let page = state
+        .store
+        .list_clusters(&caller.tenant, &filter, page)
+        .await?;
+    Ok(Json(ClusterList {
+        clusters: page.items,
+        next_token: page.next_token,
+    }))
 }
 
 /// Describe a cluster.
@@ -132,8 +147,17 @@ pub async fn delete(
 ) -> Result<(StatusCode, Json<ClusterOperation>), ApiError> {
     caller.require(Role::Operator)?;
     let id = parse_id(&id, Resource::Cluster)?;
-    let out = state.store.delete_cluster(&caller.tenant, id, q.current_version).await?;
-    Ok((StatusCode::ACCEPTED, Json(ClusterOperation { cluster: out.cluster, operation: out.operation })))
+    let out = state
+        .store
+        .delete_cluster(&caller.tenant, id, q.current_version)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ClusterOperation {
+            cluster: out.cluster,
+            operation: out.operation,
+        }),
+    ))
 }
 
 /// The bootstrap broker string clients connect to.
@@ -160,8 +184,13 @@ pub async fn bootstrap_brokers(
         let cluster = state.store.get_cluster(&caller.tenant, id).await?;
         return Err(ApiError::ClusterNotReady(cluster.state));
     }
-    let list: Vec<String> = nodes.iter().map(|n| format!("{}:{}", n.host, n.port)).collect();
-    Ok(Json(BootstrapBrokers { bootstrap_brokers: list.join(",") }))
+    let list: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("{}:{}", n.host, n.port))
+        .collect();
+    Ok(Json(BootstrapBrokers {
+        bootstrap_brokers: list.join(","),
+    }))
 }
 
 /// The brokers of a cluster as the runtime reports them.
@@ -182,5 +211,7 @@ pub async fn nodes(
 ) -> Result<Json<NodeList>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
-    Ok(Json(NodeList { nodes: state.store.list_nodes(&caller.tenant, id).await? }))
+    Ok(Json(NodeList {
+        nodes: state.store.list_nodes(&caller.tenant, id).await?,
+    }))
 }

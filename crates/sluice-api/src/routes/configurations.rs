@@ -34,7 +34,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Configuration>), ApiError> {
     caller.require(Role::Admin)?;
     let valid = req.validate().map_err(ApiError::Validation)?;
-    let created = state.store.create_configuration(&caller.tenant, &valid).await?;
+    let created = state
+        .store
+        .create_configuration(&caller.tenant, &valid)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -55,8 +58,14 @@ pub async fn list(
 ) -> Result<Json<ConfigurationList>, ApiError> {
     caller.require(Role::Viewer)?;
     let page = PageRequest::parse(q.next_token.as_deref(), q.max_results)?;
-    let page = state.store.list_configurations(&caller.tenant, page).await?;
-    Ok(Json(ConfigurationList { configurations: page.items, next_token: page.next_token }))
+    let page = state
+        .store
+        .list_configurations(&caller.tenant, page)
+        .await?;
+    Ok(Json(ConfigurationList {
+        configurations: page.items,
+        next_token: page.next_token,
+    }))
 }
 
 /// The broker settings a configuration may carry, with their types and ranges.
@@ -67,7 +76,9 @@ pub async fn list(
 )]
 pub async fn catalogue(caller: Caller) -> Result<Json<Catalogue>, ApiError> {
     caller.require(Role::Viewer)?;
-    Ok(Json(Catalogue { settings: SETTINGS.iter().map(SettingInfo::from).collect() }))
+    Ok(Json(Catalogue {
+        settings: SETTINGS.iter().map(SettingInfo::from).collect(),
+    }))
 }
 
 /// Describe a configuration with its latest revision.
@@ -87,7 +98,9 @@ pub async fn get(
 ) -> Result<Json<Configuration>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Configuration)?;
-    Ok(Json(state.store.get_configuration(&caller.tenant, id).await?))
+    Ok(Json(
+        state.store.get_configuration(&caller.tenant, id).await?,
+    ))
 }
 
 /// Delete a configuration that no cluster uses.
@@ -135,7 +148,10 @@ pub async fn create_revision(
     caller.require(Role::Admin)?;
     let id = parse_id(&id, Resource::Configuration)?;
     let (description, props) = req.validate().map_err(ApiError::Validation)?;
-    let rev = state.store.create_revision(&caller.tenant, id, description.as_deref(), &props).await?;
+    let rev = state
+        .store
+        .create_revision(&caller.tenant, id, description.as_deref(), &props)
+        .await?;
     Ok((StatusCode::CREATED, Json(rev)))
 }
 
@@ -161,7 +177,10 @@ pub async fn list_revisions(
         .store
         .list_revisions(&caller.tenant, id, q.next_token.as_deref(), q.max_results)
         .await?;
-    Ok(Json(RevisionList { revisions: page.items, next_token: page.next_token }))
+    Ok(Json(RevisionList {
+        revisions: page.items,
+        next_token: page.next_token,
+    }))
 }
 
 /// Describe one revision.
@@ -184,5 +203,10 @@ pub async fn get_revision(
     let revision = revision
         .parse::<i64>()
         .map_err(|_| ApiError::NotFound(Resource::ConfigurationRevision))?;
-    Ok(Json(state.store.get_revision(&caller.tenant, id, revision).await?))
+    Ok(Json(
+        state
+            .store
+            .get_revision(&caller.tenant, id, revision)
+            .await?,
+    ))
 }

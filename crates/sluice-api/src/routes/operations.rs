@@ -30,8 +30,14 @@ pub async fn list(
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
     let page = PageRequest::parse(q.next_token.as_deref(), q.max_results)?;
-    let page = state.store.list_operations(&caller.tenant, id, page).await?;
-    Ok(Json(OperationList { operations: page.items, next_token: page.next_token }))
+    let page = state
+        .store
+        .list_operations(&caller.tenant, id, page)
+        .await?;
+    Ok(Json(OperationList {
+        operations: page.items,
+        next_token: page.next_token,
+    }))
 }
 
 /// Describe an operation: its state, steps, and the cluster before and after.

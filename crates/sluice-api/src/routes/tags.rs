@@ -27,11 +27,17 @@ fn parse_tags(req: &TagResourceRequest) -> Result<Tags, ApiError> {
 }
 
 fn parse_keys(q: &UntagQuery) -> Vec<String> {
-    q.keys.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect()
+    q.keys
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn list_of(tags: Tags) -> Json<TagList> {
-    Json(TagList { tags: tags.into_map() })
+    Json(TagList {
+        tags: tags.into_map(),
+    })
 }
 
 /// A cluster's tags.
@@ -76,7 +82,9 @@ pub async fn tag_cluster(
     caller.require(Role::Operator)?;
     let id = parse_id(&id, Resource::Cluster)?;
     let tags = parse_tags(&req)?;
-    Ok(list_of(state.store.tag_cluster(&caller.tenant, id, &tags).await?))
+    Ok(list_of(
+        state.store.tag_cluster(&caller.tenant, id, &tags).await?,
+    ))
 }
 
 /// Remove tags of a cluster.
@@ -97,7 +105,12 @@ pub async fn untag_cluster(
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Operator)?;
     let id = parse_id(&id, Resource::Cluster)?;
-    Ok(list_of(state.store.untag_cluster(&caller.tenant, id, &parse_keys(&q)).await?))
+    Ok(list_of(
+        state
+            .store
+            .untag_cluster(&caller.tenant, id, &parse_keys(&q))
+            .await?,
+    ))
 }
 
 /// A configuration's tags.
@@ -142,7 +155,12 @@ pub async fn tag_configuration(
     caller.require(Role::Admin)?;
     let id = parse_id(&id, Resource::Configuration)?;
     let tags = parse_tags(&req)?;
-    Ok(list_of(state.store.tag_configuration(&caller.tenant, id, &tags).await?))
+    Ok(list_of(
+        state
+            .store
+            .tag_configuration(&caller.tenant, id, &tags)
+            .await?,
+    ))
 }
 
 /// Remove tags of a configuration.
@@ -163,5 +181,10 @@ pub async fn untag_configuration(
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Admin)?;
     let id = parse_id(&id, Resource::Configuration)?;
-    Ok(list_of(state.store.untag_configuration(&caller.tenant, id, &parse_keys(&q)).await?))
+    Ok(list_of(
+        state
+            .store
+            .untag_configuration(&caller.tenant, id, &parse_keys(&q))
+            .await?,
+    ))
 }

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use sluice_model::{
     ClusterOperation, Problem, RebootBrokerRequest, Role, SpecChange, UpdateBrokerCountRequest,
-    UpdateBrokerTypeRequest, UpdateConfigurationRequest, UpdateKafkaVersionRequest, UpdateStorageRequest,
+    UpdateBrokerTypeRequest, UpdateConfigurationRequest, UpdateKafkaVersionRequest,
+    UpdateStorageRequest,
 };
 use sluice_store::Resource;
 
@@ -26,8 +27,17 @@ async fn apply(
 ) -> Result<Accepted, ApiError> {
     caller.require(Role::Operator)?;
     let id = parse_id(id, Resource::Cluster)?;
-    let out = state.store.update_cluster(&caller.tenant, id, current_version, &change).await?;
-    Ok((StatusCode::ACCEPTED, Json(ClusterOperation { cluster: out.cluster, operation: out.operation })))
+    let out = state
+        .store
+        .update_cluster(&caller.tenant, id, current_version, &change)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ClusterOperation {
+            cluster: out.cluster,
+            operation: out.operation,
+        }),
+    ))
 }
 
 /// Grow or shrink the number of brokers.
@@ -49,7 +59,14 @@ pub async fn broker_count(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateBrokerCountRequest>,
 ) -> Result<Accepted, ApiError> {
-    apply(&state, &caller, &id, req.current_version, SpecChange::BrokerCount(req.broker_count)).await
+    apply(
+        &state,
+        &caller,
+        &id,
+        req.current_version,
+        SpecChange::BrokerCount(req.broker_count),
+    )
+    .await
 }
 
 /// Grow the storage of every broker (storage never shrinks).
@@ -71,7 +88,14 @@ pub async fn storage(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateStorageRequest>,
 ) -> Result<Accepted, ApiError> {
-    apply(&state, &caller, &id, req.current_version, SpecChange::Storage(req.storage_gib)).await
+    apply(
+        &state,
+        &caller,
+        &id,
+        req.current_version,
+        SpecChange::Storage(req.storage_gib),
+    )
+    .await
 }
 
 /// Apply a configuration revision to every broker (a rolling restart).
@@ -93,7 +117,14 @@ pub async fn configuration(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateConfigurationRequest>,
 ) -> Result<Accepted, ApiError> {
-    apply(&state, &caller, &id, req.current_version, SpecChange::Configuration(req.configuration)).await
+    apply(
+        &state,
+        &caller,
+        &id,
+        req.current_version,
+        SpecChange::Configuration(req.configuration),
+    )
+    .await
 }
 
 /// Upgrade the Kafka version (a rolling restart; downgrades are refused).
@@ -115,7 +146,14 @@ pub async fn kafka_version(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateKafkaVersionRequest>,
 ) -> Result<Accepted, ApiError> {
-    apply(&state, &caller, &id, req.current_version, SpecChange::KafkaVersion(req.kafka_version)).await
+    apply(
+        &state,
+        &caller,
+        &id,
+        req.current_version,
+        SpecChange::KafkaVersion(req.kafka_version),
+    )
+    .await
 }
 
 /// Change the size of every broker (a rolling restart).
@@ -163,5 +201,12 @@ pub async fn reboot_broker(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RebootBrokerRequest>,
 ) -> Result<Accepted, ApiError> {
-    apply(&state, &caller, &id, req.current_version, SpecChange::RebootBroker(req.broker_id)).await
+    apply(
+        &state,
+        &caller,
+        &id,
+        req.current_version,
+        SpecChange::RebootBroker(req.broker_id),
+    )
+    .await
 }

@@ -18,7 +18,13 @@ fn fields(errs: Vec<FieldError>) -> Vec<String> {
 fn minimal_create_takes_defaults() {
     let c = create(base()).unwrap();
     assert_eq!(c.spec.broker_type.as_deref(), Some(DEFAULT_BROKER_TYPE));
-    assert_eq!(c.spec.broker_resources, BrokerResources { cpu_millis: 2000, memory_mib: 8192 });
+    assert_eq!(
+        c.spec.broker_resources,
+        BrokerResources {
+            cpu_millis: 2000,
+            memory_mib: 8192
+        }
+    );
     assert_eq!(c.spec.zone_count, 1);
     assert!(c.tags.as_map().is_empty());
 }
@@ -33,7 +39,16 @@ fn every_bad_field_is_reported() {
     .unwrap_err();
     assert_eq!(
         fields(errs),
-        ["name", "kafka_version", "broker_count", "storage_gib", "zone_count", "broker_type", "tags.sluice:x", "client_request_token"]
+        [
+            "name",
+            "kafka_version",
+            "broker_count",
+            "storage_gib",
+            "zone_count",
+            "broker_type",
+            "tags.sluice:x",
+            "client_request_token"
+        ]
     );
 }
 
@@ -56,7 +71,10 @@ fn type_and_resources_are_exclusive() {
     let c = create(j.clone()).unwrap();
     assert_eq!(c.spec.broker_type, None);
     j["broker_resources"] = serde_json::json!({"cpu_millis": 1, "memory_mib": 1});
-    assert_eq!(fields(create(j).unwrap_err()), ["broker_resources.cpu_millis", "broker_resources.memory_mib"]);
+    assert_eq!(
+        fields(create(j).unwrap_err()),
+        ["broker_resources.cpu_millis", "broker_resources.memory_mib"]
+    );
 }
 
 #[test]
@@ -82,9 +100,18 @@ fn storage_only_grows() {
 #[test]
 fn broker_count_grows_and_shrinks_within_limits() {
     let s = spec();
-    assert_eq!(s.apply(&SpecChange::BrokerCount(5)).unwrap().broker_count, 5);
-    assert_eq!(s.apply(&SpecChange::BrokerCount(1)).unwrap().broker_count, 1);
-    assert!(s.apply(&SpecChange::BrokerCount(3)).is_err(), "no-op refused");
+    assert_eq!(
+        s.apply(&SpecChange::BrokerCount(5)).unwrap().broker_count,
+        5
+    );
+    assert_eq!(
+        s.apply(&SpecChange::BrokerCount(1)).unwrap().broker_count,
+        1
+    );
+    assert!(
+        s.apply(&SpecChange::BrokerCount(3)).is_err(),
+        "no-op refused"
+    );
     assert!(s.apply(&SpecChange::BrokerCount(0)).is_err());
     let mut zoned = s.clone();
     zoned.zone_count = 3;
@@ -95,7 +122,12 @@ fn broker_count_grows_and_shrinks_within_limits() {
 #[test]
 fn versions_only_move_forward() {
     let s = spec();
-    assert_eq!(s.apply(&SpecChange::KafkaVersion("3.8.0".into())).unwrap().kafka_version, "3.8.0");
+    assert_eq!(
+        s.apply(&SpecChange::KafkaVersion("3.8.0".into()))
+            .unwrap()
+            .kafka_version,
+        "3.8.0"
+    );
     assert!(s.apply(&SpecChange::KafkaVersion("3.6.0".into())).is_err());
     assert!(s.apply(&SpecChange::KafkaVersion("3.7.0".into())).is_err());
     assert!(s.apply(&SpecChange::KafkaVersion("9.9.9".into())).is_err());
@@ -104,22 +136,39 @@ fn versions_only_move_forward() {
 #[test]
 fn broker_type_changes() {
     let s = spec();
-    let big = SpecChange::BrokerType { broker_type: Some("kafka.m5.xlarge".into()), broker_resources: None };
+    let big = SpecChange::BrokerType {
+        broker_type: Some("kafka.m5.xlarge".into()),
+        broker_resources: None,
+    };
     assert_eq!(s.apply(&big).unwrap().broker_resources.cpu_millis, 4000);
-    let same = SpecChange::BrokerType { broker_type: Some(DEFAULT_BROKER_TYPE.into()), broker_resources: None };
+    let same = SpecChange::BrokerType {
+        broker_type: Some(DEFAULT_BROKER_TYPE.into()),
+        broker_resources: None,
+    };
     assert!(s.apply(&same).is_err());
-    let none = SpecChange::BrokerType { broker_type: None, broker_resources: None };
+    let none = SpecChange::BrokerType {
+        broker_type: None,
+        broker_resources: None,
+    };
     assert!(s.apply(&none).is_err());
 }
 
 #[test]
 fn configuration_and_reboot() {
     let s = spec();
-    let c = ConfigurationRef { id: Uuid::nil(), revision: 1 };
+    let c = ConfigurationRef {
+        id: Uuid::nil(),
+        revision: 1,
+    };
     let next = s.apply(&SpecChange::Configuration(c)).unwrap();
     assert_eq!(next.configuration, Some(c));
     assert!(next.apply(&SpecChange::Configuration(c)).is_err());
-    assert!(s.apply(&SpecChange::Configuration(ConfigurationRef { revision: 0, ..c })).is_err());
+    assert!(s
+        .apply(&SpecChange::Configuration(ConfigurationRef {
+            revision: 0,
+            ..c
+        }))
+        .is_err());
     assert_eq!(s.apply(&SpecChange::RebootBroker(3)).unwrap(), s);
     assert!(s.apply(&SpecChange::RebootBroker(4)).is_err());
     assert!(s.apply(&SpecChange::RebootBroker(0)).is_err());

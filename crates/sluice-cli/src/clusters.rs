@@ -243,7 +243,7 @@ pub async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<()
         ClustersCmd::Describe { cluster } => {
             let id = resolve_cluster(client, &cluster).await?;
             let resp = client.get::<Cluster>(&format!("/v1/clusters/{id}")).await?;
-            show(format, &resp, |c| print_cluster(c))
+            show(format, &resp, print_cluster)
         }
         ClustersCmd::Delete {
             cluster,

@@ -12,23 +12,66 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
     let id = cluster.id.to_string();
 
     // Connection refused: a port that was just free.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = env.run(&["--endpoint", &format!("http://127.0.0.1:{port}"), "clusters", "list"]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = env
+        .run(&[
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "clusters",
+            "list",
+        ])
+        .await;
     assert_eq!(out.code(), 3, "{}", out.stderr);
-    assert!(out.stderr.starts_with("error: cannot reach the Sluice API at http://127.0.0.1:"), "{}", out.stderr);
-    assert!(out.stderr.to_lowercase().contains("refused"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: cannot reach the Sluice API at http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.to_lowercase().contains("refused"),
+        "{}",
+        out.stderr
+    );
 
     // A token that is not a JWT, and one signed with another secret: 401, exit 4.
-    for token in ["garbage".to_owned(), mint(b"another-secret-of-at-least-32-bytes!!", &[Role::Admin], "acme")] {
-        let out = env.run(&["--token", &token, "clusters", "describe", &id]).await;
+    for token in [
+        "garbage".to_owned(),
+        mint(
+            b"another-secret-of-at-least-32-bytes!!",
+            &[Role::Admin],
+            "acme",
+        ),
+    ] {
+        let out = env
+            .run(&["--token", &token, "clusters", "describe", &id])
+            .await;
         assert_eq!(out.code(), 4, "{}", out.stderr);
         let first = out.stderr.lines().next().unwrap();
-        assert!(first.starts_with("error: ") && first.ends_with("(unauthorized)"), "{}", out.stderr);
+        assert!(
+            first.starts_with("error: ") && first.ends_with("(unauthorized)"),
+            "{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("sluice login"), "{}", out.stderr);
     }
     // A viewer may not change anything: 403, exit 4.
     let viewer = mint(crate::harness::SECRET, &[Role::Viewer], "acme");
-    let out = env.run(&["--token", &viewer, "clusters", "scale", &id, "--broker-count", "6"]).await;
+    let out = env
+        .run(&[
+            "--token",
+            &viewer,
+            "clusters",
+            "scale",
+            &id,
+            "--broker-count",
+            "6",
+        ])
+        .await;
     assert_eq!(out.code(), 4, "{}", out.stderr);
     assert!(out.stderr.contains("(forbidden)"), "{}", out.stderr);
 
@@ -36,58 +79,154 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
     let missing = uuid::Uuid::now_v7().to_string();
     let out = env.run(&["clusters", "describe", &missing]).await;
     assert_eq!(out.code(), 5, "{}", out.stderr);
-    assert!(out.stderr.starts_with("error: ") && out.stderr.trim_end().ends_with("(cluster-not-found)"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: ") && out.stderr.trim_end().ends_with("(cluster-not-found)"),
+        "{}",
+        out.stderr
+    );
     let out = env.run(&["clusters", "describe", "nope"]).await;
     assert_eq!(out.code(), 5, "{}", out.stderr);
-    assert!(out.stderr.contains("no cluster named \"nope\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no cluster named \"nope\""),
+        "{}",
+        out.stderr
+    );
     let other = mint(crate::harness::SECRET, &[Role::Admin], "other-tenant");
-    assert_eq!(env.run(&["--token", &other, "clusters", "describe", &id]).await.code(), 5);
-    assert_eq!(env.run(&["operations", "describe", &missing]).await.code(), 5);
+    assert_eq!(
+        env.run(&["--token", &other, "clusters", "describe", &id])
+            .await
+            .code(),
+        5
+    );
+    assert_eq!(
+        env.run(&["operations", "describe", &missing]).await.code(),
+        5
+    );
 
     // Validation: one line, then each field indented.
-    let out = env.run(&["clusters", "create", "9bad", "--broker-count", "4", "--zones", "3", "--storage-gib", "0"]).await;
+    let out = env
+        .run(&[
+            "clusters",
+            "create",
+            "9bad",
+            "--broker-count",
+            "4",
+            "--zones",
+            "3",
+            "--storage-gib",
+            "0",
+        ])
+        .await;
     assert_eq!(out.code(), 7, "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
-    assert!(lines[0].starts_with("error: ") && lines[0].ends_with("(validation-failed)"), "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].ends_with("(validation-failed)"),
+        "{}",
+        out.stderr
+    );
     for field in ["  name: ", "  storage_gib: ", "  broker_count: "] {
-        assert!(lines.iter().any(|l| l.starts_with(field)), "{field} in {}", out.stderr);
+        assert!(
+            lines.iter().any(|l| l.starts_with(field)),
+            "{field} in {}",
+            out.stderr
+        );
     }
-    let out = env.run(&["clusters", "grow-storage", "orders", "--storage-gib", "5"]).await;
+    let out = env
+        .run(&["clusters", "grow-storage", "orders", "--storage-gib", "5"])
+        .await;
     assert_eq!(out.code(), 7, "shrinking is refused: {}", out.stderr);
-    assert!(out.stderr.contains("storage_gib: storage can only grow"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("storage_gib: storage can only grow"),
+        "{}",
+        out.stderr
+    );
 
     // Version conflict with --if-version: no read, no retry, exit 6 with the current version.
     let stale = (cluster.current_version - 1).to_string();
-    let out = env.run(&["clusters", "scale", "orders", "--broker-count", "6", "--if-version", &stale]).await;
+    let out = env
+        .run(&[
+            "clusters",
+            "scale",
+            "orders",
+            "--broker-count",
+            "6",
+            "--if-version",
+            &stale,
+        ])
+        .await;
     assert_eq!(out.code(), 6, "{}", out.stderr);
     assert!(out.stderr.contains("(version-conflict)"), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("now at version {}", cluster.current_version)), "{}", out.stderr);
-    let out = env.run(&["clusters", "delete", "orders", "--yes", "--if-version", &stale]).await;
+    assert!(
+        out.stderr
+            .contains(&format!("now at version {}", cluster.current_version)),
+        "{}",
+        out.stderr
+    );
+    let out = env
+        .run(&[
+            "clusters",
+            "delete",
+            "orders",
+            "--yes",
+            "--if-version",
+            &stale,
+        ])
+        .await;
     assert_eq!(out.code(), 6, "{}", out.stderr);
     // The right version goes through.
     let current = cluster.current_version.to_string();
-    let out = env.run(&["clusters", "scale", "orders", "--broker-count", "6", "--if-version", &current]).await;
+    let out = env
+        .run(&[
+            "clusters",
+            "scale",
+            "orders",
+            "--broker-count",
+            "6",
+            "--if-version",
+            &current,
+        ])
+        .await;
     assert_eq!(out.code(), 0, "{}", out.stderr);
     // The cluster is UPDATING now: another change is a conflict of state.
-    let out = env.run(&["clusters", "reboot-broker", "orders", "--broker-id", "1"]).await;
+    let out = env
+        .run(&["clusters", "reboot-broker", "orders", "--broker-id", "1"])
+        .await;
     assert_eq!(out.code(), 6, "{}", out.stderr);
-    assert!(out.stderr.contains("(invalid-state)") && out.stderr.contains("the cluster is UPDATING"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("(invalid-state)") && out.stderr.contains("the cluster is UPDATING"),
+        "{}",
+        out.stderr
+    );
 
     // Usage: clap's own errors and a missing endpoint are 2.
     assert_eq!(env.run(&["clusters", "scale", "orders"]).await.code(), 2);
-    assert_eq!(env.run(&["operations", "describe", "not-a-uuid"]).await.code(), 2);
+    assert_eq!(
+        env.run(&["operations", "describe", "not-a-uuid"])
+            .await
+            .code(),
+        2
+    );
     let mut c = env.command(&["clusters", "list"]);
     c.env_remove("SLUICE_ENDPOINT");
     let out = Env::output(c).await;
     assert_eq!(out.code(), 2, "{}", out.stderr);
-    assert!(out.stderr.contains("no API endpoint configured"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no API endpoint configured"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn help_documents_exit_codes(pool: PgPool) {
     let env = Env::start(pool).await;
     let help = env.run(&["--help"]).await;
-    for line in ["Exit codes:", "3    cannot connect", "5    not found", "8    timed out waiting"] {
+    for line in [
+        "Exit codes:",
+        "3    cannot connect",
+        "5    not found",
+        "8    timed out waiting",
+    ] {
         assert!(help.ok().contains(line), "{line}");
     }
 }

@@ -50,12 +50,25 @@ impl Out {
     }
 
     pub fn json(&self) -> Value {
-        assert_eq!(self.code(), 0, "stderr: {}\nstdout: {}", self.stderr, self.stdout);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        assert_eq!(
+            self.code(),
+            0,
+            "stderr: {}\nstdout: {}",
+            self.stderr,
+            self.stdout
+        );
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code(), 0, "stderr: {}\nstdout: {}", self.stderr, self.stdout);
+        assert_eq!(
+            self.code(),
+            0,
+            "stderr: {}\nstdout: {}",
+            self.stderr,
+            self.stdout
+        );
         &self.stdout
     }
 }
@@ -116,7 +129,10 @@ impl Env {
     }
 
     pub async fn output(mut c: tokio::process::Command) -> Out {
-        let out = tokio::time::timeout(DEADLINE, c.output()).await.expect("sluice hung").expect("spawn sluice");
+        let out = tokio::time::timeout(DEADLINE, c.output())
+            .await
+            .expect("sluice hung")
+            .expect("spawn sluice");
         Out {
             status: out.status,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -143,10 +159,26 @@ impl Env {
 
     /// Creates a cluster through the CLI and makes it ACTIVE, as the reconciler would.
     pub async fn active_cluster(&self, name: &str) -> Cluster {
-        let out = self.run(&["-o", "json", "clusters", "create", name, "--broker-count", "3", "--storage-gib", "10"]).await;
+        let out = self
+            .run(&[
+                "-o",
+                "json",
+                "clusters",
+                "create",
+                name,
+                "--broker-count",
+                "3",
+                "--storage-gib",
+                "10",
+            ])
+            .await;
         let co: ClusterOperation = serde_json::from_value(out.json()).expect("ClusterOperation");
-        self.store.complete_operation(co.operation.id).await.expect("complete");
-        serde_json::from_value(self.api(&format!("/v1/clusters/{}", co.cluster.id)).await).expect("cluster")
+        self.store
+            .complete_operation(co.operation.id)
+            .await
+            .expect("complete");
+        serde_json::from_value(self.api(&format!("/v1/clusters/{}", co.cluster.id)).await)
+            .expect("cluster")
     }
 }
 
@@ -183,7 +215,11 @@ impl Live {
                 }
             }
         });
-        Live { child, lines: rx, seen: Vec::new() }
+        Live {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits for a line containing `needle`, returning it.
@@ -204,12 +240,17 @@ impl Live {
     /// Waits for the process to end; answers its exit code, the rest of stdout, and stderr.
     pub async fn finish(mut self) -> (i32, String, String) {
         let mut stderr = self.child.stderr.take().expect("stderr");
-        let status = tokio::time::timeout(DEADLINE, self.child.wait()).await.expect("sluice hung").expect("wait");
+        let status = tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .expect("sluice hung")
+            .expect("wait");
         while let Some(l) = self.lines.recv().await {
             self.seen.push(l);
         }
         let mut err = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err).await.expect("stderr");
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+            .await
+            .expect("stderr");
         (status.code().unwrap_or(-1), self.seen.join("\n"), err)
     }
 }
@@ -217,7 +258,9 @@ impl Live {
 /// The id in a line such as "Operation <uuid> REBOOT_BROKER is PENDING.".
 pub fn uuid_in(line: &str) -> Uuid {
     line.split_whitespace()
-        .find_map(|w| Uuid::parse_str(w.trim_matches(|c: char| !c.is_ascii_hexdigit() && c != '-')).ok())
+        .find_map(|w| {
+            Uuid::parse_str(w.trim_matches(|c: char| !c.is_ascii_hexdigit() && c != '-')).ok()
+        })
         .unwrap_or_else(|| panic!("no uuid in {line:?}"))
 }
 

@@ -15,28 +15,69 @@ async fn wait_follows_each_step_to_success(pool: PgPool) {
     let env = Env::start(pool).await;
     env.active_cluster("orders").await;
     let mut live = Live::spawn(env.command(&[
-        "clusters", "reboot-broker", "orders", "--broker-id", "2", "--wait", "--poll-interval", "50ms",
+        "clusters",
+        "reboot-broker",
+        "orders",
+        "--broker-id",
+        "2",
+        "--wait",
+        "--poll-interval",
+        "50ms",
     ]));
     let op = uuid_in(&live.expect_line("Operation ").await);
     live.expect_line("operation REBOOT_BROKER PENDING").await;
 
     let stop = |s| step("STOP_BROKER", s, 2);
     let start = |s| step("START_BROKER", s, 2);
-    env.store.record_steps(op, &[stop(StepStatus::InProgress), start(StepStatus::Pending)]).await.unwrap();
-    live.expect_line("step 1/2 STOP_BROKER (broker 2) started").await;
-    env.store.record_steps(op, &[stop(StepStatus::Complete), start(StepStatus::InProgress)]).await.unwrap();
-    live.expect_line("step 1/2 STOP_BROKER (broker 2) done").await;
-    live.expect_line("step 2/2 START_BROKER (broker 2) started").await;
-    env.store.record_steps(op, &[stop(StepStatus::Complete), start(StepStatus::Complete)]).await.unwrap();
+    env.store
+        .record_steps(
+            op,
+            &[stop(StepStatus::InProgress), start(StepStatus::Pending)],
+        )
+        .await
+        .unwrap();
+    live.expect_line("step 1/2 STOP_BROKER (broker 2) started")
+        .await;
+    env.store
+        .record_steps(
+            op,
+            &[stop(StepStatus::Complete), start(StepStatus::InProgress)],
+        )
+        .await
+        .unwrap();
+    live.expect_line("step 1/2 STOP_BROKER (broker 2) done")
+        .await;
+    live.expect_line("step 2/2 START_BROKER (broker 2) started")
+        .await;
+    env.store
+        .record_steps(
+            op,
+            &[stop(StepStatus::Complete), start(StepStatus::Complete)],
+        )
+        .await
+        .unwrap();
     env.store.complete_operation(op).await.unwrap();
 
     let (code, stdout, stderr) = live.finish().await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let last = stdout.lines().last().unwrap();
-    assert!(last.contains("✓") && last.contains("UPDATE_COMPLETE"), "{stdout}");
+    assert!(
+        last.contains("✓") && last.contains("UPDATE_COMPLETE"),
+        "{stdout}"
+    );
     // One line per transition, each with the elapsed time.
-    assert_eq!(stdout.matches("STOP_BROKER (broker 2) started").count(), 1, "{stdout}");
-    assert!(stdout.lines().filter(|l| l.contains("step ")).all(|l| l.starts_with('[') && l.contains("s] ")), "{stdout}");
+    assert_eq!(
+        stdout.matches("STOP_BROKER (broker 2) started").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("step "))
+            .all(|l| l.starts_with('[') && l.contains("s] ")),
+        "{stdout}"
+    );
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -44,21 +85,54 @@ async fn wait_exits_non_zero_with_the_error_when_the_operation_fails(pool: PgPoo
     let env = Env::start(pool).await;
     let cluster = env.active_cluster("orders").await;
     // -o json: progress on stderr, the final operation document on stdout.
-    let mut c = env.command(&["-o", "json", "clusters", "scale", "orders", "--broker-count", "6", "--wait", "--poll-interval", "50ms"]);
-    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut c = env.command(&[
+        "-o",
+        "json",
+        "clusters",
+        "scale",
+        "orders",
+        "--broker-count",
+        "6",
+        "--wait",
+        "--poll-interval",
+        "50ms",
+    ]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     let op = active_operation(&env, cluster.id).await;
-    env.store.record_steps(op, &[step("ADD_BROKER", StepStatus::Failed, 4)]).await.unwrap();
-    let error = ErrorInfo { code: "broker-start-failed".into(), message: "broker 4 did not start".into() };
-    env.store.fail_operation(op, &error, ClusterState::Active).await.unwrap();
+    env.store
+        .record_steps(op, &[step("ADD_BROKER", StepStatus::Failed, 4)])
+        .await
+        .unwrap();
+    let error = ErrorInfo {
+        code: "broker-start-failed".into(),
+        message: "broker 4 did not start".into(),
+    };
+    env.store
+        .fail_operation(op, &error, ClusterState::Active)
+        .await
+        .unwrap();
 
-    let out = tokio::time::timeout(DEADLINE, child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(DEADLINE, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stderr.contains("error: operation") && stderr.contains("broker 4 did not start (broker-start-failed)"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("error: operation")
+            && stderr.contains("broker 4 did not start (broker-start-failed)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("UPDATE_FAILED"), "{stderr}");
-    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("the final operation as JSON");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout).expect("the final operation as JSON");
     assert_eq!(doc, env.api(&format!("/v1/operations/{op}")).await);
     assert_eq!(doc["state"], OperationState::UpdateFailed.as_str());
 }
@@ -67,13 +141,32 @@ async fn wait_exits_non_zero_with_the_error_when_the_operation_fails(pool: PgPoo
 async fn wait_gives_up_after_its_timeout(pool: PgPool) {
     let env = Env::start(pool).await;
     let cluster = env.active_cluster("orders").await;
-    env.run(&["clusters", "grow-storage", "orders", "--storage-gib", "20"]).await.ok();
+    env.run(&["clusters", "grow-storage", "orders", "--storage-gib", "20"])
+        .await
+        .ok();
     let op = active_operation(&env, cluster.id).await.to_string();
-    let out = env.run(&["operations", "wait", &op, "--timeout", "300ms", "--poll-interval", "50ms"]).await;
+    let out = env
+        .run(&[
+            "operations",
+            "wait",
+            &op,
+            "--timeout",
+            "300ms",
+            "--poll-interval",
+            "50ms",
+        ])
+        .await;
     assert_eq!(out.code(), 8, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("sluice operations wait {op}")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("sluice operations wait {op}")),
+        "{}",
+        out.stderr
+    );
     // A finished operation is waited for at once.
-    env.store.complete_operation(op.parse().unwrap()).await.unwrap();
+    env.store
+        .complete_operation(op.parse().unwrap())
+        .await
+        .unwrap();
     let out = env.run(&["operations", "wait", &op]).await;
     assert!(out.ok().contains("UPDATE_COMPLETE"), "{}", out.stdout);
 }
@@ -109,7 +202,8 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "cli"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "cli"]).stdout)
+            .into_owned()
     }
 
     async fn expect(&self, needle: &str) -> String {
@@ -119,7 +213,10 @@ impl Tmux {
             if screen.contains(needle) {
                 return screen;
             }
-            assert!(Instant::now() < end, "{needle:?} never appeared; screen:\n{screen}");
+            assert!(
+                Instant::now() < end,
+                "{needle:?} never appeared; screen:\n{screen}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -135,7 +232,9 @@ impl Drop for Tmux {
 async fn progress_renders_live_in_a_terminal(pool: PgPool) {
     let env = Env::start(pool).await;
     let cluster = env.active_cluster("orders").await;
-    let tmux = Tmux { socket: format!("sluice-cli-test-{}", Uuid::new_v4()) };
+    let tmux = Tmux {
+        socket: format!("sluice-cli-test-{}", Uuid::new_v4()),
+    };
     let script = format!(
         "env -i PATH=\"$PATH\" HOME={home} TERM=xterm-256color SLUICE_ENDPOINT={ep} SLUICE_TOKEN={tok} \
          {bin} clusters scale orders --broker-count 6 --wait --poll-interval 100ms; echo EXIT=$?; sleep 600",
@@ -144,26 +243,70 @@ async fn progress_renders_live_in_a_terminal(pool: PgPool) {
         tok = env.token,
         bin = bin(),
     );
-    let started = tmux.tmux(&["new-session", "-d", "-s", "cli", "-x", "120", "-y", "30", &script]);
-    assert!(started.status.success(), "tmux: {}", String::from_utf8_lossy(&started.stderr));
+    let started = tmux.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "cli",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &script,
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
 
     let op = active_operation(&env, cluster.id).await;
     // The live line: a spinner with elapsed time, the operation and its state.
     tmux.expect("UPDATE_BROKER_COUNT PENDING (0/0 steps)").await;
     let add = |b, s| step("ADD_BROKER", s, b);
-    env.store.record_steps(op, &[add(4, StepStatus::InProgress), add(5, StepStatus::Pending)]).await.unwrap();
+    env.store
+        .record_steps(
+            op,
+            &[add(4, StepStatus::InProgress), add(5, StepStatus::Pending)],
+        )
+        .await
+        .unwrap();
     let screen = tmux.expect("· step 1/2 ADD_BROKER (broker 4)").await;
-    assert!(screen.contains("[00:00:"), "elapsed time on the live line:\n{screen}");
-    env.store.record_steps(op, &[add(4, StepStatus::Complete), add(5, StepStatus::InProgress)]).await.unwrap();
+    assert!(
+        screen.contains("[00:00:"),
+        "elapsed time on the live line:\n{screen}"
+    );
+    env.store
+        .record_steps(
+            op,
+            &[add(4, StepStatus::Complete), add(5, StepStatus::InProgress)],
+        )
+        .await
+        .unwrap();
     tmux.expect("step 1/2 ADD_BROKER (broker 4) done").await;
-    tmux.expect("(1/2 steps) · step 2/2 ADD_BROKER (broker 5)").await;
-    env.store.record_steps(op, &[add(4, StepStatus::Complete), add(5, StepStatus::Complete)]).await.unwrap();
+    tmux.expect("(1/2 steps) · step 2/2 ADD_BROKER (broker 5)")
+        .await;
+    env.store
+        .record_steps(
+            op,
+            &[add(4, StepStatus::Complete), add(5, StepStatus::Complete)],
+        )
+        .await
+        .unwrap();
     env.store.complete_operation(op).await.unwrap();
 
     let screen = tmux.expect("EXIT=").await;
     assert!(screen.contains("EXIT=0"), "{screen}");
-    assert!(screen.contains(&format!("✓ operation {op} UPDATE_BROKER_COUNT UPDATE_COMPLETE")), "{screen}");
-    assert!(screen.contains("step 2/2 ADD_BROKER (broker 5) done"), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "✓ operation {op} UPDATE_BROKER_COUNT UPDATE_COMPLETE"
+        )),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("step 2/2 ADD_BROKER (broker 5) done"),
+        "{screen}"
+    );
     // The live line is gone once the operation ended: nothing is left spinning.
     assert!(!screen.contains("steps) ·"), "{screen}");
 }

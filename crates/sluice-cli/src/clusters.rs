@@ -267,7 +267,7 @@ pub async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<()
             let resp = client
                 .get::<BootstrapBrokers>(&format!("/v1/clusters/{id}/bootstrap-brokers"))
                 .await?;
-            show(format, &resp, |b| println!("{}", b.bootstrap_brokers))
+            show(format, &resp, |b| outln!("{}", b.bootstrap_brokers))
         }
         ClustersCmd::Nodes { cluster } => {
             let id = resolve_cluster(client, &cluster).await?;
@@ -413,7 +413,7 @@ async fn list(client: &Client, a: ListArgs, format: Format) -> Result<(), CliErr
         crate::list_pages(client, "/v1/clusters", &base, &a.page, "clusters").await?;
     show(format, &resp, |l| {
         let mut t = output::table(&[
-            "NAME", "ID", "STATE", "KAFKA", "BROKERS", "SIZE", "STORAGE", "VERSION", "CREATED",
+            "NAME", "ID", "STATE", "KAFKA", "BROKERS", "SIZE", "STORAGE", "VERSION", "AGE",
         ]);
         for c in &l.clusters {
             let cells = vec![
@@ -425,10 +425,11 @@ async fn list(client: &Client, a: ListArgs, format: Format) -> Result<(), CliErr
                 size(c),
                 format!("{} GiB", c.spec.storage_gib),
                 c.current_version.to_string(),
-                output::time(&c.created_at),
+                output::age(&c.created_at),
             ];
             output::add_row(&mut t, cells);
         }
+        output::keep_whole(&mut t, &[2]);
         output::print_table(&t);
         output::next_page_hint(&l.next_token);
     })
@@ -493,18 +494,21 @@ async fn accepted(
 ) -> Result<(), CliError> {
     let co = &resp.typed;
     if format == Format::Table {
-        println!(
+        outln!(
             "Cluster {} ({}) is {} at version {}.",
-            co.cluster.name, co.cluster.id, co.cluster.state, co.cluster.current_version
+            co.cluster.name,
+            co.cluster.id,
+            co.cluster.state,
+            co.cluster.current_version
         );
-        println!(
+        outln!(
             "Operation {} {} is {}.",
             co.operation.id,
             co.operation.operation_type.as_str(),
             co.operation.state.as_str()
         );
         if !wait.wait {
-            println!("Follow it with: sluice operations wait {}", co.operation.id);
+            outln!("Follow it with: sluice operations wait {}", co.operation.id);
         }
     } else if !wait.wait {
         output::print_value(format, &resp.raw)?;

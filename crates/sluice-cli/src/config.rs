@@ -225,7 +225,7 @@ pub fn run_config(
 ) -> Result<(), CliError> {
     let path = config_path()?;
     match cmd {
-        ConfigCmd::Path => println!("{}", path.display()),
+        ConfigCmd::Path => outln!("{}", path.display()),
         ConfigCmd::Show => {
             let r = resolve(flag_endpoint, flag_token)?;
             let value = serde_json::json!({

@@ -186,7 +186,7 @@ pub async fn run(cmd: ConfigurationsCmd, client: &Client, format: Format) -> Res
                     "REVISION",
                     "KAFKA VERSIONS",
                     "SETTINGS",
-                    "CREATED",
+                    "AGE",
                 ]);
                 for c in &l.configurations {
                     let cells = vec![
@@ -195,10 +195,11 @@ pub async fn run(cmd: ConfigurationsCmd, client: &Client, format: Format) -> Res
                         c.latest_revision.revision.to_string(),
                         versions(&c.kafka_versions),
                         c.latest_revision.server_properties.len().to_string(),
-                        output::time(&c.created_at),
+                        output::age(&c.created_at),
                     ];
                     output::add_row(&mut t, cells);
                 }
+                output::keep_whole(&mut t, &[0]);
                 output::print_table(&t);
                 output::next_page_hint(&l.next_token);
             })
@@ -267,7 +268,7 @@ pub async fn run(cmd: ConfigurationsCmd, client: &Client, format: Format) -> Res
                 .delete_empty(&format!("/v1/configurations/{id}"))
                 .await?;
             match format {
-                Format::Table => println!("Deleted configuration {configuration} ({id})."),
+                Format::Table => outln!("Deleted configuration {configuration} ({id})."),
                 // 204 has no body; scripts still get a document to parse.
                 _ => output::print_value(format, &serde_json::json!({"id": id, "deleted": true}))?,
             }
@@ -304,7 +305,7 @@ fn print_configuration(c: &Configuration) {
         ("created", output::time(&c.created_at)),
     ];
     output::print_kv(&rows);
-    println!();
+    outln!();
     print_settings(&c.latest_revision.server_properties);
 }
 
@@ -315,7 +316,7 @@ fn print_revision(r: &ConfigurationRevision) {
         ("created", output::time(&r.created_at)),
     ];
     output::print_kv(&rows);
-    println!();
+    outln!();
     print_settings(&r.server_properties);
 }
 
@@ -327,9 +328,19 @@ fn print_settings(props: &BTreeMap<String, String>) {
     output::print_table(&t);
 }
 
+/// A bound as a person writes it: `10000`, not `10000.0`; none at all for "as large as a long".
+fn number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.abs() >= 1e15 => String::new(),
+        Some(f) if f.fract() == 0.0 => format!("{}", f as i64),
+        _ => n.to_string(),
+    }
+}
+
 fn print_catalogue(v: &serde_json::Value) {
     let s = |x: &serde_json::Value, k: &str| match x.get(k) {
         Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => number(n),
         Some(serde_json::Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
@@ -364,5 +375,6 @@ fn print_catalogue(v: &serde_json::Value) {
         ];
         output::add_row(&mut t, cells);
     }
+    output::keep_whole(&mut t, &[0]);
     output::print_table(&t);
 }

@@ -29,13 +29,15 @@
 //! | 8 | timed out waiting for an operation (`--timeout`); the operation goes on |
 //! | 130 | interrupted while waiting; the operation goes on |
 
+// First, so that `outln!` is visible in the modules below.
+#[macro_use]
+mod output;
 mod client;
 mod clusters;
 mod config;
 mod configurations;
 mod error;
 mod operations;
-mod output;
 mod progress;
 mod properties;
 mod tags;
@@ -195,7 +197,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Login(args) => config::login(args, endpoint, token).await,
         Command::Config(c) => config::run_config(c, cli.output, endpoint, token),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "sluice", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sluice", &mut script);
+            outln!("{}", String::from_utf8_lossy(&script).trim_end());
             Ok(())
         }
     }

@@ -39,18 +39,21 @@ pub async fn run(cmd: OperationsCmd, client: &Client, format: Format) -> Result<
             let resp: Resp<OperationList> =
                 crate::list_pages(client, &path, &[], &page, "operations").await?;
             show(format, &resp, |l| {
-                let mut t = output::table(&["ID", "TYPE", "STATE", "STEPS", "CREATED", "ENDED"]);
+                let mut t = output::table(&["ID", "TYPE", "STATE", "STEPS", "AGE", "TOOK"]);
                 for o in &l.operations {
                     let cells = vec![
                         o.id.to_string(),
                         o.operation_type.as_str().to_owned(),
                         o.state.as_str().to_owned(),
                         steps_done(o),
-                        output::time(&o.created_at),
-                        output::opt_time(&o.ended_at),
+                        output::age(&o.created_at),
+                        o.ended_at
+                            .map(|e| output::span((e - o.created_at).num_seconds()))
+                            .unwrap_or_else(|| "-".into()),
                     ];
                     output::add_row(&mut t, cells);
                 }
+                output::keep_whole(&mut t, &[0, 2]);
                 output::print_table(&t);
                 output::next_page_hint(&l.next_token);
             })
@@ -107,7 +110,7 @@ fn print_operation(o: &Operation) {
     if o.steps.is_empty() {
         return;
     }
-    println!();
+    outln!();
     let mut t = output::table(&[
         "#", "STEP", "BROKER", "STATUS", "STARTED", "ENDED", "MESSAGE",
     ]);

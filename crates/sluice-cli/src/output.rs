@@ -1,13 +1,34 @@
 //! Output: `-o json` and `-o yaml` print the API's JSON as received; `-o table` prints tables
 //! that fit the terminal, truncating wide cells rather than wrapping them.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use chrono::{DateTime, Utc};
 use comfy_table::presets::NOTHING;
-use comfy_table::{ContentArrangement, Row, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Row, Table};
 
 use crate::error::CliError;
+
+/// Writes one line to stdout. A closed pipe (`sluice … | head`) ends the program quietly, as
+/// Unix tools do, rather than with a panic.
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// `println!` through [`write_line`].
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -29,7 +50,7 @@ pub fn print_value(format: Format, value: &serde_json::Value) -> Result<(), CliE
             s
         }
     };
-    print!("{text}");
+    outln!("{}", text.trim_end_matches('\n'));
     Ok(())
 }
 
@@ -51,12 +72,23 @@ fn target_width() -> Option<u16> {
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(NOTHING);
-    t.set_header(header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    let mut head = Row::from(header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    head.max_height(1);
+    t.set_header(head);
     match target_width() {
         Some(w) => {
             t.set_content_arrangement(ContentArrangement::Dynamic);
             t.set_width(w);
             t.set_truncation_indicator("…");
+            // No column narrower than its heading: the wide ones (ids, descriptions) give way.
+            for (i, h) in header.iter().enumerate() {
+                if let Some(c) = t.column_mut(i) {
+                    let min = u16::try_from(h.chars().count()).unwrap_or(u16::MAX);
+                    c.set_constraint(ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(
+                        min,
+                    )));
+                }
+            }
         }
         None => {
             t.set_content_arrangement(ContentArrangement::Disabled);
@@ -72,10 +104,20 @@ pub fn add_row(t: &mut Table, cells: Vec<String>) {
     t.add_row(row);
 }
 
+/// Marks columns that must never be cut (ids people copy, states people read); the others
+/// give way when the terminal is narrow.
+pub fn keep_whole(t: &mut Table, columns: &[usize]) {
+    for i in columns {
+        if let Some(c) = t.column_mut(*i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
 pub fn print_table(t: &Table) {
     let text = t.to_string();
     for line in text.lines() {
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     }
 }
 
@@ -87,7 +129,7 @@ pub fn print_kv<K: AsRef<str>>(rows: &[(K, String)]) {
         .max()
         .unwrap_or(0);
     for (k, v) in rows {
-        println!(
+        outln!(
             "{:width$}  {}",
             format!("{}:", k.as_ref()),
             v,
@@ -98,6 +140,22 @@ pub fn print_kv<K: AsRef<str>>(rows: &[(K, String)]) {
 
 pub fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+/// How long ago, in the largest whole unit, as `kubectl` shows ages: `45s`, `12m`, `3h`, `5d`.
+pub fn age(t: &DateTime<Utc>) -> String {
+    span((Utc::now() - *t).num_seconds())
+}
+
+/// A span of seconds in its largest whole unit.
+pub fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
 }
 
 pub fn opt_time(t: &Option<DateTime<Utc>>) -> String {

@@ -240,9 +240,8 @@ pub async fn follow(
                 warned = false;
                 if prev.is_none() {
                     display.event(&format!(
-                        "following operation {id} ({}) on cluster {}",
+                        "following operation {id} ({})",
                         resp.typed.operation_type.as_str(),
-                        resp.typed.cluster_id
                     ));
                 }
                 for line in transitions(prev.as_ref(), &resp.typed) {
@@ -294,13 +293,9 @@ pub async fn follow(
             ));
         }
         _ => {
-            let why = op
-                .error
-                .as_ref()
-                .map(|e| format!(": {} ({})", e.message, e.code))
-                .unwrap_or_default();
+            // The reason follows on the error line, once.
             display.finish(&format!(
-                "{took} ✗ operation {id} {} UPDATE_FAILED{why}",
+                "{took} ✗ operation {id} {} UPDATE_FAILED",
                 op.operation_type.as_str()
             ));
         }

@@ -59,6 +59,17 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
         );
         assert!(out.stderr.contains("sluice login"), "{}", out.stderr);
     }
+    // An expired token: 401, exit 4, with the server's reason.
+    let out = env
+        .run(&["--token", &expired_token(), "clusters", "list"])
+        .await;
+    assert_eq!(out.code(), 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ExpiredSignature") && out.stderr.contains("(unauthorized)"),
+        "{}",
+        out.stderr
+    );
+
     // A viewer may not change anything: 403, exit 4.
     let viewer = mint(crate::harness::SECRET, &[Role::Viewer], "acme");
     let out = env
@@ -215,6 +226,25 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
         "{}",
         out.stderr
     );
+}
+
+fn expired_token() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = sluice_api::Claims {
+        sub: "tester".into(),
+        tenant: Some("acme".into()),
+        roles: vec!["admin".into()],
+        exp: now - 3600,
+        nbf: None,
+        iat: Some(now - 7200),
+        iss: crate::harness::ISSUER.into(),
+        aud: crate::harness::AUDIENCE.into(),
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(crate::harness::SECRET);
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"sluice-cli-tests-secret-at-least-32-bytes";
-const ISSUER: &str = "sluice-test";
-const AUDIENCE: &str = "sluice";
+pub const ISSUER: &str = "sluice-test";
+pub const AUDIENCE: &str = "sluice";
 /// Generous: the machine is shared with other builds.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -3,20 +3,25 @@
 use std::collections::BTreeMap;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use sluice_model::{
-    BootstrapBrokers, BrokerResources, Cluster, ClusterList, ClusterOperation, ClusterState,
-    ConfigurationRef, CreateClusterRequest, NodeList, RebootBrokerRequest,
-    UpdateBrokerCountRequest, UpdateBrokerTypeRequest, UpdateConfigurationRequest,
-    UpdateKafkaVersionRequest, UpdateStorageRequest, KAFKA_VERSIONS,
+    BootstrapBrokers, Cluster, ClusterList, ClusterOperation, ClusterState, ConfigurationRef,
+    CreateClusterRequest, NodeList, RebootBrokerRequest, UpdateBrokerCountRequest,
+    UpdateBrokerTypeRequest, UpdateConfigurationRequest, UpdateKafkaVersionRequest,
+    UpdateStorageRequest, KAFKA_VERSIONS,
 };
 use uuid::Uuid;
 
-use crate::client::{enc, query, Client, Resp};
+mod update;
+
+use update::{accepted, change};
+pub use update::{SizeArgs, UpdateArgs};
+
+use crate::client::{query, Client, Resp};
 use crate::configurations::resolve_configuration_ref;
 use crate::error::CliError;
 use crate::output::{self, Format};
-use crate::progress::{self, WaitArgs};
+use crate::progress::WaitArgs;
+use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
 pub enum ClustersCmd {
@@ -115,42 +120,6 @@ pub enum ClustersCmd {
     },
 }
 
-/// What every update takes besides its own setting.
-#[derive(Debug, Args)]
-pub struct UpdateArgs {
-    /// Send this `current_version` as is: no read first, no retry on a version conflict (exit 6).
-    /// Without it the CLI reads the cluster's version and retries once on a conflict.
-    #[arg(long, value_name = "VERSION")]
-    if_version: Option<i64>,
-    #[command(flatten)]
-    wait: WaitArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct SizeArgs {
-    /// A named broker size, such as kafka.m5.large.
-    #[arg(long, conflicts_with_all = ["cpu_millis", "memory_mib"])]
-    broker_type: Option<String>,
-    /// Broker CPU in millicores (with --memory-mib instead of --broker-type).
-    #[arg(long, requires = "memory_mib")]
-    cpu_millis: Option<u32>,
-    /// Broker memory in MiB (with --cpu-millis).
-    #[arg(long, requires = "cpu_millis")]
-    memory_mib: Option<u32>,
-}
-
-impl SizeArgs {
-    fn resources(&self) -> Option<BrokerResources> {
-        match (self.cpu_millis, self.memory_mib) {
-            (Some(cpu_millis), Some(memory_mib)) => Some(BrokerResources {
-                cpu_millis,
-                memory_mib,
-            }),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The cluster's name: letters, digits and '-', starting with a letter.
@@ -200,14 +169,6 @@ fn parse_state(s: &str) -> Result<ClusterState, String> {
         let all: Vec<_> = ClusterState::ALL.iter().map(|s| s.as_str()).collect();
         format!("unknown state; one of {}", all.join(", "))
     })
-}
-
-/// Parses `KEY=VALUE` (the value may be empty or contain '=').
-pub fn parse_pair(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
 }
 
 /// Accepts a cluster id or its name; a name is looked up among the tenant's clusters.
@@ -370,17 +331,6 @@ pub async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<()
     }
 }
 
-/// Prints an answer: the raw JSON for json/yaml, else through `table`.
-pub fn show<T>(format: Format, resp: &Resp<T>, table: impl FnOnce(&T)) -> Result<(), CliError> {
-    match format {
-        Format::Table => {
-            table(&resp.typed);
-            Ok(())
-        }
-        _ => output::print_value(format, &resp.raw),
-    }
-}
-
 async fn create(client: &Client, a: CreateArgs, format: Format) -> Result<(), CliError> {
     let configuration = match &a.configuration {
         Some(c) => Some(resolve_configuration_ref(client, c, a.configuration_revision).await?),
@@ -483,88 +433,4 @@ fn print_cluster(c: &Cluster) {
         ("updated", output::time(&c.updated_at)),
     ];
     output::print_kv(&rows);
-}
-
-/// Shows an accepted change and, with `--wait`, follows its operation.
-async fn accepted(
-    client: &Client,
-    resp: Resp<ClusterOperation>,
-    wait: &WaitArgs,
-    format: Format,
-) -> Result<(), CliError> {
-    let co = &resp.typed;
-    if format == Format::Table {
-        outln!(
-            "Cluster {} ({}) is {} at version {}.",
-            co.cluster.name,
-            co.cluster.id,
-            co.cluster.state,
-            co.cluster.current_version
-        );
-        outln!(
-            "Operation {} {} is {}.",
-            co.operation.id,
-            co.operation.operation_type.as_str(),
-            co.operation.state.as_str()
-        );
-        if !wait.wait {
-            outln!("Follow it with: sluice operations wait {}", co.operation.id);
-        }
-    } else if !wait.wait {
-        output::print_value(format, &resp.raw)?;
-    }
-    if wait.wait {
-        progress::follow(client, co.operation.id, &wait.timing, format).await?;
-    }
-    Ok(())
-}
-
-/// Sends an update with the cluster's `current_version`: read first and retried once on a
-/// conflict, unless `--if-version` pins it.
-async fn change<B: Serialize>(
-    client: &Client,
-    cluster: &str,
-    suffix: &str,
-    post: bool,
-    update: UpdateArgs,
-    format: Format,
-    body: impl Fn(i64) -> B,
-) -> Result<(), CliError> {
-    let id = resolve_cluster(client, cluster).await?;
-    let path = format!("/v1/clusters/{id}/{}", enc(suffix));
-    let read_version = || async {
-        Ok::<_, CliError>(
-            client
-                .get::<Cluster>(&format!("/v1/clusters/{id}"))
-                .await?
-                .typed
-                .current_version,
-        )
-    };
-    let (mut version, mut retry) = match update.if_version {
-        Some(v) => (v, false),
-        None => (read_version().await?, true),
-    };
-    let resp = loop {
-        let b = body(version);
-        let sent = if post {
-            client.post(&path, &b).await
-        } else {
-            client.put(&path, &b).await
-        };
-        match sent {
-            Err(CliError::Api { problem, .. }) if retry && problem.code == "version-conflict" => {
-                retry = false;
-                version = match problem.current_version {
-                    Some(v) => v,
-                    None => read_version().await?,
-                };
-                eprintln!(
-                    "note: the cluster changed meanwhile (now at version {version}); retrying once"
-                );
-            }
-            other => break other?,
-        }
-    };
-    accepted(client, resp, &update.wait, format).await
 }

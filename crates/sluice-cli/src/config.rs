@@ -166,13 +166,15 @@ pub async fn login(
     Ok(())
 }
 
+/// Reads a token from stdin; at a terminal, asks for it without echoing it to the screen.
 fn read_token(prompt: bool) -> Result<String, CliError> {
-    if prompt {
-        eprint!("Token: ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let line = if prompt {
+        rpassword::prompt_password("Token: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line
+    };
     let token = line.trim().to_owned();
     if token.is_empty() {
         return Err(CliError::NoToken);

@@ -11,9 +11,9 @@ use sluice_model::{
 use uuid::Uuid;
 
 use crate::client::{query, Client, Resp};
-use crate::clusters::{parse_pair, show};
 use crate::error::CliError;
 use crate::output::{self, Format};
+use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigurationsCmd {

@@ -62,7 +62,14 @@ struct Cli {
     #[arg(long, global = true)]
     token: Option<String>,
     /// Output format.
-    #[arg(long, short = 'o', global = true, value_enum, default_value = "table")]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value = "table",
+        env = "SLUICE_OUTPUT"
+    )]
     output: Format,
     #[command(subcommand)]
     command: Command,
@@ -92,6 +99,25 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Parses `KEY=VALUE` (the value may be empty or contain '=').
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+/// Prints an answer: the raw JSON for json/yaml, else through `table`.
+pub fn show<T>(format: Format, resp: &Resp<T>, table: impl FnOnce(&T)) -> Result<(), CliError> {
+    match format {
+        Format::Table => {
+            table(&resp.typed);
+            Ok(())
+        }
+        _ => output::print_value(format, &resp.raw),
+    }
 }
 
 /// Paging of the list commands.

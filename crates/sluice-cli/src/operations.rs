@@ -5,10 +5,11 @@ use sluice_model::{Operation, OperationList, StepStatus};
 use uuid::Uuid;
 
 use crate::client::{Client, Resp};
-use crate::clusters::{resolve_cluster, show};
+use crate::clusters::resolve_cluster;
 use crate::error::CliError;
 use crate::output::{self, Format};
 use crate::progress::{self, Timing};
+use crate::show;
 
 #[derive(Debug, Subcommand)]
 pub enum OperationsCmd {

@@ -4,10 +4,11 @@ use clap::{Args, Subcommand};
 use sluice_model::{TagList, TagResourceRequest};
 
 use crate::client::{query, Client, Resp};
-use crate::clusters::{parse_pair, resolve_cluster, show};
+use crate::clusters::resolve_cluster;
 use crate::configurations::resolve_configuration;
 use crate::error::CliError;
 use crate::output::{self, Format};
+use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
 pub enum TagsCmd {

@@ -346,3 +346,18 @@ async fn completions_for_each_shell(pool: PgPool) {
         assert!(out.stdout.contains("reboot-broker"), "{shell}");
     }
 }
+
+/// `sluice … | head` closes the pipe early: the CLI ends quietly instead of panicking.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_closed_pipe_ends_quietly(pool: PgPool) {
+    let env = Env::start(pool).await;
+    let mut c = env.command(&["completions", "bash"]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -1,6 +1,9 @@
 //! The main failure modes: the message on stderr and the documented exit code.
 
-use sluice_model::Role;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use sluice_model::{Role, SpecChange, TenantId};
 use sqlx::PgPool;
 
 use crate::harness::{mint, Env};
@@ -259,4 +262,81 @@ async fn help_documents_exit_codes(pool: PgPool) {
     ] {
         assert!(help.ok().contains(line), "{line}");
     }
+}
+
+/// Between the CLI's read of the cluster and its update, someone else changes the cluster: the
+/// CLI's update meets a version conflict, and it retries once with the new version.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_version_conflict_is_retried_once_with_the_new_version(pool: PgPool) {
+    let fired = Arc::new(AtomicBool::new(false));
+    let seen = fired.clone();
+    let env = Env::start_with(pool, move |router, store| {
+        router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let (store, fired) = (store.clone(), fired.clone());
+                async move {
+                    let path = req.uri().path().to_owned();
+                    if req.method() == axum::http::Method::PUT
+                        && path.ends_with("/broker-count")
+                        && !fired.swap(true, Ordering::SeqCst)
+                    {
+                        let id = path.split('/').nth(3).unwrap().parse().unwrap();
+                        let tenant = TenantId::parse("acme").unwrap();
+                        let v = store
+                            .get_cluster(&tenant, id)
+                            .await
+                            .unwrap()
+                            .current_version;
+                        let change = SpecChange::Storage(50);
+                        let out = store.update_cluster(&tenant, id, v, &change).await.unwrap();
+                        store.complete_operation(out.operation.id).await.unwrap();
+                    }
+                    next.run(req).await
+                }
+            },
+        ))
+    })
+    .await;
+    let before = env.active_cluster("orders").await;
+    let out = env
+        .run(&[
+            "-o",
+            "json",
+            "clusters",
+            "scale",
+            "orders",
+            "--broker-count",
+            "6",
+        ])
+        .await;
+    assert!(
+        seen.load(Ordering::SeqCst),
+        "the concurrent change happened"
+    );
+    let doc = out.json();
+    assert!(out.stderr.contains("retrying once"), "{}", out.stderr);
+    assert_eq!(doc["cluster"]["spec"]["broker_count"], 6);
+    assert_eq!(
+        doc["cluster"]["spec"]["storage_gib"], 50,
+        "the other change is kept"
+    );
+    assert_eq!(
+        doc["cluster"]["current_version"],
+        before.current_version + 2
+    );
+
+    // Strict scripts get the conflict instead.
+    let stale = before.current_version.to_string();
+    let strict = env
+        .run(&[
+            "clusters",
+            "scale",
+            "orders",
+            "--broker-count",
+            "9",
+            "--if-version",
+            &stale,
+        ])
+        .await;
+    assert_eq!(strict.code(), 6, "{}", strict.stderr);
 }

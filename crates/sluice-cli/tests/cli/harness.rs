@@ -84,6 +84,14 @@ pub struct Env {
 
 impl Env {
     pub async fn start(pool: PgPool) -> Env {
+        Self::start_with(pool, |router, _| router).await
+    }
+
+    /// Like [`Env::start`], with the API's router wrapped by `wrap` (which gets the Store too).
+    pub async fn start_with(
+        pool: PgPool,
+        wrap: impl FnOnce(axum::Router, Store) -> axum::Router,
+    ) -> Env {
         let auth = Authenticator::new(&AuthConfig {
             hs_secret: Some(SECRET.to_vec()),
             issuer: ISSUER.into(),
@@ -92,7 +100,10 @@ impl Env {
         })
         .expect("auth");
         let store = Store::from_pool(pool);
-        let router = sluice_api::router(AppState::new(store.clone(), auth));
+        let router = wrap(
+            sluice_api::router(AppState::new(store.clone(), auth)),
+            store.clone(),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();

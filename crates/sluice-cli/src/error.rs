@@ -84,7 +84,8 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Connection { .. } => exit::CONNECTION,
-            CliError::Api { status, .. } => match status {
+            // A non-problem answer keeps its status's meaning: a proxy's 401 is still auth.
+            CliError::Api { status, .. } | CliError::Unexpected { status, .. } => match status {
                 401 | 403 => exit::AUTH,
                 404 => exit::NOT_FOUND,
                 409 => exit::CONFLICT,
@@ -96,9 +97,7 @@ impl CliError {
             CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::WaitTimeout { .. } => exit::WAIT_TIMEOUT,
             CliError::Interrupted(_) => exit::INTERRUPTED,
-            CliError::Unexpected { .. } | CliError::OperationFailed { .. } | CliError::Other(_) => {
-                exit::GENERIC
-            }
+            CliError::OperationFailed { .. } | CliError::Other(_) => exit::GENERIC,
         }
     }
 

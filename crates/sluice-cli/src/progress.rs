@@ -123,7 +123,9 @@ impl Display {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        self.stream.line(text);
+        if !text.is_empty() {
+            self.stream.line(text);
+        }
     }
 }
 
@@ -219,19 +221,17 @@ fn transient(e: &CliError) -> bool {
     }
 }
 
-/// Follows operation `id` to its end. Prints the final operation for `-o json|yaml`; fails with
-/// [`CliError::OperationFailed`] when it ends UPDATE_FAILED.
-pub async fn follow(
+/// Polls until the operation ends, showing each transition; gives up at the deadline.
+async fn poll_until_done(
     client: &Client,
     id: Uuid,
     timing: &Timing,
-    format: Format,
-) -> Result<(), CliError> {
-    let display = Display::new(format);
+    display: &Display,
+) -> Result<Resp<Operation>, CliError> {
     let deadline = Instant::now() + timing.timeout;
     let mut prev: Option<Operation> = None;
     let mut warned = false;
-    let finished: Resp<Operation> = loop {
+    loop {
         match client
             .get::<Operation>(&format!("/v1/operations/{id}"))
             .await
@@ -249,7 +249,7 @@ pub async fn follow(
                 }
                 display.status(status_line(&resp.typed));
                 if resp.typed.state.is_terminal() {
-                    break resp;
+                    return Ok(resp);
                 }
                 prev = Some(resp.typed);
             }
@@ -259,28 +259,40 @@ pub async fn follow(
                     warned = true;
                 }
             }
-            Err(e) => {
-                display.finish("");
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
         let now = Instant::now();
         if now >= deadline {
-            let state = prev.as_ref().map(|p| p.state.as_str()).unwrap_or("unknown");
-            display.finish(&format!("{} gave up waiting", display.elapsed()));
+            display.event("gave up waiting");
             return Err(CliError::WaitTimeout {
                 id,
                 waited: timing.timeout,
-                state,
+                state: prev.as_ref().map(|p| p.state.as_str()).unwrap_or("unknown"),
             });
         }
-        let nap = timing.poll_interval.min(deadline - now);
-        tokio::select! {
-            _ = tokio::time::sleep(nap) => {}
-            _ = tokio::signal::ctrl_c() => {
-                display.finish("");
-                return Err(CliError::Interrupted(id));
-            }
+        tokio::time::sleep(timing.poll_interval.min(deadline - now)).await;
+    }
+}
+
+/// Follows operation `id` to its end. Prints the final operation for `-o json|yaml`; fails with
+/// [`CliError::OperationFailed`] when it ends UPDATE_FAILED.
+pub async fn follow(
+    client: &Client,
+    id: Uuid,
+    timing: &Timing,
+    format: Format,
+) -> Result<(), CliError> {
+    let display = Display::new(format);
+    // Ctrl-C is watched for the whole wait, requests included, so it is never swallowed.
+    let polled = tokio::select! {
+        r = poll_until_done(client, id, timing, &display) => r,
+        _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted(id)),
+    };
+    let finished = match polled {
+        Ok(f) => f,
+        Err(e) => {
+            display.finish("");
+            return Err(e);
         }
     };
     let op = &finished.typed;

@@ -310,3 +310,51 @@ async fn progress_renders_live_in_a_terminal(pool: PgPool) {
     // The live line is gone once the operation ended: nothing is left spinning.
     assert!(!screen.contains("steps) ·"), "{screen}");
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn delete_with_wait_ends_when_the_cluster_is_gone(pool: PgPool) {
+    let env = Env::start(pool).await;
+    env.active_cluster("orders").await;
+    let mut live = Live::spawn(env.command(&[
+        "clusters",
+        "delete",
+        "orders",
+        "--yes",
+        "--wait",
+        "--poll-interval",
+        "50ms",
+    ]));
+    let op = uuid_in(&live.expect_line("Operation ").await);
+    live.expect_line("operation DELETE_CLUSTER PENDING").await;
+    env.store.complete_operation(op).await.unwrap();
+    let (code, stdout, stderr) = live.finish().await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("DELETE_CLUSTER UPDATE_COMPLETE"),
+        "{stdout}"
+    );
+    assert_eq!(env.run(&["clusters", "describe", "orders"]).await.code(), 5);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn interrupting_a_wait_says_the_operation_goes_on(pool: PgPool) {
+    let env = Env::start(pool).await;
+    let cluster = env.active_cluster("orders").await;
+    env.run(&["clusters", "grow-storage", "orders", "--storage-gib", "20"])
+        .await
+        .ok();
+    let op = active_operation(&env, cluster.id).await.to_string();
+    let mut live =
+        Live::spawn(env.command(&["operations", "wait", &op, "--poll-interval", "50ms"]));
+    live.expect_line("operation UPDATE_BROKER_STORAGE PENDING")
+        .await;
+    let pid = live.child.id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let (code, stdout, stderr) = live.finish().await;
+    assert_eq!(code, 130, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("sluice operations wait {op}")),
+        "{stderr}"
+    );
+}

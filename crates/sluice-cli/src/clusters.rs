@@ -63,6 +63,7 @@ pub enum ClustersCmd {
     Scale {
         /// The cluster's name or id.
         cluster: String,
+        /// The new number of brokers (grow or shrink).
         #[arg(long)]
         broker_count: u32,
         #[command(flatten)]
@@ -95,6 +96,7 @@ pub enum ClustersCmd {
     Upgrade {
         /// The cluster's name or id.
         cluster: String,
+        /// A newer Kafka version.
         #[arg(long)]
         kafka_version: String,
         #[command(flatten)]
@@ -113,6 +115,7 @@ pub enum ClustersCmd {
     RebootBroker {
         /// The cluster's name or id.
         cluster: String,
+        /// The broker to reboot, from 1.
         #[arg(long)]
         broker_id: u32,
         #[command(flatten)]
@@ -124,8 +127,10 @@ pub enum ClustersCmd {
 pub struct CreateArgs {
     /// The cluster's name: letters, digits and '-', starting with a letter.
     name: String,
+    /// Kafka version, such as 3.9.0.
     #[arg(long, default_value = KAFKA_VERSIONS[KAFKA_VERSIONS.len() - 1])]
     kafka_version: String,
+    /// Number of brokers, a multiple of --zones.
     #[arg(long, default_value_t = 3)]
     broker_count: u32,
     #[command(flatten)]

@@ -114,14 +114,24 @@ impl CliError {
         let mut out = String::new();
         match self {
             CliError::Api { status, problem } => {
-                let _ = write!(out, "error: {} ({})", problem.detail, problem.code);
+                // The API's detail of a validation failure repeats every field error; the
+                // title heads them instead, so that each is said once, on its own line.
+                let headline = if problem.errors.is_empty() {
+                    &problem.detail
+                } else {
+                    &problem.title
+                };
+                let _ = write!(out, "error: {headline} ({})", problem.code);
                 for e in &problem.errors {
                     let _ = write!(out, "\n  {}: {}", e.field, e.message);
                 }
-                if let Some(v) = problem.current_version {
+                if let Some(v) = problem
+                    .current_version
+                    .filter(|v| !headline.contains(&v.to_string()))
+                {
                     let _ = write!(out, "\n  the cluster is now at version {v}");
                 }
-                if let Some(s) = problem.state {
+                if let Some(s) = problem.state.filter(|s| !headline.contains(s.as_str())) {
                     let _ = write!(out, "\n  the cluster is {s}");
                 }
                 let hint = match status {
@@ -165,7 +175,7 @@ mod tests {
             status,
             problem: Box::new(Problem {
                 type_uri: format!("urn:sluice:problem:{code}"),
-                title: "t".into(),
+                title: "Validation failed".into(),
                 status,
                 detail: "the request is invalid".into(),
                 code: code.into(),
@@ -196,7 +206,7 @@ mod tests {
         let text = problem(422, "validation-failed").render();
         assert_eq!(
             text,
-            "error: the request is invalid (validation-failed)\n  broker_count: too many"
+            "error: Validation failed (validation-failed)\n  broker_count: too many"
         );
     }
 }

@@ -56,10 +56,15 @@ use crate::output::Format;
 #[command(name = "sluice", version, about = "Manage Sluice Kafka clusters", after_help = EXIT_CODES_HELP)]
 struct Cli {
     /// API endpoint, such as https://sluice.example.com [env: SLUICE_ENDPOINT]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     endpoint: Option<String>,
     /// Bearer token [env: SLUICE_TOKEN]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     token: Option<String>,
     /// Output format.
     #[arg(
@@ -68,7 +73,8 @@ struct Cli {
         global = true,
         value_enum,
         default_value = "table",
-        env = "SLUICE_OUTPUT"
+        env = "SLUICE_OUTPUT",
+        help_heading = "Global options"
     )]
     output: Format,
     #[command(subcommand)]

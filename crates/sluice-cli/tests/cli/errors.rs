@@ -172,7 +172,7 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
     assert!(out.stderr.contains("(version-conflict)"), "{}", out.stderr);
     assert!(
         out.stderr
-            .contains(&format!("now at version {}", cluster.current_version)),
+            .contains(&format!("at version {}", cluster.current_version)),
         "{}",
         out.stderr
     );

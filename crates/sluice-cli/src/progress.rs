@@ -36,7 +36,8 @@ pub struct Timing {
 /// `--wait` and its timing, for every command that starts an operation.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WaitArgs {
-    /// Follow the operation until it ends; exit non-zero if it fails.
+    /// Follow the operation until it ends; exit non-zero if it fails. With -o json|yaml, print
+    /// the operation's final document (progress goes to stderr).
     #[arg(long)]
     pub wait: bool,
     #[command(flatten)]

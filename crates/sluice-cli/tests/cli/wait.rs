@@ -196,6 +196,8 @@ impl Tmux {
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .args(["-L", &self.socket])
+            // Inside another tmux (a developer's shell), a new server must not nest into it.
+            .env_remove("TMUX")
             .args(args)
             .output()
             .expect("tmux is needed for this test: apt-get install -y tmux")

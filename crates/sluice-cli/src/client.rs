@@ -11,9 +11,11 @@ use sluice_model::Problem;
 
 use crate::error::CliError;
 
-/// An answer: the raw JSON and the same parsed into the shared model type.
+/// An answer: the body as received (printed by `-o json|yaml`, keys in the server's order), the
+/// same as a JSON value, and parsed into the shared model type.
 #[derive(Debug, Clone)]
 pub struct Resp<T> {
+    pub body: Vec<u8>,
     pub raw: serde_json::Value,
     pub typed: T,
 }
@@ -105,7 +107,9 @@ impl Client {
                 status: status.as_u16(),
                 body: snippet(&bytes),
             })?;
-        parse(raw)
+        let mut resp = parse(raw)?;
+        resp.body = bytes;
+        Ok(resp)
     }
 
     async fn exchange<B: Serialize>(
@@ -153,14 +157,15 @@ impl Client {
     }
 }
 
-/// Types an answer, keeping the JSON as received.
+/// Types a JSON document, for answers the CLI assembled itself (such as `--all` pages).
 pub fn parse<T: DeserializeOwned>(raw: serde_json::Value) -> Result<Resp<T>, CliError> {
     let typed = T::deserialize(&raw).map_err(|e| {
         CliError::Other(format!(
             "the API's answer does not match this CLI's version of the model: {e}"
         ))
     })?;
-    Ok(Resp { raw, typed })
+    let body = serde_json::to_vec(&raw).map_err(|e| CliError::Other(e.to_string()))?;
+    Ok(Resp { body, raw, typed })
 }
 
 fn snippet(bytes: &[u8]) -> String {

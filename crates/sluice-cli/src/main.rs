@@ -122,7 +122,7 @@ pub fn show<T>(format: Format, resp: &Resp<T>, table: impl FnOnce(&T)) -> Result
             table(&resp.typed);
             Ok(())
         }
-        _ => output::print_value(format, &resp.raw),
+        _ => output::print_doc(format, &resp.body),
     }
 }
 
@@ -140,7 +140,8 @@ pub struct PageArgs {
     all: bool,
 }
 
-/// Gets a list endpoint, following `next_token` with `--all` and joining the `field` arrays.
+/// Gets a list endpoint: one page as the API sent it, or with `--all` every page, the `field`
+/// arrays joined into one document with a null `next_token`.
 pub async fn list_pages<T: DeserializeOwned>(
     client: &Client,
     path: &str,
@@ -148,48 +149,43 @@ pub async fn list_pages<T: DeserializeOwned>(
     page: &PageArgs,
     field: &str,
 ) -> Result<Resp<T>, CliError> {
-    let size = page
-        .max_results
-        .or(page.all.then_some(100))
-        .map(|n| n.to_string());
-    let mut next = page.next_token.clone();
-    let mut merged: Option<serde_json::Value> = None;
-    loop {
+    let url = |size: Option<u32>, next: Option<String>| {
         let mut pairs = base.to_vec();
-        pairs.push(("max_results", size.clone()));
-        pairs.push(("next_token", next.clone()));
-        let raw = client
-            .get::<serde_json::Value>(&format!("{path}{}", query(&pairs)))
+        pairs.push(("max_results", size.map(|n| n.to_string())));
+        pairs.push(("next_token", next));
+        format!("{path}{}", query(&pairs))
+    };
+    if !page.all {
+        return client
+            .get(&url(page.max_results, page.next_token.clone()))
+            .await;
+    }
+    let size = Some(page.max_results.unwrap_or(100));
+    let mut merged = client.get::<serde_json::Value>(&url(size, None)).await?.raw;
+    let mut next = merged
+        .get("next_token")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned);
+    while let Some(token) = next {
+        let more = client
+            .get::<serde_json::Value>(&url(size, Some(token)))
             .await?
             .raw;
-        let token = raw
+        next = more
             .get("next_token")
             .and_then(|t| t.as_str())
             .map(str::to_owned);
-        merged = Some(match merged {
-            None => raw,
-            Some(mut m) => {
-                let more = raw
-                    .get(field)
-                    .and_then(|a| a.as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                if let Some(items) = m.get_mut(field).and_then(|a| a.as_array_mut()) {
-                    items.extend(more);
-                }
-                m
-            }
-        });
-        match token {
-            Some(t) if page.all => next = Some(t),
-            _ => break,
+        let items = more
+            .get(field)
+            .and_then(|a| a.as_array())
+            .cloned()
+            .unwrap_or_default();
+        if let Some(all) = merged.get_mut(field).and_then(|a| a.as_array_mut()) {
+            all.extend(items);
         }
     }
-    let mut raw = merged.unwrap_or(serde_json::Value::Null);
-    if page.all {
-        raw["next_token"] = serde_json::Value::Null;
-    }
-    client::parse(raw)
+    merged["next_token"] = serde_json::Value::Null;
+    client::parse(merged)
 }
 
 /// Asks before a destructive change. Without a terminal there is nobody to ask, so `--yes`

@@ -37,21 +37,30 @@ pub enum Format {
     Yaml,
 }
 
-/// Prints `value` as pretty JSON or YAML.
-pub fn print_value(format: Format, value: &serde_json::Value) -> Result<(), CliError> {
-    let text = match format {
+/// Prints a JSON document as pretty JSON or YAML. It is transcoded token by token rather than
+/// through a `serde_json::Value`, so keys keep the server's order.
+pub fn print_doc(format: Format, json: &[u8]) -> Result<(), CliError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let mut text = Vec::new();
+    let done = match format {
         Format::Yaml => {
-            serde_norway::to_string(value).map_err(|e| CliError::Other(e.to_string()))?
+            let mut ser = serde_norway::Serializer::new(&mut text);
+            serde_transcode::transcode(&mut de, &mut ser).map_err(|e| e.to_string())
         }
         _ => {
-            let mut s =
-                serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
-            s.push('\n');
-            s
+            let mut ser = serde_json::Serializer::pretty(&mut text);
+            serde_transcode::transcode(&mut de, &mut ser).map_err(|e| e.to_string())
         }
     };
-    outln!("{}", text.trim_end_matches('\n'));
+    done.map_err(|e| CliError::Other(format!("cannot print the answer: {e}")))?;
+    outln!("{}", String::from_utf8_lossy(&text).trim_end_matches('\n'));
     Ok(())
+}
+
+/// Prints a document the CLI made itself.
+pub fn print_value(format: Format, value: &serde_json::Value) -> Result<(), CliError> {
+    let json = serde_json::to_vec(value).map_err(|e| CliError::Other(e.to_string()))?;
+    print_doc(format, &json)
 }
 
 /// The width tables must fit: the terminal's, else `$COLUMNS`; `None` (no limit) for a pipe,

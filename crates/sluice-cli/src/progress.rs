@@ -314,7 +314,7 @@ pub async fn follow(
         }
     }
     if format != Format::Table {
-        output::print_value(format, &finished.raw)?;
+        output::print_doc(format, &finished.body)?;
     }
     if op.state == OperationState::UpdateFailed {
         return Err(CliError::OperationFailed {

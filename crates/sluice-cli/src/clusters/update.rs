@@ -73,7 +73,7 @@ pub async fn accepted(
             outln!("Follow it with: sluice operations wait {}", co.operation.id);
         }
     } else if !wait.wait {
-        output::print_value(format, &resp.raw)?;
+        output::print_doc(format, &resp.body)?;
     }
     if wait.wait {
         progress::follow(client, co.operation.id, &wait.timing, format).await?;

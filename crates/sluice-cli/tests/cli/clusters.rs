@@ -53,6 +53,13 @@ async fn cluster_lifecycle_through_every_command(pool: PgPool) {
         .await;
     let parsed: Value = serde_norway::from_str(yaml.ok()).expect("yaml");
     assert_eq!(parsed, api_cluster);
+    // Not just equal as values: the same document, keys in the server's order, only indented.
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    let text = env
+        .run(&["-o", "json", "clusters", "describe", "orders"])
+        .await;
+    let api_text = env.api_text(&format!("/v1/clusters/{cluster_id}")).await;
+    assert_eq!(squeeze(text.ok()), squeeze(&api_text));
     let table = env.run(&["clusters", "describe", "orders"]).await;
     assert!(
         table.ok().contains("ACTIVE") && table.stdout.contains("env=prod"),

@@ -155,6 +155,19 @@ impl Env {
         Self::output(self.command(args)).await
     }
 
+    /// The API's own answer as text, byte for byte.
+    pub async fn api_text(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.endpoint))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("api");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.expect("text")
+    }
+
     /// The API's own answer, for comparing with what the CLI printed.
     pub async fn api(&self, path: &str) -> Value {
         let r = self

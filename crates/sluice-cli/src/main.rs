@@ -7,9 +7,10 @@
 //! request and response type with the server through `sluice-model` and defines none of its own.
 //!
 //! Invariants:
-//! - `-o json` and `-o yaml` print the API's JSON exactly as received (pretty), so `jq` sees what
-//!   the server said; with `--wait` they print the operation's final document, and progress goes
-//!   to stderr.
+//! - `-o json` and `-o yaml` print the API's JSON as received, only indented (keys keep the
+//!   server's order), so `jq` sees what the server said; with `--wait` they print the operation's
+//!   final document, and progress goes to stderr.
+//! - With `-o json|yaml` stdout carries only the document; notes, hints and errors go to stderr.
 //! - Updates send the cluster's `current_version`: read first and retried once on a
 //!   `version-conflict`, unless `--if-version N` pins it (then no read and no retry).
 //! - The config file holds a bearer token and is written with mode 0600.
@@ -28,6 +29,9 @@
 //! | 7 | invalid request (400, 422), with each field error listed |
 //! | 8 | timed out waiting for an operation (`--timeout`); the operation goes on |
 //! | 130 | interrupted while waiting; the operation goes on |
+//!
+//! Tests (`tests/cli/`) run this binary against the real API on an ephemeral port over a real
+//! Postgres (`DATABASE_URL`, one database per test); the terminal test drives it in `tmux`.
 
 // First, so that `outln!` is visible in the modules below.
 #[macro_use]
@@ -205,7 +209,7 @@ pub fn confirm(yes: bool, question: &str) -> Result<(), CliError> {
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(CliError::Usage("aborted".into()))
+        Err(CliError::Other("aborted; nothing was changed".into()))
     }
 }
 

@@ -39,7 +39,9 @@ CREATE TABLE clusters (
     request_fingerprint  text,
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
-    deleted_at           timestamptz
+    deleted_at           timestamptz,
+    -- Bumped by a trigger on every update, so a reader can tell a cached rendering is current.
+    row_version          bigint      NOT NULL DEFAULT 1
 );
 -- A name is free again once its cluster is deleted.
 CREATE UNIQUE INDEX clusters_tenant_name ON clusters (tenant, name) WHERE deleted_at IS NULL;
@@ -88,3 +90,13 @@ $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER clusters_changed AFTER INSERT OR UPDATE ON clusters
     FOR EACH ROW EXECUTE FUNCTION notify_cluster_changed();
+
+CREATE FUNCTION bump_row_version() RETURNS trigger AS $$
+BEGIN
+    NEW.row_version := OLD.row_version + 1;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER clusters_row_version BEFORE UPDATE ON clusters
+    FOR EACH ROW EXECUTE FUNCTION bump_row_version();

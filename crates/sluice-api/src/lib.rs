@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod metrics;
 mod openapi;
+mod render;
 mod request_id;
 pub mod routes;
 
@@ -42,6 +43,7 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
+    pub clusters: Arc<render::ClusterRenderCache>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             store,
             auth: Arc::new(auth),
             metrics: Arc::new(Metrics::default()),
+            clusters: Arc::new(render::ClusterRenderCache::default()),
         }
     }
 }

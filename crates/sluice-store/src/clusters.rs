@@ -36,6 +36,40 @@ pub struct UpdateOutcome {
 
 type Tx<'a> = Transaction<'a, Postgres>;
 
+/// A live cluster's id and row version; the version changes with every write to the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterStamp {
+    pub id: Uuid,
+    pub row_version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StampedClusterRow {
+    row_version: i64,
+    #[sqlx(flatten)]
+    cluster: ClusterRow,
+}
+
+/// The filter and keyset page of a cluster list; binds $1..$5 as [`bind_list`] does.
+const LIST_WHERE: &str = "FROM clusters WHERE tenant = $1 AND deleted_at IS NULL \
+     AND ($2::uuid IS NULL OR id > $2) \
+     AND ($3::text IS NULL OR starts_with(name, $3)) \
+     AND ($4::text IS NULL OR state = $4) \
+     ORDER BY id LIMIT $5";
+
+fn bind_list<'q, O>(
+    q: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+    tenant: &'q TenantId,
+    filter: &'q ClusterFilter,
+    page: PageRequest,
+) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    q.bind(tenant.as_str())
+        .bind(page.after)
+        .bind(filter.name_prefix.as_deref())
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(i64::from(page.limit) + 1)
+}
+
 impl Store {
     /// Creates a cluster in CREATING with its CREATE_CLUSTER operation. With a client request
     /// token, a retry whose `fingerprint` matches returns the first result (`replayed`).
@@ -50,29 +84,42 @@ impl Store {
                 return Ok(found);
             }
         }
-        let mut tx = self.pool.begin().await?;
-        if let Some(c) = &req.spec.configuration {
-            check_configuration(&mut tx, tenant, c, &req.spec.kafka_version).await?;
-        }
         let id = Uuid::now_v7();
         let op_id = Uuid::now_v7();
-        let inserted = sqlx::query_as::<_, ClusterRow>(&format!(
-            "INSERT INTO clusters (id, tenant, name, state, spec, tags, active_operation_id, configuration_id, \
+        // One statement writes the cluster and its operation (the foreign key is checked at the
+        // end of the statement), so a create costs one round trip and one commit.
+        let sql = format!(
+            "WITH op AS (INSERT INTO operations (id, tenant, cluster_id, operation_type, state, target) \
+             VALUES ($7, $2, $1, $11, $12, $5)) \
+             INSERT INTO clusters (id, tenant, name, state, spec, tags, active_operation_id, configuration_id, \
              client_request_token, request_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              RETURNING {CLUSTER_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(tenant.as_str())
-        .bind(req.name.as_str())
-        .bind(ClusterState::Creating.as_str())
-        .bind(Json(&req.spec))
-        .bind(Json(req.tags.as_map()))
-        .bind(op_id)
-        .bind(req.spec.configuration.map(|c| c.id))
-        .bind(req.client_request_token.as_deref())
-        .bind(fingerprint)
-        .fetch_one(&mut *tx)
-        .await;
+        );
+        let insert = sqlx::query_as::<_, ClusterRow>(&sql)
+            .bind(id)
+            .bind(tenant.as_str())
+            .bind(req.name.as_str())
+            .bind(ClusterState::Creating.as_str())
+            .bind(Json(&req.spec))
+            .bind(Json(req.tags.as_map()))
+            .bind(op_id)
+            .bind(req.spec.configuration.map(|c| c.id))
+            .bind(req.client_request_token.as_deref())
+            .bind(fingerprint)
+            .bind(OperationType::CreateCluster.as_str())
+            .bind(OperationState::Pending.as_str());
+        let inserted = match &req.spec.configuration {
+            None => insert.fetch_one(&self.pool).await,
+            Some(c) => {
+                let mut tx = self.pool.begin().await?;
+                check_configuration(&mut tx, tenant, c, &req.spec.kafka_version).await?;
+                let row = insert.fetch_one(&mut *tx).await;
+                if row.is_ok() {
+                    tx.commit().await?;
+                }
+                row
+            }
+        };
         let row = match inserted {
             Ok(row) => row,
             Err(e) => {
@@ -83,7 +130,6 @@ impl Store {
                     }
                     other => other,
                 };
-                drop(tx);
                 // A concurrent create with the same token won the race (Postgres may report
                 // either unique index first): answer as its retry.
                 if let (StoreError::TokenReused | StoreError::NameTaken, Some(token)) =
@@ -96,20 +142,24 @@ impl Store {
                 return Err(err);
             }
         };
-        let operation = insert_operation(
-            &mut tx,
-            op_id,
-            tenant,
-            id,
-            OperationType::CreateCluster,
-            &[],
-            None,
-            &req.spec,
-        )
-        .await?;
-        tx.commit().await?;
+        let cluster: Cluster = row.try_into()?;
+        // Exactly the row the statement wrote: its timestamps are the transaction's, as the cluster's.
+        let operation = Operation {
+            id: op_id,
+            cluster_id: id,
+            operation_type: OperationType::CreateCluster,
+            state: OperationState::Pending,
+            broker_ids: Vec::new(),
+            source: None,
+            target: req.spec.clone(),
+            steps: Vec::new(),
+            error: None,
+            created_at: cluster.created_at,
+            updated_at: cluster.created_at,
+            ended_at: None,
+        };
         Ok(CreateClusterOutcome {
-            cluster: row.try_into()?,
+            cluster,
             operation,
             replayed: false,
         })
@@ -165,32 +215,69 @@ impl Store {
         .try_into()
     }
 
-    /// A page of the tenant's live clusters, oldest first.
-    pub async fn list_clusters(
+    /// A page of the tenant's live clusters, oldest first, as stamps only: a cheap query that
+    /// lets a caller holding rendered clusters fetch just the ones that changed.
+    pub async fn list_cluster_stamps(
         &self,
         tenant: &TenantId,
         filter: &ClusterFilter,
         page: PageRequest,
-    ) -> Result<Page<Cluster>, StoreError> {
-        let rows = sqlx::query_as::<_, ClusterRow>(&format!(
-            "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE tenant = $1 AND deleted_at IS NULL \
-             AND ($2::uuid IS NULL OR id > $2) \
-             AND ($3::text IS NULL OR starts_with(name, $3)) \
-             AND ($4::text IS NULL OR state = $4) \
-             ORDER BY id LIMIT $5"
-        ))
-        .bind(tenant.as_str())
-        .bind(page.after)
-        .bind(filter.name_prefix.as_deref())
-        .bind(filter.state.map(|s| s.as_str()))
-        .bind(i64::from(page.limit) + 1)
+    ) -> Result<Page<ClusterStamp>, StoreError> {
+        let rows = bind_list(
+            sqlx::query_as::<_, (Uuid, i64)>(&format!("SELECT id, row_version {LIST_WHERE}")),
+            tenant,
+            filter,
+            page,
+        )
         .fetch_all(&self.pool)
         .await?;
-        let clusters = rows
+        let stamps = rows
             .into_iter()
-            .map(Cluster::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(clusters, page.limit, |c| c.id))
+            .map(|(id, row_version)| ClusterStamp { id, row_version })
+            .collect();
+        Ok(Page::from_rows(stamps, page.limit, |s| s.id))
+    }
+
+    /// The stamp of one live cluster of the tenant.
+    pub async fn cluster_stamp(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<ClusterStamp, StoreError> {
+        let (row_version,): (i64,) = sqlx::query_as(
+            "SELECT row_version FROM clusters WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(tenant.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound(Resource::Cluster))?;
+        Ok(ClusterStamp { id, row_version })
+    }
+
+    /// Live clusters of the tenant by id, each with its stamp; ids not found are left out.
+    pub async fn get_clusters_stamped(
+        &self,
+        tenant: &TenantId,
+        ids: &[Uuid],
+    ) -> Result<Vec<(ClusterStamp, Cluster)>, StoreError> {
+        let rows = sqlx::query_as::<_, StampedClusterRow>(&format!(
+            "SELECT row_version, {CLUSTER_COLUMNS} FROM clusters \
+             WHERE id = ANY($1) AND tenant = $2 AND deleted_at IS NULL"
+        ))
+        .bind(ids)
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let stamp = ClusterStamp {
+                    id: r.cluster.id,
+                    row_version: r.row_version,
+                };
+                Ok((stamp, Cluster::try_from(r.cluster)?))
+            })
+            .collect()
     }
 
     /// Applies `change` if the cluster is ACTIVE and at `expected_version`: bumps the version,

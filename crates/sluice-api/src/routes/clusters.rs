@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sha2::{Digest, Sha256};
 use sluice_model::{
@@ -86,7 +86,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListClustersQuery>,
-) -> Result<Json<ClusterList>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Role::Viewer)?;
     let page = PageRequest::parse(q.next_token.as_deref(), q.max_results)?;
     let filter = ClusterFilter {
@@ -95,12 +95,37 @@ pub async fn list(
     };
     let page = state
         .store
-        .list_clusters(&caller.tenant, &filter, page)
+        .list_cluster_stamps(&caller.tenant, &filter, page)
         .await?;
-    Ok(Json(ClusterList {
-        clusters: page.items,
-        next_token: page.next_token,
-    }))
+    let parts = state
+        .clusters
+        .render(&state.store, &caller.tenant, &page.items)
+        .await?;
+    // The same document serde would make of a ClusterList, assembled from cached renderings.
+    let mut body = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 64);
+    body.extend_from_slice(b"{\"clusters\":[");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(part);
+    }
+    body.extend_from_slice(b"],\"next_token\":");
+    serde_json::to_writer(&mut body, &page.next_token)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    body.push(b'}');
+    Ok(json_response(body.into()))
+}
+
+fn json_response(body: axum::body::Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Describe a cluster.
@@ -118,10 +143,18 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Cluster>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
-    Ok(Json(state.store.get_cluster(&caller.tenant, id).await?))
+    let stamp = state.store.cluster_stamp(&caller.tenant, id).await?;
+    let mut parts = state
+        .clusters
+        .render(&state.store, &caller.tenant, &[stamp])
+        .await?;
+    parts
+        .pop()
+        .map(json_response)
+        .ok_or(ApiError::NotFound(Resource::Cluster))
 }
 
 /// Delete a cluster.

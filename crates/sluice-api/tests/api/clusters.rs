@@ -30,6 +30,8 @@ async fn whole_lifecycle(pool: PgPool) {
     assert_eq!(created["operation"]["operation_type"], "CREATE_CLUSTER");
     assert_eq!(created["operation"]["state"], "PENDING");
     assert_eq!(created["operation"]["source"], Value::Null);
+    let op_path = format!("/v1/operations/{}", created["operation"]["id"].as_str().unwrap());
+    assert_eq!(app.get(&op_path, &t).await.1, created["operation"], "the create answers what was stored");
 
     // Updates wait for ACTIVE; the state is named.
     let p = assert_problem(
@@ -572,6 +574,24 @@ async fn tags_on_clusters(pool: PgPool) {
     assert_eq!(tags["tags"], json!({"env": "staging"}));
     let (_, listed) = app.get(&format!("/v1/clusters/{id}/tags"), &t).await;
     assert_eq!(listed["tags"], json!({"env": "staging"}));
+    // Cached renderings of the cluster follow every change.
+    let (_, list) = app.get("/v1/clusters", &t).await;
+    assert_eq!(list["clusters"][0]["tags"], json!({"env": "staging"}));
+    app.post(
+        &format!("/v1/clusters/{id}/tags"),
+        &t,
+        json!({"tags": {"v": "2"}}),
+    )
+    .await;
+    app.store
+        .set_cluster_state(uuid(&c["id"]), ClusterState::Maintenance, None)
+        .await
+        .unwrap();
+    let (_, list) = app.get("/v1/clusters", &t).await;
+    assert_eq!(list["clusters"][0]["tags"]["v"], "2");
+    assert_eq!(list["clusters"][0]["state"], "MAINTENANCE");
+    let (_, one) = app.get(&format!("/v1/clusters/{id}"), &t).await;
+    assert_eq!(one, list["clusters"][0]);
     let (_, got) = app.get(&format!("/v1/clusters/{id}"), &t).await;
     assert_eq!(got["current_version"], 1, "tags are not part of the spec");
     assert_problem(

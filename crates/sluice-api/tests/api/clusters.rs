@@ -30,8 +30,15 @@ async fn whole_lifecycle(pool: PgPool) {
     assert_eq!(created["operation"]["operation_type"], "CREATE_CLUSTER");
     assert_eq!(created["operation"]["state"], "PENDING");
     assert_eq!(created["operation"]["source"], Value::Null);
-    let op_path = format!("/v1/operations/{}", created["operation"]["id"].as_str().unwrap());
-    assert_eq!(app.get(&op_path, &t).await.1, created["operation"], "the create answers what was stored");
+    let op_path = format!(
+        "/v1/operations/{}",
+        created["operation"]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.get(&op_path, &t).await.1,
+        created["operation"],
+        "the create answers what was stored"
+    );
 
     // Updates wait for ACTIVE; the state is named.
     let p = assert_problem(

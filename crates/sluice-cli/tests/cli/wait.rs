@@ -187,15 +187,16 @@ async fn active_operation(env: &Env, cluster: Uuid) -> Uuid {
     }
 }
 
-/// A tmux session on a private socket, killed when dropped.
+/// A tmux server on a socket in the test's temporary HOME (removed with it), killed when dropped.
 struct Tmux {
-    socket: String,
+    socket: std::path::PathBuf,
 }
 
 impl Tmux {
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
-            .args(["-L", &self.socket])
+            .arg("-S")
+            .arg(&self.socket)
             // Inside another tmux (a developer's shell), a new server must not nest into it.
             .env_remove("TMUX")
             .args(args)
@@ -235,7 +236,7 @@ async fn progress_renders_live_in_a_terminal(pool: PgPool) {
     let env = Env::start(pool).await;
     let cluster = env.active_cluster("orders").await;
     let tmux = Tmux {
-        socket: format!("sluice-cli-test-{}", Uuid::new_v4()),
+        socket: env.home.path().join("tmux.sock"),
     };
     let script = format!(
         "env -i PATH=\"$PATH\" HOME={home} TERM=xterm-256color SLUICE_ENDPOINT={ep} SLUICE_TOKEN={tok} \

@@ -198,7 +198,7 @@ impl IndexFile<TimeEntry> {
     pub(crate) fn is_sane(&self, max_rel: Option<u32>) -> bool {
         self.entries
             .iter()
-            .all(|e| max_rel.is_none_or(|m| e.rel < m))
+            .all(|e| e.ts >= -1 && max_rel.is_none_or(|m| e.rel < m))
             && self
                 .entries
                 .windows(2)

@@ -67,8 +67,14 @@ impl PartitionLog {
             let mut visit = |h: &BatchHeader| {
                 epochs.assign(h.partition_leader_epoch, h.base_offset);
             };
-            let (seg, cut) =
-                Segment::open(dir, base, recover, config.index_interval_bytes, &mut visit)?;
+            let (seg, cut) = Segment::open(
+                dir,
+                base,
+                next_base,
+                recover,
+                config.index_interval_bytes,
+                &mut visit,
+            )?;
             let overlaps = next_base.is_some_and(|n| seg.next_offset > n);
             segments.push(seg);
             if cut.is_some() || overlaps {
@@ -88,6 +94,11 @@ impl PartitionLog {
                 }
                 break;
             }
+        }
+        let n = segments.len();
+        for seg in segments.iter_mut().take(n.saturating_sub(1)) {
+            // A rebuilt index of an inactive segment needs its final time entry.
+            seg.seal()?;
         }
         if segments.is_empty() {
             segments.push(Segment::create(

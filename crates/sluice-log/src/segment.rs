@@ -94,6 +94,7 @@ impl Segment {
     pub(crate) fn open(
         dir: &Path,
         base: i64,
+        next_base: Option<i64>,
         recover: bool,
         index_interval: u32,
         visit: &mut dyn FnMut(&BatchHeader),
@@ -109,8 +110,9 @@ impl Segment {
             let oi = OffsetIndex::read(index_path).ctx(|| "read offset index".into())?;
             let ti = TimeIndex::read(time_path).ctx(|| "read time index".into())?;
             if let (Some(oi), Some(ti)) = (oi, ti) {
-                if oi.is_sane(len, None)
-                    && ti.is_sane(None)
+                let max_rel = next_base.and_then(|n| u32::try_from(n - base).ok());
+                if oi.is_sane(len, max_rel)
+                    && ti.is_sane(max_rel)
                     && seg.load_tail(oi, ti, index_interval, visit)?
                 {
                     seg.seek_to_end()?;
@@ -139,8 +141,27 @@ impl Segment {
         index_interval: u32,
         visit: &mut dyn FnMut(&BatchHeader),
     ) -> Result<bool, LogError> {
+        if self.size > 0 && (oi.entries.is_empty() || ti.entries.is_empty()) {
+            // The first batch of a segment is always indexed.
+            return Ok(false);
+        }
         let from_rel = ti.last().map(|e| e.rel).unwrap_or(0);
         let from = u64::from(oi.lookup(from_rel));
+        // Sanity checks cannot catch entries that point into the middle of a
+        // batch; spot-check the entries this open relies on.
+        let used = oi
+            .entries
+            .iter()
+            .rev()
+            .find(|e| u64::from(e.pos) == from)
+            .copied();
+        for e in [oi.last(), used].into_iter().flatten() {
+            let at = recovery::header_at(&self.log, self.size, u64::from(e.pos))
+                .ctx(|| format!("read {}", self.log_path.display()))?;
+            if at.is_none_or(|h| h.base_offset != self.base_offset + i64::from(e.rel)) {
+                return Ok(false);
+            }
+        }
         self.max_timestamp = ti.last().map(|e| e.ts).unwrap_or(-1);
         self.offset_index = oi;
         self.time_index = ti;
@@ -161,7 +182,12 @@ impl Segment {
             },
         )
         .ctx(|| format!("scan {}", self.log_path.display()))?;
-        if scanned.stop != Stop::End || (from > 0 && last.is_none()) {
+        // A sealed segment's last time entry is at its last batch.
+        let sealed = last.is_none_or(|l| {
+            let rel = self.time_index.last().map(|e| i64::from(e.rel));
+            rel == Some(l - self.base_offset)
+        });
+        if scanned.stop != Stop::End || (from > 0 && last.is_none()) || !sealed {
             self.offset_index.clear();
             self.time_index.clear();
             return Ok(false);
@@ -347,7 +373,7 @@ impl Segment {
     pub(crate) fn seal(&mut self) -> Result<(), LogError> {
         if let Some(last) = self.last_batch_base {
             let rel = (last - self.base_offset) as u32;
-            if self.time_index.last().is_none_or(|e| e.rel != rel) && self.max_timestamp >= 0 {
+            if self.time_index.last().is_none_or(|e| e.rel != rel) {
                 let ts = self
                     .max_timestamp
                     .max(self.time_index.last().map_or(-1, |e| e.ts));

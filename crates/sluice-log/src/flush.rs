@@ -33,6 +33,8 @@ struct State {
     error: Option<(u64, String)>,
     wakers: Vec<(u64, Waker)>,
     shutdown: bool,
+    /// Test hook: rounds do not start while held.
+    held: bool,
 }
 
 struct Inner {
@@ -41,6 +43,7 @@ struct Inner {
     done: Condvar,
     syncs: AtomicU64,
     rounds: AtomicU64,
+    requests: AtomicU64,
 }
 
 impl Inner {
@@ -96,6 +99,7 @@ impl Flusher {
             done: Condvar::new(),
             syncs: AtomicU64::new(0),
             rounds: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         });
         let thread_inner = Arc::clone(&inner);
         // If the thread cannot be spawned, tickets would hang forever; failing
@@ -125,6 +129,21 @@ impl Flusher {
         self.owner.inner.rounds.load(Ordering::Relaxed)
     }
 
+    /// Total sync requests (one per durable append).
+    pub fn request_count(&self) -> u64 {
+        self.owner.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Test hook: no new round starts until the returned guard is dropped,
+    /// so a test can line up requests and observe that they share a round.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn hold(&self) -> FlusherHold {
+        self.owner.inner.lock().held = true;
+        FlusherHold {
+            inner: Arc::clone(&self.owner.inner),
+        }
+    }
+
     /// Asks for `file` to be synced; everything written to it before this
     /// call is durable once the returned ticket completes.
     pub fn request(&self, file: &Arc<File>) -> FlushTicket {
@@ -135,6 +154,7 @@ impl Flusher {
         }
         let round = st.next_round;
         drop(st);
+        inner.requests.fetch_add(1, Ordering::Relaxed);
         inner.work.notify_one();
         FlushTicket {
             inner: Some(Arc::clone(inner)),
@@ -143,11 +163,33 @@ impl Flusher {
     }
 }
 
+/// Guard returned by [`Flusher::hold`].
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug)]
+pub struct FlusherHold {
+    inner: Arc<Inner>,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Drop for FlusherHold {
+    fn drop(&mut self) {
+        self.inner.lock().held = false;
+        self.inner.work.notify_all();
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inner")
+    }
+}
+
 fn run(inner: &Inner) {
     loop {
         let (files, round) = {
             let mut st = inner.lock();
-            while st.pending.is_empty() && !st.shutdown {
+            while (st.pending.is_empty() || st.held) && !st.shutdown {
                 st = inner.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }
             if st.pending.is_empty() {

@@ -52,6 +52,8 @@ mod segment;
 pub mod testing;
 
 pub use error::LogError;
+#[cfg(any(test, feature = "testing"))]
+pub use flush::FlusherHold;
 pub use flush::{FlushTicket, Flusher};
 pub use log::PartitionLog;
 

@@ -460,8 +460,8 @@ impl PartitionLog {
                         for r in recs {
                             let Ok(r) = r else { break };
                             let (off, ts) = (
-                                h.base_offset + i64::from(r.offset_delta),
-                                h.base_timestamp + r.timestamp_delta,
+                                h.base_offset.saturating_add(i64::from(r.offset_delta)),
+                                h.base_timestamp.saturating_add(r.timestamp_delta),
                             );
                             if ts >= timestamp && off >= log_start {
                                 return Ok(Some((off, ts)));

@@ -363,3 +363,58 @@ fn segment_ms_rolls() {
     log.append(&batch(1, 10, 0), 0, 12_600).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
 }
+
+#[test]
+fn mutated_produce_input_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    let mut rng = Rng(0xdead_beef);
+    let mut expected_leo = 0;
+    for i in 0..3000 {
+        let n_batches = 1 + rng.below(3) as usize;
+        let mut records: Vec<u8> = (0..n_batches)
+            .flat_map(|_| batch(1 + rng.below(4) as usize, 10, i))
+            .collect();
+        let mutate = rng.below(2) == 0;
+        if mutate {
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(records.len() as u64) as usize;
+                records[at] ^= 1 << rng.below(8);
+            }
+        }
+        let (size, leo) = (log.size_bytes(), log.log_end_offset());
+        let follower = rng.below(4) == 0;
+        let res = if follower {
+            log.append_as_follower(&records)
+        } else {
+            log.append(&records, 0, i)
+        };
+        match res {
+            Ok(info) => {
+                assert_eq!(
+                    info.base_offset,
+                    if follower {
+                        info.base_offset.max(leo)
+                    } else {
+                        leo
+                    }
+                );
+                expected_leo = info.last_offset + 1;
+                assert_eq!(log.log_end_offset(), expected_leo);
+            }
+            Err(_) => {
+                assert!(mutate || follower, "valid leader input rejected");
+                assert_eq!(
+                    (log.size_bytes(), log.log_end_offset()),
+                    (size, leo),
+                    "failed append left bytes behind"
+                );
+            }
+        }
+    }
+    assert!(expected_leo > 1000);
+    let all = read_all(&log, 0);
+    drop(log);
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(read_all(&log, 0), all);
+}

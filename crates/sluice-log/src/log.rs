@@ -31,6 +31,8 @@ pub struct PartitionLog {
     /// (base offset, maxTimestamp, size, next offset) per batch of the append in progress.
     metas: Vec<(i64, i64, u64, i64)>,
     pub(crate) closed: bool,
+    /// The leader-epoch checkpoint on disk is behind the cache.
+    pub(crate) epochs_dirty: bool,
 }
 
 /// Byte ranges `(start, end)` of `records` to write, for one append.
@@ -65,7 +67,10 @@ impl PartitionLog {
             let next_base = bases.get(i + 1).copied();
             let recover = next_base.is_none_or(|n| n > recovery_point);
             let mut visit = |h: &BatchHeader| {
-                epochs.assign(h.partition_leader_epoch, h.base_offset);
+                // Without a checkpoint the cache is rebuilt below, in offset order.
+                if stored_epochs.is_some() {
+                    epochs.assign(h.partition_leader_epoch, h.base_offset);
+                }
             };
             let (seg, cut) = Segment::open(
                 dir,
@@ -100,6 +105,15 @@ impl PartitionLog {
             // A rebuilt index of an inactive segment needs its final time entry.
             seg.seal()?;
         }
+        if stored_epochs.is_none() {
+            // Without a checkpoint, trusted segments were only partly scanned.
+            for seg in &segments {
+                seg.find_from(0, |h| {
+                    epochs.assign(h.partition_leader_epoch, h.base_offset);
+                    false
+                })?;
+            }
+        }
         if segments.is_empty() {
             segments.push(Segment::create(
                 dir,
@@ -130,6 +144,7 @@ impl PartitionLog {
             headers: Vec::new(),
             metas: Vec::new(),
             closed: false,
+            epochs_dirty: false,
         };
         log.write_checkpoint(false)?;
         Ok(log)
@@ -251,7 +266,7 @@ impl PartitionLog {
         let base_offset = self.metas[0].0;
         let sync = self.write_validated(records, &spans, next - 1, now_ms)?;
         if self.epochs.assign(leader_epoch, base_offset) {
-            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.save_epochs_after_append();
         }
         Ok(AppendInfo {
             base_offset,
@@ -305,7 +320,7 @@ impl PartitionLog {
             changed |= self.epochs.assign(e, o);
         }
         if changed {
-            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.save_epochs_after_append();
         }
         Ok(AppendInfo {
             base_offset,
@@ -364,6 +379,15 @@ impl PartitionLog {
         } else {
             FlushTicket::ready()
         })
+    }
+
+    /// The data is already written, so failing the append now would make the
+    /// producer retry and duplicate it; the checkpoint is retried on flush.
+    fn save_epochs_after_append(&mut self) {
+        if let Err(e) = checkpoint::write_epochs(&self.dir, self.epochs.entries(), true) {
+            tracing::error!(dir = %self.dir.display(), error = %e, "leader-epoch checkpoint failed; retrying on flush");
+            self.epochs_dirty = true;
+        }
     }
 
     pub(crate) fn segment_ms_due(&self, now_ms: i64) -> bool {

@@ -63,6 +63,10 @@ impl PartitionLog {
             }
         }
         self.recovery_point = self.log_end_offset();
+        if self.epochs_dirty {
+            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.epochs_dirty = false;
+        }
         self.write_checkpoint(true)
     }
 
@@ -118,6 +122,8 @@ impl PartitionLog {
             self.segments[n - 1].truncate_to(offset, interval)?;
         }
         let leo = self.log_end_offset();
+        // Removing a batch that straddles the log start can end the log below it.
+        self.log_start = self.log_start.min(leo);
         self.hw = self.hw.clamp(self.log_start, leo);
         self.recovery_point = self.recovery_point.min(leo);
         self.epochs.truncate_from_end(leo);

@@ -273,3 +273,52 @@ fn delete_removes_directory() {
     log.delete().unwrap();
     assert!(!dir.exists());
 }
+
+#[test]
+fn truncate_inside_batch_straddling_log_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    log.append(&batch(4, 10, 0), 0, 0).unwrap(); // 0..=3
+    log.append(&batch(4, 10, 0), 0, 0).unwrap(); // 4..=7
+    log.set_high_watermark(8);
+    log.delete_records_before(5).unwrap();
+    // The batch 4..=7 goes entirely; the log start cannot stay above the end.
+    log.truncate_to(6).unwrap();
+    assert_eq!(
+        (
+            log.log_start_offset(),
+            log.log_end_offset(),
+            log.high_watermark()
+        ),
+        (4, 4, 4)
+    );
+    assert_eq!(log.append(&batch(1, 10, 0), 0, 0).unwrap().base_offset, 4);
+}
+
+#[test]
+fn epoch_cache_rebuilt_from_log_when_checkpoint_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for epoch in 0..6 {
+        for _ in 0..8 {
+            log.append(&batch(3, 60, 0), epoch, 0).unwrap();
+        }
+    }
+    let expected = log.epoch_entries().to_vec();
+    assert_eq!(expected.len(), 6);
+    assert!(log.segment_count() > 3);
+    log.close().unwrap();
+    for garbage in [None, Some("0\n3\n1 0\n")] {
+        let path = dir.path().join("leader-epoch-checkpoint");
+        match garbage {
+            None => std::fs::remove_file(&path).unwrap(),
+            Some(g) => std::fs::write(&path, g).unwrap(),
+        }
+        let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+        assert_eq!(log.epoch_entries(), &expected[..], "checkpoint {garbage:?}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().lines().nth(1),
+            Some("6")
+        );
+    }
+}

@@ -46,6 +46,7 @@ mod flush;
 mod index;
 mod log;
 mod maintenance;
+mod read;
 mod recovery;
 mod segment;
 #[cfg(any(test, feature = "testing"))]
@@ -57,7 +58,11 @@ pub use flush::FlusherHold;
 pub use flush::{FlushTicket, Flusher};
 pub use log::PartitionLog;
 
-use bytes::Bytes;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
 
 /// How batch timestamps are interpreted (Kafka's `message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,4 +176,42 @@ pub struct RetentionOutcome {
     pub deleted_bytes: u64,
     /// Log start offset afterwards.
     pub log_start_offset: i64,
+}
+
+/// Location of the batches a fetch should return, from
+/// [`PartitionLog::read_region`]: `len` bytes of `file` at `position`.
+///
+/// The file handle stays valid after the segment is deleted by retention,
+/// but a concurrent [`PartitionLog::truncate_to`] (follower divergence) may
+/// cut the range; read it promptly and treat a short read as a retryable error.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    /// The segment file.
+    pub file: Arc<File>,
+    /// Byte position of the first batch.
+    pub position: u64,
+    /// Bytes of whole batches; 0 when there is nothing to return.
+    pub len: usize,
+    /// Offset after the last batch in the region (the start offset when empty).
+    pub next_offset: i64,
+    /// Log start offset at read time.
+    pub log_start_offset: i64,
+    /// High watermark at read time.
+    pub high_watermark: i64,
+    /// Log end offset at read time.
+    pub log_end_offset: i64,
+}
+
+impl FileRegion {
+    /// Reads the region with `pread`.
+    pub fn read_bytes(&self) -> Result<Bytes, LogError> {
+        if self.len == 0 {
+            return Ok(Bytes::new());
+        }
+        let mut buf = BytesMut::zeroed(self.len);
+        self.file
+            .read_exact_at(&mut buf, self.position)
+            .map_err(|e| LogError::io("read segment", e))?;
+        Ok(buf.freeze())
+    }
 }

@@ -418,3 +418,33 @@ fn mutated_produce_input_is_all_or_nothing() {
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     assert_eq!(read_all(&log, 0), all);
 }
+
+#[test]
+fn read_region_matches_read_and_outlives_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    fill(&mut log, 100, 0, &mut Rng(3));
+    let region = log.read_region(0, 1000, i64::MAX).unwrap();
+    let slice = log.read(0, 1000, i64::MAX).unwrap();
+    assert_eq!(region.read_bytes().unwrap(), slice.records);
+    assert_eq!(region.next_offset, slice.next_offset);
+    assert!(region.len <= 1000 && region.len > 0);
+    // The handle still reads after the segment file is deleted.
+    let leo = log.log_end_offset();
+    log.set_high_watermark(leo);
+    log.delete_records_before(leo).unwrap();
+    assert_eq!(region.read_bytes().unwrap(), slice.records);
+    let empty = log.read_region(leo, 1000, i64::MAX).unwrap();
+    assert_eq!((empty.len, empty.next_offset), (0, leo));
+}
+
+#[test]
+fn types_are_thread_safe() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send_unpin<T: Send + Unpin + 'static>() {}
+    assert_send_sync::<PartitionLog>();
+    assert_send_sync::<sluice_log::Flusher>();
+    assert_send_sync::<sluice_log::FlushTicket>();
+    assert_send_unpin::<sluice_log::FlushTicket>();
+    assert_send_sync::<sluice_log::LogError>();
+}

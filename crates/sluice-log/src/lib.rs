@@ -36,7 +36,26 @@
 //! [`PartitionLog`] is a plain `&mut self` object: the broker keeps it behind
 //! a lock. In durable mode an append returns a [`FlushTicket`] to wait on
 //! *after* releasing that lock; a shared [`Flusher`] thread batches the fsyncs
-//! of all waiting appends (group commit).
+//! of all waiting appends (group commit). Reads return owned [`Bytes`]
+//! ([`PartitionLog::read`]) or a [`FileRegion`] to copy or `sendfile` after
+//! the lock is released ([`PartitionLog::read_region`]).
+//!
+//! ```
+//! # fn main() -> Result<(), sluice_log::LogError> {
+//! use sluice_log::{LogConfig, PartitionLog};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let dir = tmp.path().join("orders-0");
+//! let mut log = PartitionLog::open(&dir, LogConfig { durable: true, ..LogConfig::default() })?;
+//! # let records = sluice_log::testing::batch(3, 10, 1_700_000_000_000);
+//! // `records` is the produce request's records field: one or more v2 batches.
+//! let info = log.append(&records, /* leader epoch */ 0, /* now */ 1_700_000_000_000)?;
+//! info.sync.wait()?; // or `.await` it; after dropping the partition lock
+//! assert_eq!((info.base_offset, info.last_offset), (0, 2));
+//! log.set_high_watermark(info.last_offset + 1);
+//! let fetched = log.read(0, 1 << 20, log.high_watermark())?;
+//! assert_eq!(fetched.next_offset, 3);
+//! # Ok(()) }
+//! ```
 
 pub mod batch;
 mod checkpoint;

@@ -120,6 +120,19 @@ impl PartitionLog {
                 cp.log_start_offset.unwrap_or(0).max(0),
             )?);
         }
+        if let Some(active) = segments.last_mut() {
+            // Like Kafka, `segment.ms` counts from the first batch's timestamp
+            // across restarts (the in-memory append time is lost).
+            if let Some((_, h)) = active.find_from(0, |_| true)? {
+                active.first_append_ms = (h.max_timestamp >= 0).then_some(h.max_timestamp);
+            }
+        }
+        if config.durable {
+            // A new partition directory must itself survive a crash.
+            checkpoint::sync_dir(dir)
+                .and_then(|()| dir.parent().map_or(Ok(()), checkpoint::sync_dir))
+                .ctx(|| format!("fsync {}", dir.display()))?;
+        }
         let first_base = segments[0].base_offset;
         let leo = segments.last().map_or(0, |s| s.next_offset);
         let log_start = cp

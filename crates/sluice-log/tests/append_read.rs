@@ -448,3 +448,18 @@ fn types_are_thread_safe() {
     assert_send_unpin::<sluice_log::FlushTicket>();
     assert_send_sync::<sluice_log::LogError>();
 }
+
+#[test]
+fn segment_ms_counts_from_first_batch_timestamp_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_ms: Some(1000),
+        ..LogConfig::default()
+    };
+    let mut log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+    log.append(&batch(1, 10, 50_000), 0, 50_000).unwrap();
+    drop(log);
+    let mut log = PartitionLog::open(dir.path(), config).unwrap();
+    assert!(!log.roll_if_due(50_999).unwrap());
+    assert!(log.roll_if_due(51_000).unwrap());
+}

@@ -175,6 +175,56 @@ fn append_durable(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize)
     )
 }
 
+/// 8 appenders, each on its own partition, sharing one flusher.
+fn append_durable_partitions(
+    root: &Path,
+    batches: &[Vec<u8>],
+    n_batches: usize,
+    per: usize,
+) -> (Sample, u64) {
+    let flusher = Flusher::new();
+    let config = LogConfig {
+        durable: true,
+        ..LogConfig::default()
+    };
+    let threads = 8;
+    let logs: Vec<PartitionLog> = (0..threads)
+        .map(|p| {
+            PartitionLog::open_with_flusher(
+                &root.join(format!("p{p}")),
+                config.clone(),
+                flusher.clone(),
+            )
+            .expect("open")
+        })
+        .collect();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (t, mut log) in logs.into_iter().enumerate() {
+            s.spawn(move || {
+                for i in (t..n_batches).step_by(threads) {
+                    let info = log
+                        .append(&batches[i % batches.len()], 0, 0)
+                        .expect("append");
+                    info.sync.wait().expect("fsync");
+                }
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = (0..n_batches)
+        .map(|i| batches[i % batches.len()].len() as u64)
+        .sum();
+    (
+        Sample {
+            secs,
+            records: n_batches * per,
+            bytes,
+        },
+        flusher.fsync_count(),
+    )
+}
+
 fn crc_peer(batches: &[Vec<u8>], n_batches: usize, per: usize) -> Sample {
     let start = Instant::now();
     let mut acc = 0u32;
@@ -236,11 +286,17 @@ fn main() {
         let _ = std::fs::remove_dir_all(&d);
     }
     let durable_runs = args.runs.min(3);
+    let (mut dur_p, mut fsyncs_p) = (vec![], vec![]);
     for _ in 0..durable_runs {
         let d = fresh_dir(&root, "durable");
         let (s, f) = append_durable(&d, &batches, n_batches, per);
         dur.push(s);
         fsyncs.push(f);
+        let _ = std::fs::remove_dir_all(&d);
+        let d = fresh_dir(&root, "durable-partitions");
+        let (s, f) = append_durable_partitions(&d, &batches, n_batches, per);
+        dur_p.push(s);
+        fsyncs_p.push(f);
         let _ = std::fs::remove_dir_all(&d);
     }
     report("peer: crc32c only", crc, "");
@@ -254,5 +310,12 @@ fn main() {
         fsyncs[fsyncs.len() / 2]
     );
     report("append, durable, 8 threads", dur, &extra);
+    fsyncs_p.sort_unstable();
+    let extra = format!(
+        "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",
+        "",
+        fsyncs_p[fsyncs_p.len() / 2]
+    );
+    report("durable, 8 partitions", dur_p, &extra);
     let _ = std::fs::remove_dir_all(&root);
 }

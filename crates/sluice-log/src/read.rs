@@ -101,7 +101,7 @@ impl PartitionLog {
             if seg.next_offset <= log_start || seg.max_timestamp < timestamp {
                 continue;
             }
-            let from = seg.time_lookup_position(timestamp);
+            let from = seg.time_lookup_position(timestamp)?;
             let Some((pos, h)) = seg.find_from(from, |h| {
                 h.max_timestamp >= timestamp && h.last_offset() >= log_start
             })?

@@ -90,6 +90,13 @@ impl Default for Flusher {
 impl Flusher {
     /// Starts a flusher thread.
     pub fn new() -> Self {
+        // Without its thread a flusher would leave every ticket pending
+        // forever; at startup, failing loudly is the sane option.
+        Self::try_new().expect("spawn sluice-log flusher thread")
+    }
+
+    /// Starts a flusher thread, reporting failure to spawn it.
+    pub fn try_new() -> Result<Self, LogError> {
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 next_round: 1,
@@ -102,15 +109,13 @@ impl Flusher {
             requests: AtomicU64::new(0),
         });
         let thread_inner = Arc::clone(&inner);
-        // If the thread cannot be spawned, tickets would hang forever; failing
-        // loudly at startup is the only sane option.
         std::thread::Builder::new()
             .name("sluice-log-flusher".into())
             .spawn(move || run(&thread_inner))
-            .expect("spawn sluice-log flusher thread");
-        Flusher {
+            .map_err(|e| LogError::io("spawn flusher thread", e))?;
+        Ok(Flusher {
             owner: Arc::new(Owner { inner }),
-        }
+        })
     }
 
     /// The process-wide flusher used by [`crate::PartitionLog::open`].
@@ -240,19 +245,25 @@ fn sync_all(inner: &Inner, files: &[Arc<File>]) -> Option<String> {
     }
     let next = AtomicU64::new(0);
     let failure = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..files.len().min(MAX_PARALLEL_SYNCS) {
-            s.spawn(|| {
-                while let Some(f) = files.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
-                    if let Err(e) = sync_one(f) {
-                        failure
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                    }
-                }
-            });
+    let work = || {
+        while let Some(f) = files.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
+            if let Err(e) = sync_one(f) {
+                failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+            }
         }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..files.len().min(MAX_PARALLEL_SYNCS) {
+            // If a helper cannot be spawned, the remaining workers (at least
+            // this thread) take its share.
+            if std::thread::Builder::new().spawn_scoped(s, work).is_err() {
+                break;
+            }
+        }
+        work();
     });
     failure.into_inner().unwrap_or_else(|p| p.into_inner())
 }

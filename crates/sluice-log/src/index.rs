@@ -8,12 +8,16 @@
 //!   `maxTimestamp <= timestamp` (a running maximum, so non-decreasing).
 //!
 //! Entries are added once `index_interval_bytes` of log have been written since
-//! the previous one. Why in memory: a segment's index is at most a few
-//! hundred KiB, and without mmap (no `unsafe`) a Vec gives the same binary
-//! search without a read syscall per lookup. Files are appended on flush and
-//! roll, and are only trusted for segments below the recovery point: they may
-//! lack a tail, which costs a longer scan but never a wrong answer, and
-//! entries that fail sanity checks make the segment rebuild them.
+//! the previous one, and always for a segment's first batch; sealing a
+//! segment adds a final time entry at its last batch, so the last time entry
+//! carries the segment's largest timestamp.
+//!
+//! The active segment's entries live in a Vec: without mmap (no `unsafe`) that
+//! gives binary search without a syscall per append or lookup. Sealed
+//! segments drop theirs and binary-search the file with pread, so memory does
+//! not grow with the number of old segments. Files are appended on flush and
+//! roll and are only trusted for segments below the recovery point; entries
+//! failing sanity and spot checks make the segment rebuild them from the log.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -170,3 +170,58 @@ fn durable_data_survives_reopen_after_roll() {
     let log = PartitionLog::open(dir.path(), config).unwrap();
     assert_eq!(read_all(&log, 0), expected);
 }
+
+#[test]
+fn readers_outside_the_lock_see_whole_batches_while_appending() {
+    use std::sync::RwLock;
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(RwLock::new(
+        PartitionLog::open(dir.path(), small_config()).unwrap(),
+    ));
+    const APPENDS: usize = 400;
+    let writer = {
+        let log = Arc::clone(&log);
+        thread::spawn(move || {
+            for i in 0..APPENDS {
+                let mut l = log.write().unwrap();
+                l.append(&batch(1 + i % 4, 40, i as i64), 0, 0).unwrap();
+                let leo = l.log_end_offset();
+                l.set_high_watermark(leo);
+            }
+        })
+    };
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            thread::spawn(move || {
+                let mut at = 0i64;
+                let mut batches = 0usize;
+                while batches < APPENDS {
+                    let region = {
+                        let l = log.read().unwrap();
+                        l.read_region(at, 700, l.high_watermark()).unwrap()
+                    };
+                    // Bytes are read after the lock is released.
+                    let bytes = region.read_bytes().unwrap();
+                    for b in sluice_log::batch::iter_batches(&bytes) {
+                        let b = b.unwrap();
+                        b.verify_crc().unwrap();
+                        assert_eq!(b.header.base_offset, at, "contiguous offsets");
+                        at = b.header.next_offset();
+                        batches += 1;
+                    }
+                    assert_eq!(at, region.next_offset);
+                    if bytes.is_empty() {
+                        thread::yield_now();
+                    }
+                }
+                at
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    let leo = log.read().unwrap().log_end_offset();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), leo);
+    }
+}

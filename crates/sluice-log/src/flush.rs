@@ -151,7 +151,7 @@ impl Flusher {
 
     /// Asks for `file` to be synced; everything written to it before this
     /// call is durable once the returned ticket completes.
-    pub fn request(&self, file: &Arc<File>) -> FlushTicket {
+    pub(crate) fn request(&self, file: &Arc<File>) -> FlushTicket {
         let inner = &self.owner.inner;
         let mut st = inner.lock();
         if !st.pending.iter().any(|f| Arc::ptr_eq(f, file)) {

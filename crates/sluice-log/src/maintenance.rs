@@ -84,6 +84,15 @@ impl PartitionLog {
         std::fs::remove_dir_all(&self.dir).ctx(|| format!("delete {}", self.dir.display()))
     }
 
+    /// Durably writes `partition-checkpoint` (high watermark, log start
+    /// offset, recovery point) without syncing segment data — for the
+    /// broker's periodic HW checkpoint (Kafka's
+    /// `replica.high.watermark.checkpoint.interval.ms`), which is cheaper than
+    /// a full [`flush`](Self::flush).
+    pub fn checkpoint(&self) -> Result<(), LogError> {
+        self.write_checkpoint(true)
+    }
+
     pub(crate) fn write_checkpoint(&self, durable: bool) -> Result<(), LogError> {
         PartitionCheckpoint {
             high_watermark: Some(self.hw),

@@ -322,3 +322,20 @@ fn epoch_cache_rebuilt_from_log_when_checkpoint_lost() {
         );
     }
 }
+
+#[test]
+fn periodic_checkpoint_keeps_high_watermark_across_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for _ in 0..10 {
+        log.append(&batch(2, 50, 0), 0, 0).unwrap();
+    }
+    log.set_high_watermark(12);
+    log.checkpoint().unwrap();
+    log.set_high_watermark(18);
+    // Crash: no Drop, no close.
+    std::mem::forget(log);
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(log.high_watermark(), 12);
+    assert_eq!(log.log_end_offset(), 20);
+}

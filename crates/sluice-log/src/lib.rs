@@ -78,10 +78,9 @@ pub use flush::{FlushTicket, Flusher};
 pub use log::PartitionLog;
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// How batch timestamps are interpreted (Kafka's `message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,13 +223,7 @@ pub struct FileRegion {
 impl FileRegion {
     /// Reads the region with `pread`.
     pub fn read_bytes(&self) -> Result<Bytes, LogError> {
-        if self.len == 0 {
-            return Ok(Bytes::new());
-        }
-        let mut buf = BytesMut::zeroed(self.len);
-        self.file
-            .read_exact_at(&mut buf, self.position)
-            .map_err(|e| LogError::io("read segment", e))?;
-        Ok(buf.freeze())
+        segment::pread_bytes(&self.file, self.position, self.len)
+            .map_err(|e| LogError::io("read segment", e))
     }
 }

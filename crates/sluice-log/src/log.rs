@@ -86,16 +86,7 @@ impl PartitionLog {
                 // Offsets after a hole cannot be trusted to be contiguous with it.
                 for &later in &bases[i + 1..] {
                     tracing::warn!(dir = %dir.display(), segment = later, "deleting segment after a recovered hole");
-                    for suffix in [
-                        segment::LOG_SUFFIX,
-                        segment::INDEX_SUFFIX,
-                        segment::TIME_INDEX_SUFFIX,
-                    ] {
-                        let p = dir.join(segment::file_name(later, suffix));
-                        std::fs::remove_file(&p)
-                            .or_else(ignore_not_found)
-                            .ctx(|| format!("delete {}", p.display()))?;
-                    }
+                    Segment::delete_files_of(dir, later)?;
                 }
                 break;
             }

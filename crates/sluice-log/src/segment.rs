@@ -349,11 +349,7 @@ impl Segment {
     }
 
     pub(crate) fn read_bytes(&self, pos: u64, len: usize) -> Result<Bytes, LogError> {
-        let mut buf = BytesMut::zeroed(len);
-        self.log
-            .read_exact_at(&mut buf, pos)
-            .ctx(|| format!("read {}", self.log_path.display()))?;
-        Ok(buf.freeze())
+        pread_bytes(&self.log, pos, len).ctx(|| format!("read {}", self.log_path.display()))
     }
 
     /// Removes every batch whose last offset is ≥ `offset`.
@@ -441,19 +437,32 @@ impl Segment {
     }
 
     pub(crate) fn delete_files(&self) -> Result<(), LogError> {
-        for p in [
-            &self.log_path,
-            self.offset_index.path(),
-            self.time_index.path(),
-        ] {
-            match std::fs::remove_file(p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LogError::io(format!("delete {}", p.display()), e)),
-            }
+        Self::delete_files_of(
+            self.log_path.parent().unwrap_or(Path::new(".")),
+            self.base_offset,
+        )
+    }
+
+    /// Removes a segment's files by name, whether or not it is open.
+    pub(crate) fn delete_files_of(dir: &Path, base: i64) -> Result<(), LogError> {
+        let (log, index, time) = Self::paths(dir, base);
+        for p in [log, index, time] {
+            std::fs::remove_file(&p)
+                .or_else(crate::log::ignore_not_found)
+                .ctx(|| format!("delete {}", p.display()))?;
         }
         Ok(())
     }
+}
+
+/// `len` bytes at `pos`, in a buffer the caller can hand on without copying.
+pub(crate) fn pread_bytes(file: &File, pos: u64, len: usize) -> io::Result<Bytes> {
+    if len == 0 {
+        return Ok(Bytes::new());
+    }
+    let mut buf = BytesMut::zeroed(len);
+    file.read_exact_at(&mut buf, pos)?;
+    Ok(buf.freeze())
 }
 
 fn seek_end(file: &File, pos: u64) -> io::Result<()> {

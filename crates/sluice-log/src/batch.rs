@@ -195,6 +195,34 @@ impl Batch<'_> {
     /// Full validation a leader applies: CRC, and a record count that agrees
     /// with `lastOffsetDelta`.
     pub fn validate(&self) -> Result<(), LogError> {
+        self.check_counts()?;
+        self.verify_crc()
+    }
+
+    /// Like [`validate`](Self::validate), also returning the CRC-32C of the
+    /// records part alone (`bytes[61..]`), so a caller that rewrites
+    /// CRC-covered header fields can recompute the batch CRC without a second
+    /// pass over the records.
+    pub fn validate_with_records_crc(&self) -> Result<u32, LogError> {
+        self.check_counts()?;
+        let records = &self.bytes[HEADER_LEN..];
+        let records_crc = crc32c::crc32c(records);
+        let computed = crc32c::crc32c_combine(
+            crc32c::crc32c(&self.bytes[ATTRIBUTES_OFFSET..HEADER_LEN]),
+            records_crc,
+            records.len(),
+        );
+        if computed != self.header.crc {
+            return Err(LogError::CrcMismatch {
+                position: self.position,
+                stored: self.header.crc,
+                computed,
+            });
+        }
+        Ok(records_crc)
+    }
+
+    fn check_counts(&self) -> Result<(), LogError> {
         let h = &self.header;
         if h.last_offset_delta < 0 || h.records_count < 1 {
             return Err(LogError::invalid(self.position, "batch has no records"));
@@ -205,7 +233,7 @@ impl Batch<'_> {
                 "records count disagrees with lastOffsetDelta",
             ));
         }
-        self.verify_crc()
+        Ok(())
     }
 
     /// Records of an uncompressed batch; `None` for compressed batches.

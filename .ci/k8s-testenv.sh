@@ -33,6 +33,26 @@ with_lock() {
   flock 9
 }
 
+# Downloads Debian's `kubernetes` source package into DIR/src through a private apt
+# configuration: the system's own Debian mirrors (whatever this machine is set up with), as
+# deb-src, so the system's sources stay untouched.
+fetch_k8s_source() {
+  local work=$1 f
+  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/apt/parts" "$work/src"
+  : >"$work/apt/src.list"
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] && grep -E '^deb .*bookworm' "$f" | sed 's/^deb /deb-src /' >>"$work/apt/src.list"
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && grep -q 'debian-archive-keyring' "$f" &&
+      sed 's/^Types:.*/Types: deb-src/' "$f" >"$work/apt/parts/$(basename "$f")"
+  done
+  local apto=(-o "Dir::Etc::SourceList=$work/apt/src.list" -o "Dir::Etc::SourceParts=$work/apt/parts"
+    -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o APT::Sandbox::User=root)
+  apt-get "${apto[@]}" update -qq >&2
+  (cd "$work/src" && apt-get "${apto[@]}" source --download-only kubernetes >/dev/null)
+}
+
 ensure_k8s() {
   apt_install etcd-server openssl
   if [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kube-controller-manager" ]; then
@@ -41,19 +61,10 @@ ensure_k8s() {
   log "building kube-apiserver + kube-controller-manager 1.20.2 from Debian's source package (~7-10 min)"
   local started work
   started=$(date +%s)
-  apt_install golang-go rsync golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
-    debian-archive-keyring
+  apt_install golang-go rsync golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev
   work="$K8S_DIR/build"
   rm -rf "$work"
-  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
-  # A private apt configuration with deb-src lines, so the system's sources stay untouched.
-  local key=/usr/share/keyrings/debian-archive-keyring.gpg
-  printf 'deb-src [signed-by=%s] http://deb.debian.org/debian bookworm main\ndeb-src [signed-by=%s] http://deb.debian.org/debian-security bookworm-security main\n' \
-    "$key" "$key" >"$work/apt/src.list"
-  local apto=(-o "Dir::Etc::SourceList=$work/apt/src.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache")
-  apt-get "${apto[@]}" update -qq >&2
-  (cd "$work/src" && apt-get "${apto[@]}" source --download-only kubernetes >/dev/null)
+  fetch_k8s_source "$work"
   mkdir -p "$work/k8s"
   tar xzf "$work"/src/kubernetes_*.orig.tar.gz -C "$work/k8s" --strip-components=1
   tar xJf "$work"/src/kubernetes_*.debian.tar.xz -C "$work/src"

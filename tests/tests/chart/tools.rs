@@ -38,7 +38,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 /// under CI there is no `None`: a missing tool panics.
 pub fn find(name: &str) -> Option<PathBuf> {
     let cached = match name {
-        "helm" => Some(cache().join("helm/helm")),
+        "helm" | "kubectl" => Some(cache().join("helm").join(name)),
         "kube-apiserver" | "kube-controller-manager" => {
             Some(cache().join("k8s-1.20.2/bin").join(name))
         }

@@ -257,7 +257,7 @@ fn scenarios_differ_where_they_should() {
     assert_eq!(deploy["spec"]["replicas"], 2, "two replicas by default");
     assert_eq!(
         deploy["spec"]["template"]["spec"]["containers"][0]["image"],
-        "ghcr.io/sluice/sluice-control:0.1.0",
+        "sluice/sluice-control:0.1.0",
         "tag defaults to appVersion"
     );
     assert_eq!(

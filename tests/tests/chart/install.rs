@@ -207,7 +207,7 @@ fn helm_install_creates_the_expected_objects_on_a_real_apiserver() {
     }
 
     // The service account can do what the runtime needs in a managed namespace, and no more.
-    let can = |verb: &str, what: &str, ns: &str| {
+    let can = |args: &[&str]| {
         let out = run(
             Command::new(&kubectl)
                 .arg("--kubeconfig")
@@ -215,26 +215,39 @@ fn helm_install_creates_the_expected_objects_on_a_real_apiserver() {
                 .args([
                     "auth",
                     "can-i",
-                    verb,
-                    what,
-                    "-n",
-                    ns,
                     "--as",
                     "system:serviceaccount:sluice:sluice",
-                ]),
+                ])
+                .args(args),
             None,
         );
         String::from_utf8_lossy(&out.stdout).trim() == "yes"
     };
-    assert!(can("patch", "persistentvolumeclaims", "kafka-a"));
-    assert!(can("create", "poddisruptionbudgets.policy", "kafka-b"));
-    assert!(can("list", "nodes", "default"));
-    assert!(!can("delete", "nodes", "default"));
+    assert!(can(&["patch", "persistentvolumeclaims", "-n", "kafka-a"]));
+    assert!(can(&[
+        "create",
+        "poddisruptionbudgets.policy",
+        "-n",
+        "kafka-b"
+    ]));
+    assert!(can(&["create", "events", "-n", "kafka-b"]));
+    assert!(can(&["list", "nodes"]));
+    assert!(!can(&["delete", "nodes"]));
     assert!(
-        !can("create", "pods", "default"),
+        !can(&["create", "pods", "-n", "default"]),
         "namespaces it does not manage are off limits"
     );
-    assert!(!can("create", "pods/exec", "kafka-a"));
+    assert!(!can(&[
+        "create",
+        "pods",
+        "--subresource=exec",
+        "-n",
+        "kafka-a"
+    ]));
+    assert!(
+        !can(&["create", "leases.coordination.k8s.io", "-n", "sluice"]),
+        "leader election is in Postgres"
+    );
 
     // An upgrade to a single replica drops the PDB; uninstall removes everything it made.
     k.helm(&[

@@ -256,8 +256,7 @@ fn scenarios_differ_where_they_should() {
     let deploy = of_kind(&default, "Deployment")[0];
     assert_eq!(deploy["spec"]["replicas"], 2, "two replicas by default");
     assert_eq!(
-        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
-        "sluice/sluice-control:0.1.0",
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"], "sluice/sluice-control:0.1.0",
         "tag defaults to appVersion"
     );
     assert_eq!(

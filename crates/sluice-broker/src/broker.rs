@@ -1,0 +1,333 @@
+//! Shared broker state: the topic table, partition logs, the group coordinator and metrics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use kafka_protocol::error::ResponseError;
+use tokio::sync::watch;
+
+use crate::config::{parse_properties, BrokerConfig};
+use crate::error::BrokerError;
+use crate::groups::GroupCoordinator;
+use crate::metrics::Metrics;
+use crate::storage::{PartitionStore, TopicSettings};
+
+/// Name of the internal topic holding committed offsets and group metadata.
+pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
+
+/// One partition: its log and producer state behind a lock.
+#[derive(Debug)]
+pub struct Partition {
+    /// Topic name, for metrics labels.
+    pub topic: String,
+    /// Partition index.
+    pub index: i32,
+    /// Log and idempotence state.
+    pub store: Mutex<PartitionStore>,
+}
+
+/// A topic and its partitions.
+#[derive(Debug)]
+pub struct Topic {
+    /// Topic name.
+    pub name: String,
+    /// Stable id, reported in Metadata v10+.
+    pub id: uuid::Uuid,
+    /// Partitions, by index.
+    pub partitions: Vec<Arc<Partition>>,
+    /// Per-topic overrides with Kafka's topic config names.
+    pub configs: BTreeMap<String, String>,
+}
+
+impl Topic {
+    /// Whether clients see this topic as internal.
+    pub fn is_internal(&self) -> bool {
+        self.name == CONSUMER_OFFSETS
+    }
+}
+
+/// The broker: everything request handlers share.
+#[derive(Debug)]
+pub struct Broker {
+    /// Effective configuration.
+    pub config: BrokerConfig,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    // Serialises topic creation and deletion so directories never race.
+    admin: Mutex<()>,
+    /// Bumped after every append so waiting fetches re-check without polling.
+    pub appended: watch::Sender<u64>,
+    /// Consumer group coordinator.
+    pub groups: GroupCoordinator,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    next_producer_id: AtomicI64,
+}
+
+/// Whether a topic name is one Kafka accepts.
+pub fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Topic-level config names accepted by CreateTopics, with the broker default for each.
+pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("cleanup.policy", cfg.log_cleanup_policy.clone()),
+        ("retention.ms", cfg.log_retention_ms.to_string()),
+        ("retention.bytes", cfg.log_retention_bytes.to_string()),
+        ("segment.bytes", cfg.log_segment_bytes.to_string()),
+        ("segment.ms", cfg.log_roll_ms.to_string()),
+        ("max.message.bytes", cfg.message_max_bytes.to_string()),
+        ("message.timestamp.type", cfg.log_message_timestamp_type.clone()),
+        ("min.insync.replicas", "1".to_string()),
+        ("flush.messages", cfg.log_flush_interval_messages.to_string()),
+    ])
+}
+
+/// Checks one topic config value; returns a message for INVALID_CONFIG.
+pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
+    let ok = match name {
+        "cleanup.policy" => value.split(',').all(|p| matches!(p.trim(), "delete" | "compact")),
+        "message.timestamp.type" => matches!(value, "CreateTime" | "LogAppendTime"),
+        "retention.ms" | "retention.bytes" => value.parse::<i64>().is_ok_and(|v| v >= -1),
+        "segment.bytes" => value.parse::<i64>().is_ok_and(|v| v >= 14),
+        "segment.ms" | "max.message.bytes" | "flush.messages" => value.parse::<i64>().is_ok_and(|v| v >= 0),
+        "min.insync.replicas" => value.parse::<i64>().is_ok_and(|v| v >= 1),
+        _ => return Err(format!("unknown topic config {name}")),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid value {value:?} for {name}"))
+    }
+}
+
+fn meta_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("__sluice").join("topics")
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
+    data_dir.join(format!("{topic}-{p}"))
+}
+
+impl Broker {
+    /// Opens every topic found in the data directory and replays group state.
+    pub fn open(config: BrokerConfig, metrics: Metrics) -> Result<Arc<Broker>, BrokerError> {
+        std::fs::create_dir_all(meta_dir(&config.data_dir))?;
+        let (appended, _) = watch::channel(0);
+        let broker = Broker {
+            topics: RwLock::new(BTreeMap::new()),
+            admin: Mutex::new(()),
+            appended,
+            groups: GroupCoordinator::default(),
+            metrics,
+            next_producer_id: AtomicI64::new(0),
+            config,
+        };
+        let mut max_pid = -1;
+        for entry in std::fs::read_dir(meta_dir(&broker.config.data_dir))? {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".properties")) else {
+                continue;
+            };
+            let props = parse_properties(&std::fs::read_to_string(&path)?);
+            let count: i32 = props.get("partitions").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let id = props
+                .get("id")
+                .and_then(|i| uuid::Uuid::parse_str(i).ok())
+                .unwrap_or_else(uuid::Uuid::new_v4);
+            let configs: BTreeMap<String, String> = props
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("config.").map(|k| (k.to_string(), v.clone())))
+                .collect();
+            let topic = broker.open_topic(name, id, count, configs)?;
+            for p in &topic.partitions {
+                max_pid = max_pid.max(p.store.lock().expect("poisoned").max_producer_id());
+            }
+            broker.topics.write().expect("poisoned").insert(name.to_string(), topic);
+        }
+        broker.next_producer_id.store(max_pid + 1, Ordering::SeqCst);
+        if broker.topic(CONSUMER_OFFSETS).is_none() {
+            let _created = broker.create_topic(CONSUMER_OFFSETS, 1, BTreeMap::new())?;
+        }
+        let broker = Arc::new(broker);
+        crate::groups::replay(&broker)?;
+        Ok(broker)
+    }
+
+    fn settings(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
+        TopicSettings::resolve(&self.config, configs)
+    }
+
+    fn open_topic(
+        &self,
+        name: &str,
+        id: uuid::Uuid,
+        count: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<Topic>, BrokerError> {
+        let settings = self.settings(&configs);
+        let mut partitions = Vec::with_capacity(count as usize);
+        for p in 0..count {
+            let store = PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
+            partitions.push(Arc::new(Partition { topic: name.to_string(), index: p, store: Mutex::new(store) }));
+        }
+        Ok(Arc::new(Topic { name: name.to_string(), id, partitions, configs }))
+    }
+
+    fn write_meta(&self, topic: &Topic) -> Result<(), BrokerError> {
+        let mut text = format!("id={}\npartitions={}\n", topic.id, topic.partitions.len());
+        for (k, v) in &topic.configs {
+            text.push_str(&format!("config.{k}={v}\n"));
+        }
+        let dir = meta_dir(&self.config.data_dir);
+        let tmp = dir.join(format!("{}.tmp", topic.name));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, dir.join(format!("{}.properties", topic.name)))?;
+        Ok(())
+    }
+
+    /// Looks up a topic.
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.read().expect("poisoned").get(name).cloned()
+    }
+
+    /// All topics, by name.
+    pub fn topics(&self) -> Vec<Arc<Topic>> {
+        self.topics.read().expect("poisoned").values().cloned().collect()
+    }
+
+    /// Looks up a partition, or the Kafka error for its absence.
+    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, ResponseError> {
+        self.topic(topic)
+            .and_then(|t| usize::try_from(index).ok().and_then(|i| t.partitions.get(i).cloned()))
+            .ok_or(ResponseError::UnknownTopicOrPartition)
+    }
+
+    /// Creates a topic; `TopicAlreadyExists` if it exists.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Result<Arc<Topic>, ResponseError>, BrokerError> {
+        let _guard = self.admin.lock().expect("poisoned");
+        if self.topic(name).is_some() {
+            return Ok(Err(ResponseError::TopicAlreadyExists));
+        }
+        let topic = self.open_topic(name, uuid::Uuid::new_v4(), partitions, configs)?;
+        self.write_meta(&topic)?;
+        self.topics.write().expect("poisoned").insert(name.to_string(), topic.clone());
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(Ok(topic))
+    }
+
+    /// Returns the topic, creating it with defaults when auto-creation is on.
+    pub fn get_or_auto_create(&self, name: &str) -> Result<Arc<Topic>, ResponseError> {
+        if let Some(t) = self.topic(name) {
+            return Ok(t);
+        }
+        if !self.config.auto_create_topics_enable {
+            return Err(ResponseError::UnknownTopicOrPartition);
+        }
+        if !valid_topic_name(name) {
+            return Err(ResponseError::InvalidTopicException);
+        }
+        match self.create_topic(name, self.config.num_partitions, BTreeMap::new()) {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(_)) => self.topic(name).ok_or(ResponseError::UnknownTopicOrPartition),
+            Err(e) => {
+                tracing::error!(topic = name, error = %e, "auto-creating topic failed");
+                Err(ResponseError::UnknownServerError)
+            }
+        }
+    }
+
+    /// Deletes a topic and its data.
+    pub fn delete_topic(&self, name: &str) -> Result<Result<(), ResponseError>, BrokerError> {
+        let _guard = self.admin.lock().expect("poisoned");
+        if name == CONSUMER_OFFSETS {
+            return Ok(Err(ResponseError::InvalidTopicException));
+        }
+        let Some(topic) = self.topics.write().expect("poisoned").remove(name) else {
+            return Ok(Err(ResponseError::UnknownTopicOrPartition));
+        };
+        std::fs::remove_file(meta_dir(&self.config.data_dir).join(format!("{name}.properties")))?;
+        for p in &topic.partitions {
+            let dir = partition_dir(&self.config.data_dir, name, p.index);
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "removing partition directory");
+            }
+        }
+        self.metrics.forget_topic(name);
+        tracing::info!(topic = name, "deleted topic");
+        Ok(Ok(()))
+    }
+
+    /// Adds partitions to a topic, keeping the existing ones.
+    pub fn add_partitions(&self, name: &str, count: i32) -> Result<Result<(), ResponseError>, BrokerError> {
+        let _guard = self.admin.lock().expect("poisoned");
+        let Some(topic) = self.topic(name) else {
+            return Ok(Err(ResponseError::UnknownTopicOrPartition));
+        };
+        let have = topic.partitions.len() as i32;
+        if count <= have {
+            return Ok(Err(ResponseError::InvalidPartitions));
+        }
+        let settings = self.settings(&topic.configs);
+        let mut partitions = topic.partitions.clone();
+        for p in have..count {
+            let store = PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
+            partitions.push(Arc::new(Partition { topic: name.to_string(), index: p, store: Mutex::new(store) }));
+        }
+        let grown = Arc::new(Topic { name: topic.name.clone(), id: topic.id, partitions, configs: topic.configs.clone() });
+        self.write_meta(&grown)?;
+        self.topics.write().expect("poisoned").insert(name.to_string(), grown);
+        Ok(Ok(()))
+    }
+
+    /// Allocates a fresh producer id for InitProducerId.
+    pub fn allocate_producer_id(&self) -> i64 {
+        self.next_producer_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Wakes fetches waiting for data.
+    pub fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Flushes every partition; used on shutdown.
+    pub fn flush_all(&self) {
+        for topic in self.topics() {
+            for p in &topic.partitions {
+                if let Err(e) = p.store.lock().expect("poisoned").flush() {
+                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
+                }
+            }
+        }
+    }
+
+    /// Snapshot of log sizes per partition for `/metrics`.
+    pub fn log_sizes(&self) -> HashMap<(String, i32), u64> {
+        let mut out = HashMap::new();
+        for topic in self.topics() {
+            for p in &topic.partitions {
+                out.insert((topic.name.clone(), p.index), p.store.lock().expect("poisoned").size_bytes());
+            }
+        }
+        out
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,172 @@
+//! Sluice's durable, segmented, per-partition log of Kafka v2 record batches.
+//!
+//! This crate owns everything a partition keeps on disk. The broker hands it
+//! the `records` field of a produce request and gets back offsets; it asks for
+//! byte ranges of whole batches to answer fetches. Kafka protocol framing,
+//! idempotent-producer state and replication RPCs live in `sluice-broker`;
+//! the [`batch`] module offers the sans-I/O parsing the broker needs for those.
+//!
+//! # On-disk layout (one directory per partition)
+//!
+//! * `<base_offset:020>.log` — a segment: whole v2 record batches, back to
+//!   back, stored verbatim except for broker-assigned fields (`baseOffset`,
+//!   `partitionLeaderEpoch` and, for LogAppendTime topics, `maxTimestamp`
+//!   plus the timestamp-type attribute bit with a recomputed CRC).
+//! * `<base_offset:020>.index` / `.timeindex` — sparse offset and time
+//!   indexes (see the `index` module docs for the entry formats).
+//! * `partition-checkpoint` — high watermark, log start offset, recovery point.
+//! * `leader-epoch-checkpoint` — leader-epoch cache (Kafka's text format).
+//!
+//! # Invariants
+//!
+//! * Batches within and across segments have strictly increasing, non-overlapping
+//!   offsets; a segment's base offset is ≤ its first batch's base offset and
+//!   the next segment's base offset is > its last offset.
+//! * `log_start_offset ≤ high_watermark ≤ log_end_offset`.
+//! * Every byte of every segment below the recovery point has been fsynced;
+//!   segments at or above it (and always the last one) are CRC-checked on open
+//!   and cut at the first torn or corrupt batch.
+//! * An append is all-or-nothing: all batches are validated before any is
+//!   written, and a failed write is cut back.
+//! * Index files are hints: they may lack entries (a longer scan) but are
+//!   sanity-checked and rebuilt from the log when wrong or missing.
+//!
+//! # Concurrency
+//!
+//! [`PartitionLog`] is a plain `&mut self` object: the broker keeps it behind
+//! a lock. In durable mode an append returns a [`FlushTicket`] to wait on
+//! *after* releasing that lock; a shared [`Flusher`] thread batches the fsyncs
+//! of all waiting appends (group commit).
+
+pub mod batch;
+mod checkpoint;
+mod epoch;
+mod error;
+mod flush;
+mod index;
+mod log;
+mod maintenance;
+mod recovery;
+mod segment;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::LogError;
+pub use flush::{FlushTicket, Flusher};
+pub use log::PartitionLog;
+
+use bytes::Bytes;
+
+/// How batch timestamps are interpreted (Kafka's `message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    /// Timestamps set by the producer are kept.
+    #[default]
+    CreateTime,
+    /// The broker stamps each batch with the append time.
+    LogAppendTime,
+}
+
+/// Per-partition configuration (Kafka topic configs of the same names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll when an append would grow the active segment past this.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll a non-empty segment this long after its first append.
+    pub segment_ms: Option<u64>,
+    /// `index.interval.bytes`: log bytes between index entries.
+    pub index_interval_bytes: u32,
+    /// `retention.ms`: delete segments whose largest timestamp is older. `None` = forever.
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes`: delete oldest segments while the log is larger. `None` = unbounded.
+    pub retention_bytes: Option<u64>,
+    /// `max.message.bytes`: largest accepted batch, log overhead included.
+    pub max_message_bytes: u32,
+    /// Acknowledge appends only once fsynced (group commit); otherwise rely
+    /// on the page cache and periodic [`PartitionLog::flush`] like Kafka.
+    pub durable: bool,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        const WEEK_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: Some(WEEK_MS),
+            index_interval_bytes: 4096,
+            retention_ms: Some(WEEK_MS as i64),
+            retention_bytes: None,
+            max_message_bytes: 1_048_588,
+            durable: false,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}
+
+impl LogConfig {
+    /// Checks ranges the on-disk format depends on.
+    pub fn validate(&self) -> Result<(), LogError> {
+        if self.segment_bytes < batch::HEADER_LEN as u64 || self.segment_bytes > i32::MAX as u64 {
+            return Err(LogError::InvalidConfig(
+                "segment_bytes must be within [61, 2^31-1]",
+            ));
+        }
+        if self.max_message_bytes < batch::HEADER_LEN as u32 {
+            return Err(LogError::InvalidConfig(
+                "max_message_bytes must be at least 61",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Result of an append.
+#[derive(Debug, Clone)]
+pub struct AppendInfo {
+    /// Offset of the first record appended.
+    pub base_offset: i64,
+    /// Offset of the last record appended.
+    pub last_offset: i64,
+    /// The broker time stamped on the batches for LogAppendTime topics.
+    pub log_append_time: Option<i64>,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Records appended (sum of the batches' record counts).
+    pub record_count: u64,
+    /// Largest batch `maxTimestamp` appended.
+    pub max_timestamp: i64,
+    /// Log start offset after the append (for the produce response).
+    pub log_start_offset: i64,
+    /// Completes when the append is durable; already complete unless the
+    /// log is in durable mode. Wait on it after releasing the partition lock.
+    pub sync: FlushTicket,
+}
+
+/// Whole batches returned by [`PartitionLog::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSlice {
+    /// Concatenated batches, verbatim as stored; empty when nothing to return.
+    pub records: Bytes,
+    /// Offset after the last returned batch (`start_offset` when empty): the
+    /// next fetch position.
+    pub next_offset: i64,
+    /// Partition state at read time, for the fetch response.
+    pub log_start_offset: i64,
+    /// High watermark at read time.
+    pub high_watermark: i64,
+    /// Log end offset at read time.
+    pub log_end_offset: i64,
+}
+
+/// What [`PartitionLog::apply_retention`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionOutcome {
+    /// Segments deleted.
+    pub deleted_segments: usize,
+    /// Bytes of log deleted.
+    pub deleted_bytes: u64,
+    /// Log start offset afterwards.
+    pub log_start_offset: i64,
+}

@@ -1,0 +1,536 @@
+//! [`PartitionLog`]: opening, appending and reading.
+
+use std::io::IoSlice;
+use std::path::{Path, PathBuf};
+
+use crate::batch::{self, iter_batches, BatchHeader, HEADER_LEN};
+use crate::checkpoint::{self, PartitionCheckpoint};
+use crate::epoch::EpochCache;
+use crate::error::IoContext;
+use crate::segment::{self, Segment};
+use crate::{AppendInfo, FlushTicket, Flusher, LogConfig, LogError, ReadSlice, TimestampType};
+
+/// One partition's log. See the crate docs for the on-disk format.
+///
+/// Not internally synchronized: wrap it in a mutex. Methods that only read
+/// take `&self` so an `RwLock` works too.
+#[derive(Debug)]
+pub struct PartitionLog {
+    pub(crate) dir: PathBuf,
+    pub(crate) config: LogConfig,
+    /// Sorted by base offset; never empty; the last one is active.
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) log_start: i64,
+    pub(crate) hw: i64,
+    /// Offsets below this are known to be fsynced.
+    pub(crate) recovery_point: i64,
+    pub(crate) epochs: EpochCache,
+    pub(crate) flusher: Flusher,
+    /// Patched batch headers of the append in progress (reused allocation).
+    headers: Vec<[u8; HEADER_LEN]>,
+    /// (base offset, maxTimestamp, size, next offset) per batch of the append in progress.
+    metas: Vec<(i64, i64, u64, i64)>,
+    pub(crate) closed: bool,
+}
+
+/// Byte ranges `(start, end)` of `records` to write, for one append.
+type Spans = Vec<(usize, usize)>;
+
+impl PartitionLog {
+    /// Opens (creating if needed) the log in `dir`, recovering after a crash:
+    /// the active segment and any segment above the recovery point are
+    /// CRC-checked and cut at the first invalid batch; indexes are rebuilt
+    /// where missing or corrupt. Durable appends use [`Flusher::global`].
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
+        Self::open_with_flusher(dir, config, Flusher::global())
+    }
+
+    /// Like [`open`](Self::open) with an explicit group-commit flusher (share
+    /// one per disk among partitions so they share fsync rounds).
+    pub fn open_with_flusher(
+        dir: &Path,
+        config: LogConfig,
+        flusher: Flusher,
+    ) -> Result<Self, LogError> {
+        config.validate()?;
+        std::fs::create_dir_all(dir).ctx(|| format!("create {}", dir.display()))?;
+        let bases = scan_dir(dir)?;
+        let cp = PartitionCheckpoint::read(dir)?;
+        let stored_epochs = checkpoint::read_epochs(dir)?;
+        let mut epochs = EpochCache::from_entries(stored_epochs.clone().unwrap_or_default());
+        let recovery_point = cp.recovery_point.unwrap_or(0);
+
+        let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
+        for (i, &base) in bases.iter().enumerate() {
+            let next_base = bases.get(i + 1).copied();
+            let recover = next_base.is_none_or(|n| n > recovery_point);
+            let mut visit = |h: &BatchHeader| {
+                epochs.assign(h.partition_leader_epoch, h.base_offset);
+            };
+            let (seg, cut) = Segment::open(
+                dir,
+                base,
+                next_base,
+                recover,
+                config.index_interval_bytes,
+                &mut visit,
+            )?;
+            let overlaps = next_base.is_some_and(|n| seg.next_offset > n);
+            segments.push(seg);
+            if cut.is_some() || overlaps {
+                // Offsets after a hole cannot be trusted to be contiguous with it.
+                for &later in &bases[i + 1..] {
+                    tracing::warn!(dir = %dir.display(), segment = later, "deleting segment after a recovered hole");
+                    for suffix in [
+                        segment::LOG_SUFFIX,
+                        segment::INDEX_SUFFIX,
+                        segment::TIME_INDEX_SUFFIX,
+                    ] {
+                        let p = dir.join(segment::file_name(later, suffix));
+                        std::fs::remove_file(&p)
+                            .or_else(ignore_not_found)
+                            .ctx(|| format!("delete {}", p.display()))?;
+                    }
+                }
+                break;
+            }
+        }
+        let n = segments.len();
+        for seg in segments.iter_mut().take(n.saturating_sub(1)) {
+            // A rebuilt index of an inactive segment needs its final time entry.
+            seg.seal()?;
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(
+                dir,
+                cp.log_start_offset.unwrap_or(0).max(0),
+            )?);
+        }
+        let first_base = segments[0].base_offset;
+        let leo = segments.last().map_or(0, |s| s.next_offset);
+        let log_start = cp
+            .log_start_offset
+            .unwrap_or(first_base)
+            .clamp(first_base, leo);
+        epochs.truncate_from_end(leo);
+        epochs.truncate_from_start(log_start);
+        if stored_epochs.as_deref() != Some(epochs.entries()) {
+            checkpoint::write_epochs(dir, epochs.entries(), true)?;
+        }
+        let hw = cp.high_watermark.unwrap_or(log_start).clamp(log_start, leo);
+        let log = PartitionLog {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start,
+            hw,
+            recovery_point: recovery_point.min(leo),
+            epochs,
+            flusher,
+            headers: Vec::new(),
+            metas: Vec::new(),
+            closed: false,
+        };
+        log.write_checkpoint(false)?;
+        Ok(log)
+    }
+
+    /// The partition directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// The flusher durable appends use (its counters show group-commit efficiency).
+    pub fn flusher(&self) -> &Flusher {
+        &self.flusher
+    }
+
+    /// First offset readable by consumers.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start
+    }
+
+    /// Offset the next appended record gets.
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset
+    }
+
+    /// High watermark: consumers read below it; kept apart from the LEO and
+    /// persisted in `partition-checkpoint` on flush/close.
+    pub fn high_watermark(&self) -> i64 {
+        self.hw
+    }
+
+    /// Latest leader epoch in the epoch cache.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.latest_epoch()
+    }
+
+    /// The leader-epoch cache: `(epoch, start_offset)` pairs, ascending.
+    pub fn epoch_entries(&self) -> &[(i32, i64)] {
+        self.epochs.entries()
+    }
+
+    /// Number of segments (including the active one).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Base offsets of all segments, oldest first.
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.segments.iter().map(|s| s.base_offset).collect()
+    }
+
+    pub(crate) fn active(&self) -> &Segment {
+        // Invariant: never empty.
+        &self.segments[self.segments.len() - 1]
+    }
+
+    /// Leader append: validates every batch of a produce `records` field
+    /// (magic 2, CRC, record count, `max_message_bytes`) before writing any,
+    /// assigns offsets from the log end offset, stamps `leader_epoch` (and the
+    /// append time for LogAppendTime topics), and writes them in one syscall.
+    pub fn append(
+        &mut self,
+        records: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        self.headers.clear();
+        self.metas.clear();
+        let mut spans: Spans = Vec::new();
+        let mut record_count = 0u64;
+        let mut next = self.log_end_offset();
+        let log_append = self.config.timestamp_type == TimestampType::LogAppendTime;
+        let mut max_ts = -1;
+        for b in iter_batches(records) {
+            let b = b?;
+            if b.bytes.len() > self.config.max_message_bytes as usize {
+                return Err(LogError::MessageTooLarge {
+                    size: b.bytes.len(),
+                    max: self.config.max_message_bytes,
+                });
+            }
+            b.validate()?;
+            let mut h = [0u8; HEADER_LEN];
+            h.copy_from_slice(&b.bytes[..HEADER_LEN]);
+            h[..8].copy_from_slice(&next.to_be_bytes());
+            h[batch::LEADER_EPOCH_OFFSET..batch::MAGIC_OFFSET]
+                .copy_from_slice(&leader_epoch.to_be_bytes());
+            let mut batch_max_ts = b.header.max_timestamp;
+            if log_append {
+                let attrs = b.header.attributes | batch::TIMESTAMP_TYPE_BIT;
+                h[batch::ATTRIBUTES_OFFSET..batch::ATTRIBUTES_OFFSET + 2]
+                    .copy_from_slice(&attrs.to_be_bytes());
+                h[batch::MAX_TIMESTAMP_OFFSET..batch::MAX_TIMESTAMP_OFFSET + 8]
+                    .copy_from_slice(&now_ms.to_be_bytes());
+                let crc = crc32c::crc32c_append(
+                    crc32c::crc32c(&h[batch::ATTRIBUTES_OFFSET..]),
+                    &b.bytes[HEADER_LEN..],
+                );
+                h[batch::CRC_OFFSET..batch::ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+                batch_max_ts = now_ms;
+            }
+            let batch_next = next + i64::from(b.header.last_offset_delta) + 1;
+            self.headers.push(h);
+            self.metas
+                .push((next, batch_max_ts, b.bytes.len() as u64, batch_next));
+            spans.push((b.position + HEADER_LEN, b.position + b.bytes.len()));
+            record_count += b.header.records_count as u64;
+            max_ts = max_ts.max(batch_max_ts);
+            next = batch_next;
+        }
+        if self.metas.is_empty() {
+            return Err(LogError::invalid(0, "no record batches"));
+        }
+        let base_offset = self.metas[0].0;
+        let sync = self.write_validated(records, &spans, next - 1, now_ms)?;
+        if self.epochs.assign(leader_epoch, base_offset) {
+            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_append_time: log_append.then_some(now_ms),
+            bytes: records.len() as u64,
+            record_count,
+            max_timestamp: max_ts,
+            log_start_offset: self.log_start,
+            sync,
+        })
+    }
+
+    /// Follower append: batches keep the offsets and epochs the leader gave
+    /// them. Validated (structure, magic, CRC) before anything is written;
+    /// offsets must not go below the log end offset or backwards.
+    pub fn append_as_follower(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
+        self.headers.clear();
+        self.metas.clear();
+        let mut expected = self.log_end_offset();
+        let mut record_count = 0u64;
+        let mut max_ts = -1;
+        let mut epochs = Vec::new();
+        for b in iter_batches(records) {
+            let b = b?;
+            b.verify_crc()?;
+            if b.header.base_offset < expected || b.header.last_offset_delta < 0 {
+                return Err(LogError::UnexpectedAppendOffset {
+                    expected,
+                    got: b.header.base_offset,
+                });
+            }
+            self.metas.push((
+                b.header.base_offset,
+                b.header.max_timestamp,
+                b.bytes.len() as u64,
+                b.header.next_offset(),
+            ));
+            record_count += b.header.records_count.max(0) as u64;
+            max_ts = max_ts.max(b.header.max_timestamp);
+            expected = b.header.next_offset();
+            epochs.push((b.header.partition_leader_epoch, b.header.base_offset));
+        }
+        if self.metas.is_empty() {
+            return Err(LogError::invalid(0, "no record batches"));
+        }
+        let base_offset = self.metas[0].0;
+        let sync = self.write_validated(records, &[], expected - 1, wall_clock_ms())?;
+        let mut changed = false;
+        for (e, o) in epochs {
+            changed |= self.epochs.assign(e, o);
+        }
+        if changed {
+            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: expected - 1,
+            log_append_time: None,
+            bytes: records.len() as u64,
+            record_count,
+            max_timestamp: max_ts,
+            log_start_offset: self.log_start,
+            sync,
+        })
+    }
+
+    /// Rolls if needed and writes the batches described by `self.metas`.
+    /// With `spans` empty, `records` is written verbatim; otherwise batch i
+    /// is `self.headers[i]` followed by `records[spans[i]]`.
+    fn write_validated(
+        &mut self,
+        records: &[u8],
+        spans: &[(usize, usize)],
+        last_offset: i64,
+        now_ms: i64,
+    ) -> Result<FlushTicket, LogError> {
+        if records.len() as u64 > self.config.segment_bytes {
+            return Err(LogError::RecordListTooLarge {
+                size: records.len(),
+                segment_bytes: self.config.segment_bytes,
+            });
+        }
+        let first_base = self.metas[0].0;
+        let active = self.active();
+        let offset_overflow = last_offset - active.base_offset > i64::from(i32::MAX);
+        if offset_overflow
+            || (active.size > 0
+                && (active.size + records.len() as u64 > self.config.segment_bytes
+                    || self.segment_ms_due(now_ms)))
+        {
+            self.roll(first_base.max(self.log_end_offset()))?;
+        }
+        let mut parts: Vec<IoSlice<'_>> = if spans.is_empty() {
+            vec![IoSlice::new(records)]
+        } else {
+            let mut v = Vec::with_capacity(spans.len() * 2);
+            for (h, &(s, e)) in self.headers.iter().zip(spans) {
+                v.push(IoSlice::new(h));
+                v.push(IoSlice::new(&records[s..e]));
+            }
+            v
+        };
+        let index_interval = self.config.index_interval_bytes;
+        let n = self.segments.len();
+        let active = &mut self.segments[n - 1];
+        active.append(&mut parts, &self.metas, index_interval, now_ms)?;
+        Ok(if self.config.durable {
+            self.flusher.request(&active.log)
+        } else {
+            FlushTicket::ready()
+        })
+    }
+
+    pub(crate) fn segment_ms_due(&self, now_ms: i64) -> bool {
+        let (Some(ms), Some(first)) = (self.config.segment_ms, self.active().first_append_ms)
+        else {
+            return false;
+        };
+        now_ms.saturating_sub(first) >= ms.min(i64::MAX as u64) as i64
+    }
+
+    /// Reads whole batches starting with the one containing `start_offset`,
+    /// from one segment, up to `max_bytes` — but always at least one batch if
+    /// any lies wholly below `max_offset` (Kafka's rule, so a consumer can
+    /// make progress past a batch larger than its fetch size). Batches whose
+    /// last offset is ≥ `max_offset` (e.g. the high watermark) are not returned.
+    ///
+    /// Errors with [`LogError::OffsetOutOfRange`] if `start_offset` is below the
+    /// log start offset or above the log end offset.
+    pub fn read(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: i64,
+    ) -> Result<ReadSlice, LogError> {
+        let leo = self.log_end_offset();
+        if start_offset < self.log_start || start_offset > leo {
+            return Err(LogError::OffsetOutOfRange {
+                requested: start_offset,
+                log_start: self.log_start,
+                log_end: leo,
+            });
+        }
+        let mut slice = ReadSlice {
+            records: bytes::Bytes::new(),
+            next_offset: start_offset,
+            log_start_offset: self.log_start,
+            high_watermark: self.hw,
+            log_end_offset: leo,
+        };
+        if start_offset >= leo || start_offset >= max_offset {
+            return Ok(slice);
+        }
+        let first = self
+            .segments
+            .partition_point(|s| s.base_offset <= start_offset)
+            .saturating_sub(1);
+        for seg in &self.segments[first..] {
+            let Some((pos, h)) = seg.find(start_offset)? else {
+                continue;
+            };
+            if h.last_offset() >= max_offset {
+                return Ok(slice);
+            }
+            let mut end = pos + h.total_size() as u64;
+            let mut next = h.next_offset();
+            while let Some((_, h)) = seg.find_from(end, |_| true)? {
+                let grown = end + h.total_size() as u64 - pos;
+                if h.last_offset() >= max_offset || grown > max_bytes as u64 {
+                    break;
+                }
+                end = pos + grown;
+                next = h.next_offset();
+            }
+            slice.records = seg.read_bytes(pos, (end - pos) as usize)?;
+            slice.next_offset = next;
+            return Ok(slice);
+        }
+        Ok(slice)
+    }
+
+    /// ListOffsets by timestamp: the first record at or after the log start
+    /// offset whose timestamp is ≥ `timestamp`, as `(offset, timestamp)`.
+    /// Exact per record for uncompressed CreateTime batches; for compressed or
+    /// LogAppendTime batches, the batch's first offset and `maxTimestamp`.
+    /// `None` when no batch is that recent. (The special timestamps -1/-2 are
+    /// the broker's to map onto the log end / start offset.)
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let log_start = self.log_start;
+        for seg in &self.segments {
+            if seg.next_offset <= log_start || seg.max_timestamp < timestamp {
+                continue;
+            }
+            let from = seg.time_lookup_position(timestamp);
+            let Some((pos, h)) = seg.find_from(from, |h| {
+                h.max_timestamp >= timestamp && h.last_offset() >= log_start
+            })?
+            else {
+                continue;
+            };
+            if h.compression() == 0 && !h.is_log_append_time() {
+                let bytes = seg.read_bytes(pos, h.total_size())?;
+                if let Some(Ok(b)) = iter_batches(&bytes).next() {
+                    if let Some(recs) = b.records() {
+                        for r in recs {
+                            let Ok(r) = r else { break };
+                            let (off, ts) = (
+                                h.base_offset + i64::from(r.offset_delta),
+                                h.base_timestamp + r.timestamp_delta,
+                            );
+                            if ts >= timestamp && off >= log_start {
+                                return Ok(Some((off, ts)));
+                            }
+                        }
+                    }
+                }
+            }
+            return Ok(Some((h.base_offset.max(log_start), h.max_timestamp)));
+        }
+        Ok(None)
+    }
+
+    /// OffsetForLeaderEpoch: `(largest epoch ≤ epoch, end offset of that
+    /// epoch)`, the log end offset for the latest epoch, `None` when unknown
+    /// (Kafka's UNDEFINED_EPOCH / UNDEFINED_EPOCH_OFFSET).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+}
+
+/// Followers have no request time; `segment.ms` rolls use the local clock.
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub(crate) fn ignore_not_found(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+/// Base offsets of the segments in `dir`, sorted; removes leftovers of
+/// interrupted operations (temp files, indexes without a log).
+fn scan_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
+    let mut bases = Vec::new();
+    let mut index_files = Vec::new();
+    for entry in std::fs::read_dir(dir).ctx(|| format!("list {}", dir.display()))? {
+        let entry = entry.ctx(|| format!("list {}", dir.display()))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.ends_with(checkpoint::TMP_SUFFIX) {
+            std::fs::remove_file(entry.path())
+                .or_else(ignore_not_found)
+                .ctx(|| format!("delete {name}"))?;
+        } else if let Some(stem) = name.strip_suffix(segment::LOG_SUFFIX) {
+            if let Ok(base) = stem.parse::<i64>() {
+                bases.push(base);
+            }
+        } else if let Some(stem) = name
+            .strip_suffix(segment::INDEX_SUFFIX)
+            .or_else(|| name.strip_suffix(segment::TIME_INDEX_SUFFIX))
+        {
+            if let Ok(base) = stem.parse::<i64>() {
+                index_files.push((base, entry.path()));
+            }
+        }
+    }
+    bases.sort_unstable();
+    for (base, path) in index_files {
+        if bases.binary_search(&base).is_err() {
+            std::fs::remove_file(&path)
+                .or_else(ignore_not_found)
+                .ctx(|| format!("delete {}", path.display()))?;
+        }
+    }
+    Ok(bases)
+}

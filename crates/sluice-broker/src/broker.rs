@@ -71,7 +71,9 @@ pub fn valid_topic_name(name: &str) -> bool {
         && name.len() <= 249
         && name != "."
         && name != ".."
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
 /// Topic-level config names accepted by CreateTopics, with the broker default for each.
@@ -83,20 +85,30 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
         ("segment.bytes", cfg.log_segment_bytes.to_string()),
         ("segment.ms", cfg.log_roll_ms.to_string()),
         ("max.message.bytes", cfg.message_max_bytes.to_string()),
-        ("message.timestamp.type", cfg.log_message_timestamp_type.clone()),
+        (
+            "message.timestamp.type",
+            cfg.log_message_timestamp_type.clone(),
+        ),
         ("min.insync.replicas", "1".to_string()),
-        ("flush.messages", cfg.log_flush_interval_messages.to_string()),
+        (
+            "flush.messages",
+            cfg.log_flush_interval_messages.to_string(),
+        ),
     ])
 }
 
 /// Checks one topic config value; returns a message for INVALID_CONFIG.
 pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
     let ok = match name {
-        "cleanup.policy" => value.split(',').all(|p| matches!(p.trim(), "delete" | "compact")),
+        "cleanup.policy" => value
+            .split(',')
+            .all(|p| matches!(p.trim(), "delete" | "compact")),
         "message.timestamp.type" => matches!(value, "CreateTime" | "LogAppendTime"),
         "retention.ms" | "retention.bytes" => value.parse::<i64>().is_ok_and(|v| v >= -1),
         "segment.bytes" => value.parse::<i64>().is_ok_and(|v| v >= 14),
-        "segment.ms" | "max.message.bytes" | "flush.messages" => value.parse::<i64>().is_ok_and(|v| v >= 0),
+        "segment.ms" | "max.message.bytes" | "flush.messages" => {
+            value.parse::<i64>().is_ok_and(|v| v >= 0)
+        }
         "min.insync.replicas" => value.parse::<i64>().is_ok_and(|v| v >= 1),
         _ => return Err(format!("unknown topic config {name}")),
     };
@@ -132,24 +144,38 @@ impl Broker {
         let mut max_pid = -1;
         for entry in std::fs::read_dir(meta_dir(&broker.config.data_dir))? {
             let path = entry?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".properties")) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".properties"))
+            else {
                 continue;
             };
             let props = parse_properties(&std::fs::read_to_string(&path)?);
-            let count: i32 = props.get("partitions").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let count: i32 = props
+                .get("partitions")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
             let id = props
                 .get("id")
                 .and_then(|i| uuid::Uuid::parse_str(i).ok())
                 .unwrap_or_else(uuid::Uuid::new_v4);
             let configs: BTreeMap<String, String> = props
                 .iter()
-                .filter_map(|(k, v)| k.strip_prefix("config.").map(|k| (k.to_string(), v.clone())))
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("config.")
+                        .map(|k| (k.to_string(), v.clone()))
+                })
                 .collect();
             let topic = broker.open_topic(name, id, count, configs)?;
             for p in &topic.partitions {
                 max_pid = max_pid.max(p.store.lock().expect("poisoned").max_producer_id());
             }
-            broker.topics.write().expect("poisoned").insert(name.to_string(), topic);
+            broker
+                .topics
+                .write()
+                .expect("poisoned")
+                .insert(name.to_string(), topic);
         }
         broker.next_producer_id.store(max_pid + 1, Ordering::SeqCst);
         if broker.topic(CONSUMER_OFFSETS).is_none() {
@@ -174,10 +200,20 @@ impl Broker {
         let settings = self.settings(&configs);
         let mut partitions = Vec::with_capacity(count as usize);
         for p in 0..count {
-            let store = PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
-            partitions.push(Arc::new(Partition { topic: name.to_string(), index: p, store: Mutex::new(store) }));
+            let store =
+                PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
+            partitions.push(Arc::new(Partition {
+                topic: name.to_string(),
+                index: p,
+                store: Mutex::new(store),
+            }));
         }
-        Ok(Arc::new(Topic { name: name.to_string(), id, partitions, configs }))
+        Ok(Arc::new(Topic {
+            name: name.to_string(),
+            id,
+            partitions,
+            configs,
+        }))
     }
 
     fn write_meta(&self, topic: &Topic) -> Result<(), BrokerError> {
@@ -199,13 +235,22 @@ impl Broker {
 
     /// All topics, by name.
     pub fn topics(&self) -> Vec<Arc<Topic>> {
-        self.topics.read().expect("poisoned").values().cloned().collect()
+        self.topics
+            .read()
+            .expect("poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Looks up a partition, or the Kafka error for its absence.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, ResponseError> {
         self.topic(topic)
-            .and_then(|t| usize::try_from(index).ok().and_then(|i| t.partitions.get(i).cloned()))
+            .and_then(|t| {
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i).cloned())
+            })
             .ok_or(ResponseError::UnknownTopicOrPartition)
     }
 
@@ -222,7 +267,10 @@ impl Broker {
         }
         let topic = self.open_topic(name, uuid::Uuid::new_v4(), partitions, configs)?;
         self.write_meta(&topic)?;
-        self.topics.write().expect("poisoned").insert(name.to_string(), topic.clone());
+        self.topics
+            .write()
+            .expect("poisoned")
+            .insert(name.to_string(), topic.clone());
         tracing::info!(topic = name, partitions, "created topic");
         Ok(Ok(topic))
     }
@@ -240,7 +288,9 @@ impl Broker {
         }
         match self.create_topic(name, self.config.num_partitions, BTreeMap::new()) {
             Ok(Ok(t)) => Ok(t),
-            Ok(Err(_)) => self.topic(name).ok_or(ResponseError::UnknownTopicOrPartition),
+            Ok(Err(_)) => self
+                .topic(name)
+                .ok_or(ResponseError::UnknownTopicOrPartition),
             Err(e) => {
                 tracing::error!(topic = name, error = %e, "auto-creating topic failed");
                 Err(ResponseError::UnknownServerError)
@@ -270,7 +320,11 @@ impl Broker {
     }
 
     /// Adds partitions to a topic, keeping the existing ones.
-    pub fn add_partitions(&self, name: &str, count: i32) -> Result<Result<(), ResponseError>, BrokerError> {
+    pub fn add_partitions(
+        &self,
+        name: &str,
+        count: i32,
+    ) -> Result<Result<(), ResponseError>, BrokerError> {
         let _guard = self.admin.lock().expect("poisoned");
         let Some(topic) = self.topic(name) else {
             return Ok(Err(ResponseError::UnknownTopicOrPartition));
@@ -282,12 +336,25 @@ impl Broker {
         let settings = self.settings(&topic.configs);
         let mut partitions = topic.partitions.clone();
         for p in have..count {
-            let store = PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
-            partitions.push(Arc::new(Partition { topic: name.to_string(), index: p, store: Mutex::new(store) }));
+            let store =
+                PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
+            partitions.push(Arc::new(Partition {
+                topic: name.to_string(),
+                index: p,
+                store: Mutex::new(store),
+            }));
         }
-        let grown = Arc::new(Topic { name: topic.name.clone(), id: topic.id, partitions, configs: topic.configs.clone() });
+        let grown = Arc::new(Topic {
+            name: topic.name.clone(),
+            id: topic.id,
+            partitions,
+            configs: topic.configs.clone(),
+        });
         self.write_meta(&grown)?;
-        self.topics.write().expect("poisoned").insert(name.to_string(), grown);
+        self.topics
+            .write()
+            .expect("poisoned")
+            .insert(name.to_string(), grown);
         Ok(Ok(()))
     }
 
@@ -317,7 +384,10 @@ impl Broker {
         let mut out = HashMap::new();
         for topic in self.topics() {
             for p in &topic.partitions {
-                out.insert((topic.name.clone(), p.index), p.store.lock().expect("poisoned").size_bytes());
+                out.insert(
+                    (topic.name.clone(), p.index),
+                    p.store.lock().expect("poisoned").size_bytes(),
+                );
             }
         }
         out

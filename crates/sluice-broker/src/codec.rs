@@ -49,7 +49,8 @@ pub fn decode_header(mut frame: Bytes) -> Result<Decoded, DecodeError> {
     if api_key == ApiKey::ApiVersions && version > range.1 {
         // The header of a too-new version may be flexible or not; v0-v1 headers share the
         // fixed prefix, which is all the answer needs.
-        let header = RequestHeader::decode(&mut frame, 1).map_err(|e| malformed(api_key, version, e))?;
+        let header =
+            RequestHeader::decode(&mut frame, 1).map_err(|e| malformed(api_key, version, e))?;
         return Ok(Decoded::ApiVersionsTooNew(header));
     }
     if version < range.0 || version > range.1 {
@@ -61,11 +62,19 @@ pub fn decode_header(mut frame: Bytes) -> Result<Decoded, DecodeError> {
     }
     let header = RequestHeader::decode(&mut frame, api_key.request_header_version(version))
         .map_err(|e| malformed(api_key, version, e))?;
-    Ok(Decoded::Request(RawRequest { api_key, header, body: frame }))
+    Ok(Decoded::Request(RawRequest {
+        api_key,
+        header,
+        body: frame,
+    }))
 }
 
 fn malformed(api_key: ApiKey, version: i16, e: impl std::fmt::Display) -> DecodeError {
-    DecodeError::Malformed { api: api_name(api_key), version, reason: e.to_string() }
+    DecodeError::Malformed {
+        api: api_name(api_key),
+        version,
+        reason: e.to_string(),
+    }
 }
 
 /// Name of an API for logs and metric labels.
@@ -120,7 +129,9 @@ mod tests {
         header.correlation_id = 42;
         header.client_id = Some(StrBytes::from_static_str("test"));
         let mut buf = BytesMut::new();
-        header.encode(&mut buf, key.request_header_version(version)).unwrap();
+        header
+            .encode(&mut buf, key.request_header_version(version))
+            .unwrap();
         body.encode(&mut buf, version).unwrap();
         buf.freeze()
     }
@@ -129,7 +140,9 @@ mod tests {
     fn flexible_and_non_flexible_headers_decode() {
         for v in [0, 9, 12] {
             let frame = frame_of(ApiKey::Metadata, v, &MetadataRequest::default());
-            let Decoded::Request(mut raw) = decode_header(frame).unwrap() else { panic!() };
+            let Decoded::Request(mut raw) = decode_header(frame).unwrap() else {
+                panic!()
+            };
             assert_eq!(raw.header.correlation_id, 42);
             assert_eq!(raw.header.client_id.as_deref(), Some("test"));
             let _: MetadataRequest = decode_body(&mut raw).unwrap();
@@ -138,22 +151,33 @@ mod tests {
 
     #[test]
     fn unknown_key_and_too_new_apiversions() {
-        let mut frame = BytesMut::from(&frame_of(ApiKey::Metadata, 1, &MetadataRequest::default())[..]);
+        let mut frame =
+            BytesMut::from(&frame_of(ApiKey::Metadata, 1, &MetadataRequest::default())[..]);
         frame[0] = 0x7f;
-        assert!(matches!(decode_header(frame.freeze()), Err(DecodeError::UnknownApiKey(_))));
+        assert!(matches!(
+            decode_header(frame.freeze()),
+            Err(DecodeError::UnknownApiKey(_))
+        ));
         let frame = frame_of(ApiKey::ApiVersions, 4, &ApiVersionsRequest::default());
-        assert!(matches!(decode_header(frame).unwrap(), Decoded::ApiVersionsTooNew(h) if h.correlation_id == 42));
+        assert!(
+            matches!(decode_header(frame).unwrap(), Decoded::ApiVersionsTooNew(h) if h.correlation_id == 42)
+        );
     }
 
     #[test]
     fn trailing_and_truncated_bodies_are_errors() {
-        let mut long = BytesMut::from(&frame_of(ApiKey::Metadata, 1, &MetadataRequest::default())[..]);
+        let mut long =
+            BytesMut::from(&frame_of(ApiKey::Metadata, 1, &MetadataRequest::default())[..]);
         long.extend_from_slice(&[0, 0, 0]);
-        let Decoded::Request(mut raw) = decode_header(long.freeze()).unwrap() else { panic!() };
+        let Decoded::Request(mut raw) = decode_header(long.freeze()).unwrap() else {
+            panic!()
+        };
         assert!(decode_body::<MetadataRequest>(&mut raw).is_err());
         let full = frame_of(ApiKey::Metadata, 1, &MetadataRequest::default());
         let cut = full.slice(..full.len() - 2);
-        let Decoded::Request(mut raw) = decode_header(cut).unwrap() else { panic!() };
+        let Decoded::Request(mut raw) = decode_header(cut).unwrap() else {
+            panic!()
+        };
         assert!(decode_body::<MetadataRequest>(&mut raw).is_err());
     }
 }

@@ -141,13 +141,18 @@ fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, BrokerError> {
 impl BrokerConfig {
     /// Applies Kafka-named properties over the current values; unknown names are ignored,
     /// as Kafka only warns about them.
-    pub fn apply_properties(&mut self, props: &BTreeMap<String, String>) -> Result<(), BrokerError> {
+    pub fn apply_properties(
+        &mut self,
+        props: &BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
         for (k, v) in props {
             match k.as_str() {
                 "node.id" | "broker.id" => self.node_id = num(k, v)?,
                 "listeners" => self.set_listener(v)?,
                 "advertised.listeners" => self.advertised = parse_listener(v)?,
-                "log.dirs" | "log.dir" => self.data_dir = PathBuf::from(v.split(',').next().unwrap_or(v)),
+                "log.dirs" | "log.dir" => {
+                    self.data_dir = PathBuf::from(v.split(',').next().unwrap_or(v))
+                }
                 "num.partitions" => self.num_partitions = num(k, v)?,
                 "default.replication.factor" => self.default_replication_factor = num(k, v)?,
                 "auto.create.topics.enable" => self.auto_create_topics_enable = v == "true",
@@ -174,7 +179,11 @@ impl BrokerConfig {
 
     fn set_listener(&mut self, v: &str) -> Result<(), BrokerError> {
         let (host, port) = parse_listener(v)?;
-        let host = if host.is_empty() { "0.0.0.0".to_string() } else { host };
+        let host = if host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            host
+        };
         self.listener = format!("{host}:{port}")
             .parse()
             .or_else(|_| format!("[{host}]:{port}").parse())

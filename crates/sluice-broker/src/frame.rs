@@ -18,7 +18,10 @@ pub fn parse_frame(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Bytes>
     }
     let len = len as usize;
     if len > max_frame {
-        return Err(FrameError::TooLarge { len, max: max_frame });
+        return Err(FrameError::TooLarge {
+            len,
+            max: max_frame,
+        });
     }
     // The smallest request header is api key + version + correlation id + client id length.
     if len < 10 {
@@ -73,10 +76,19 @@ mod tests {
     #[test]
     fn oversized_negative_and_tiny_frames_are_errors() {
         let mut buf = BytesMut::from(&1000i32.to_be_bytes()[..]);
-        assert!(matches!(parse_frame(&mut buf, 100), Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            parse_frame(&mut buf, 100),
+            Err(FrameError::TooLarge { .. })
+        ));
         let mut buf = BytesMut::from(&(-1i32).to_be_bytes()[..]);
-        assert!(matches!(parse_frame(&mut buf, 100), Err(FrameError::NegativeLength(-1))));
+        assert!(matches!(
+            parse_frame(&mut buf, 100),
+            Err(FrameError::NegativeLength(-1))
+        ));
         let mut buf = framed(&[0u8; 3]);
-        assert!(matches!(parse_frame(&mut buf, 100), Err(FrameError::TooSmall(3))));
+        assert!(matches!(
+            parse_frame(&mut buf, 100),
+            Err(FrameError::TooSmall(3))
+        ));
     }
 }

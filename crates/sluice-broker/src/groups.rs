@@ -174,10 +174,18 @@ impl Group {
         }
         for m in self.members.values_mut() {
             if let Some(w) = m.sync_waiter.take() {
-                let _ = w.send(SyncOutcome { error: ResponseError::RebalanceInProgress.code(), ..Default::default() });
+                let _ = w.send(SyncOutcome {
+                    error: ResponseError::RebalanceInProgress.code(),
+                    ..Default::default()
+                });
             }
         }
-        let timeout = self.members.values().map(|m| m.rebalance_timeout).max().unwrap_or_default();
+        let timeout = self
+            .members
+            .values()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or_default();
         self.state = GroupState::PreparingRebalance;
         self.rebalance_deadline = Some(now + timeout);
     }
@@ -201,7 +209,11 @@ impl Group {
             return true;
         }
         self.protocol = self.select_protocol();
-        if self.leader.as_ref().is_none_or(|l| !self.members.contains_key(l)) {
+        if self
+            .leader
+            .as_ref()
+            .is_none_or(|l| !self.members.contains_key(l))
+        {
             self.leader = self.members.keys().next().cloned();
         }
         self.state = GroupState::CompletingRebalance;
@@ -210,7 +222,12 @@ impl Group {
             .members
             .iter()
             .map(|(id, m)| {
-                let meta = m.protocols.iter().find(|(n, _)| *n == protocol).map(|(_, b)| b.clone()).unwrap_or_default();
+                let meta = m
+                    .protocols
+                    .iter()
+                    .find(|(n, _)| *n == protocol)
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or_default();
                 (id.clone(), m.instance_id.clone(), meta)
             })
             .collect();
@@ -224,7 +241,11 @@ impl Group {
                     protocol_name: self.protocol.clone(),
                     leader: leader.clone(),
                     member_id: id.clone(),
-                    members: if *id == leader { all.clone() } else { Vec::new() },
+                    members: if *id == leader {
+                        all.clone()
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
         }
@@ -235,8 +256,12 @@ impl Group {
     /// most preferred common protocol (ties go to the first member's preference order).
     fn select_protocol(&self) -> Option<String> {
         let first = self.members.values().next()?;
-        let candidates: Vec<&String> =
-            first.protocols.iter().map(|(n, _)| n).filter(|n| candidates_contains(self, n)).collect();
+        let candidates: Vec<&String> = first
+            .protocols
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| candidates_contains(self, n))
+            .collect();
         let mut votes: HashMap<&String, usize> = HashMap::new();
         for m in self.members.values() {
             if let Some((p, _)) = m.protocols.iter().find(|(p, _)| candidates.contains(&p)) {
@@ -256,7 +281,11 @@ impl Group {
     fn remove_member(&mut self, id: &str, now: Instant) {
         if let Some(m) = self.members.remove(id) {
             if let Some(w) = m.join_waiter {
-                let _ = w.send(JoinOutcome { error: ResponseError::UnknownMemberId.code(), member_id: id.to_string(), ..Default::default() });
+                let _ = w.send(JoinOutcome {
+                    error: ResponseError::UnknownMemberId.code(),
+                    member_id: id.to_string(),
+                    ..Default::default()
+                });
             }
         }
         if self.members.is_empty() && self.state != GroupState::PreparingRebalance {
@@ -272,7 +301,9 @@ impl Group {
 }
 
 fn candidates_contains(g: &Group, p: &str) -> bool {
-    g.members.values().all(|m| m.protocols.iter().any(|(q, _)| q == p))
+    g.members
+        .values()
+        .all(|m| m.protocols.iter().any(|(q, _)| q == p))
 }
 
 /// Record persisted in `__consumer_offsets`.
@@ -303,12 +334,16 @@ pub struct GroupCoordinator {
 
 impl GroupCoordinator {
     fn new_member_id(&self, client_id: &str) -> String {
-        let n = self.next_member.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .next_member
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{client_id}-{}-{n}", uuid::Uuid::new_v4().simple())
     }
 
     fn persist(&self, records: Vec<(StoredKey, Option<Vec<u8>>)>) -> Result<(), ResponseError> {
-        let Some(log) = self.log.get() else { return Ok(()) };
+        let Some(log) = self.log.get() else {
+            return Ok(());
+        };
         let batch = crate::storage::encode_batch(
             records
                 .iter()
@@ -324,14 +359,26 @@ impl GroupCoordinator {
     }
 
     fn persist_group(&self, id: &str, g: &Group) {
-        let value = StoredGroup { protocol_type: g.protocol_type.clone(), protocol: g.protocol.clone(), generation: g.generation };
-        let _ = self.persist(vec![(StoredKey::Group { g: id.to_string() }, serde_json::to_vec(&value).ok())]);
+        let value = StoredGroup {
+            protocol_type: g.protocol_type.clone(),
+            protocol: g.protocol.clone(),
+            generation: g.generation,
+        };
+        let _ = self.persist(vec![(
+            StoredKey::Group { g: id.to_string() },
+            serde_json::to_vec(&value).ok(),
+        )]);
     }
 
     /// Handles JoinGroup.
     pub fn join(&self, p: JoinParams, now: Instant) -> Reply<JoinOutcome> {
         let fail = |e: ResponseError, member_id: &str| {
-            Reply::Now(JoinOutcome { error: e.code(), generation: -1, member_id: member_id.to_string(), ..Default::default() })
+            Reply::Now(JoinOutcome {
+                error: e.code(),
+                generation: -1,
+                member_id: member_id.to_string(),
+                ..Default::default()
+            })
         };
         let (min, max) = *self.min_session_ms.get().unwrap_or(&(6_000, 1_800_000));
         if p.group_id.is_empty() {
@@ -347,7 +394,10 @@ impl GroupCoordinator {
         let group = groups.entry(p.group_id.clone()).or_insert_with(Group::new);
         if !group.members.is_empty() {
             let type_ok = group.protocol_type.as_deref() == Some(p.protocol_type.as_str());
-            let common = p.protocols.iter().any(|(n, _)| candidates_contains(group, n));
+            let common = p
+                .protocols
+                .iter()
+                .any(|(n, _)| candidates_contains(group, n));
             if !type_ok || !common {
                 return fail(ResponseError::InconsistentGroupProtocol, &p.member_id);
             }
@@ -361,7 +411,11 @@ impl GroupCoordinator {
                     // when the group is stable.
                     let mut m = group.members.remove(&old).expect("static member exists");
                     if let Some(w) = m.join_waiter.take() {
-                        let _ = w.send(JoinOutcome { error: ResponseError::FencedInstanceId.code(), member_id: old.clone(), ..Default::default() });
+                        let _ = w.send(JoinOutcome {
+                            error: ResponseError::FencedInstanceId.code(),
+                            member_id: old.clone(),
+                            ..Default::default()
+                        });
                     }
                     m.last_seen = now;
                     m.protocols = p.protocols.clone();
@@ -388,7 +442,10 @@ impl GroupCoordinator {
         } else if !group.members.contains_key(&member_id) && !group.pending.remove(&member_id) {
             return fail(ResponseError::UnknownMemberId, &member_id);
         } else if let Some(instance) = &p.instance_id {
-            if group.static_member(instance).is_some_and(|id| id != member_id) {
+            if group
+                .static_member(instance)
+                .is_some_and(|id| id != member_id)
+            {
                 return fail(ResponseError::FencedInstanceId, &member_id);
             }
         }
@@ -396,24 +453,30 @@ impl GroupCoordinator {
         if group.members.is_empty() {
             group.protocol_type = Some(p.protocol_type.clone());
         }
-        let entry = group.members.entry(member_id.clone()).or_insert_with(|| Member {
-            instance_id: p.instance_id.clone(),
-            client_id: p.client_id.clone(),
-            client_host: p.client_host.clone(),
-            session_timeout: Duration::ZERO,
-            rebalance_timeout: Duration::ZERO,
-            protocols: Vec::new(),
-            assignment: Bytes::new(),
-            join_waiter: None,
-            sync_waiter: None,
-            last_seen: now,
-        });
+        let entry = group
+            .members
+            .entry(member_id.clone())
+            .or_insert_with(|| Member {
+                instance_id: p.instance_id.clone(),
+                client_id: p.client_id.clone(),
+                client_host: p.client_host.clone(),
+                session_timeout: Duration::ZERO,
+                rebalance_timeout: Duration::ZERO,
+                protocols: Vec::new(),
+                assignment: Bytes::new(),
+                join_waiter: None,
+                sync_waiter: None,
+                last_seen: now,
+            });
         entry.session_timeout = Duration::from_millis(p.session_timeout_ms as u64);
         entry.rebalance_timeout = Duration::from_millis(p.rebalance_timeout_ms.max(0) as u64);
         entry.protocols = p.protocols;
         entry.last_seen = now;
         if let Some(old) = entry.join_waiter.replace(tx) {
-            let _ = old.send(JoinOutcome { error: ResponseError::UnknownMemberId.code(), ..Default::default() });
+            let _ = old.send(JoinOutcome {
+                error: ResponseError::UnknownMemberId.code(),
+                ..Default::default()
+            });
         }
         group.prepare_rebalance(now);
         if group.maybe_complete_join(false) {
@@ -431,9 +494,16 @@ impl GroupCoordinator {
         member_id: &str,
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncOutcome> {
-        let fail = |e: ResponseError| Reply::Now(SyncOutcome { error: e.code(), ..Default::default() });
+        let fail = |e: ResponseError| {
+            Reply::Now(SyncOutcome {
+                error: e.code(),
+                ..Default::default()
+            })
+        };
         let mut groups = self.groups.lock().expect("poisoned");
-        let Some(group) = groups.get_mut(group_id) else { return fail(ResponseError::UnknownMemberId) };
+        let Some(group) = groups.get_mut(group_id) else {
+            return fail(ResponseError::UnknownMemberId);
+        };
         if !group.members.contains_key(member_id) {
             return fail(ResponseError::UnknownMemberId);
         }
@@ -447,14 +517,20 @@ impl GroupCoordinator {
             assignment,
         };
         match group.state {
-            GroupState::Empty | GroupState::PreparingRebalance => fail(ResponseError::RebalanceInProgress),
+            GroupState::Empty | GroupState::PreparingRebalance => {
+                fail(ResponseError::RebalanceInProgress)
+            }
             GroupState::Stable => {
                 let a = group.members[member_id].assignment.clone();
                 Reply::Now(outcome(group, a))
             }
             GroupState::CompletingRebalance => {
                 let (tx, rx) = oneshot::channel();
-                group.members.get_mut(member_id).expect("checked").sync_waiter = Some(tx);
+                group
+                    .members
+                    .get_mut(member_id)
+                    .expect("checked")
+                    .sync_waiter = Some(tx);
                 if group.leader.as_deref() == Some(member_id) {
                     let mut map: HashMap<String, Bytes> = assignments.into_iter().collect();
                     for m in group.members.values_mut() {
@@ -464,8 +540,11 @@ impl GroupCoordinator {
                         m.assignment = map.remove(id).unwrap_or_default();
                     }
                     group.state = GroupState::Stable;
-                    let snapshot: Vec<(Option<oneshot::Sender<SyncOutcome>>, Bytes)> =
-                        group.members.values_mut().map(|m| (m.sync_waiter.take(), m.assignment.clone())).collect();
+                    let snapshot: Vec<(Option<oneshot::Sender<SyncOutcome>>, Bytes)> = group
+                        .members
+                        .values_mut()
+                        .map(|m| (m.sync_waiter.take(), m.assignment.clone()))
+                        .collect();
                     for (w, a) in snapshot {
                         if let Some(w) = w {
                             let _ = w.send(outcome(group, a));
@@ -482,8 +561,12 @@ impl GroupCoordinator {
     /// Handles Heartbeat; returns the error code.
     pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str, now: Instant) -> i16 {
         let mut groups = self.groups.lock().expect("poisoned");
-        let Some(group) = groups.get_mut(group_id) else { return ResponseError::UnknownMemberId.code() };
-        let Some(m) = group.members.get_mut(member_id) else { return ResponseError::UnknownMemberId.code() };
+        let Some(group) = groups.get_mut(group_id) else {
+            return ResponseError::UnknownMemberId.code();
+        };
+        let Some(m) = group.members.get_mut(member_id) else {
+            return ResponseError::UnknownMemberId.code();
+        };
         m.last_seen = now;
         if group.state == GroupState::PreparingRebalance {
             return ResponseError::RebalanceInProgress.code();
@@ -495,9 +578,16 @@ impl GroupCoordinator {
     }
 
     /// Handles LeaveGroup for each (member id, instance id); returns per-member error codes.
-    pub fn leave(&self, group_id: &str, members: &[(String, Option<String>)], now: Instant) -> Result<Vec<i16>, i16> {
+    pub fn leave(
+        &self,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+        now: Instant,
+    ) -> Result<Vec<i16>, i16> {
         let mut groups = self.groups.lock().expect("poisoned");
-        let Some(group) = groups.get_mut(group_id) else { return Err(ResponseError::UnknownMemberId.code()) };
+        let Some(group) = groups.get_mut(group_id) else {
+            return Err(ResponseError::UnknownMemberId.code());
+        };
         let mut out = Vec::new();
         for (member_id, instance) in members {
             let id = match instance {
@@ -509,7 +599,10 @@ impl GroupCoordinator {
                     }
                     None => None,
                 },
-                None => group.members.contains_key(member_id).then(|| member_id.clone()),
+                None => group
+                    .members
+                    .contains_key(member_id)
+                    .then(|| member_id.clone()),
             };
             match id {
                 Some(id) => {
@@ -531,7 +624,9 @@ impl GroupCoordinator {
             let expired: Vec<String> = group
                 .members
                 .iter()
-                .filter(|(_, m)| m.join_waiter.is_none() && now.duration_since(m.last_seen) > m.session_timeout)
+                .filter(|(_, m)| {
+                    m.join_waiter.is_none() && now.duration_since(m.last_seen) > m.session_timeout
+                })
                 .map(|(id, _)| id.clone())
                 .collect();
             let mut changed = false;
@@ -559,9 +654,15 @@ impl GroupCoordinator {
         offsets: Vec<(String, i32, Committed)>,
     ) -> Vec<i16> {
         let mut groups = self.groups.lock().expect("poisoned");
-        let group = groups.entry(group_id.to_string()).or_insert_with(Group::new);
+        let group = groups
+            .entry(group_id.to_string())
+            .or_insert_with(Group::new);
         let check = if generation < 0 && member_id.is_empty() {
-            if group.members.is_empty() { Ok(()) } else { Err(ResponseError::UnknownMemberId) }
+            if group.members.is_empty() {
+                Ok(())
+            } else {
+                Err(ResponseError::UnknownMemberId)
+            }
         } else if !group.members.contains_key(member_id) {
             Err(ResponseError::UnknownMemberId)
         } else if generation != group.generation {
@@ -577,7 +678,14 @@ impl GroupCoordinator {
         let records = offsets
             .iter()
             .map(|(t, p, c)| {
-                (StoredKey::Offset { g: group_id.to_string(), topic: t.clone(), p: *p }, serde_json::to_vec(c).ok())
+                (
+                    StoredKey::Offset {
+                        g: group_id.to_string(),
+                        topic: t.clone(),
+                        p: *p,
+                    },
+                    serde_json::to_vec(c).ok(),
+                )
             })
             .collect();
         if let Err(e) = self.persist(records) {
@@ -591,21 +699,31 @@ impl GroupCoordinator {
     }
 
     /// Committed offsets of a group: all, or for the listed topics/partitions.
-    pub fn fetch_offsets(&self, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<(String, Vec<(i32, Option<Committed>)>)> {
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        wanted: Option<Vec<(String, Vec<i32>)>>,
+    ) -> OffsetRows {
         let groups = self.groups.lock().expect("poisoned");
         let offsets = groups.get(group_id).map(|g| &g.offsets);
         match wanted {
             Some(w) => w
                 .into_iter()
                 .map(|(t, ps)| {
-                    let rows = ps.into_iter().map(|p| (p, offsets.and_then(|o| o.get(&(t.clone(), p)).cloned()))).collect();
+                    let rows = ps
+                        .into_iter()
+                        .map(|p| (p, offsets.and_then(|o| o.get(&(t.clone(), p)).cloned())))
+                        .collect();
                     (t, rows)
                 })
                 .collect(),
             None => {
                 let mut by_topic: BTreeMap<String, Vec<(i32, Option<Committed>)>> = BTreeMap::new();
                 for ((t, p), c) in offsets.into_iter().flatten() {
-                    by_topic.entry(t.clone()).or_default().push((*p, Some(c.clone())));
+                    by_topic
+                        .entry(t.clone())
+                        .or_default()
+                        .push((*p, Some(c.clone())));
                 }
                 by_topic.into_iter().collect()
             }
@@ -617,7 +735,13 @@ impl GroupCoordinator {
         let groups = self.groups.lock().expect("poisoned");
         groups
             .iter()
-            .map(|(id, g)| (id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state))
+            .map(|(id, g)| {
+                (
+                    id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state,
+                )
+            })
             .collect()
     }
 
@@ -638,7 +762,12 @@ impl GroupCoordinator {
                     instance_id: m.instance_id.clone(),
                     client_id: m.client_id.clone(),
                     client_host: m.client_host.clone(),
-                    metadata: m.protocols.iter().find(|(n, _)| *n == protocol).map(|(_, b)| b.clone()).unwrap_or_default(),
+                    metadata: m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default(),
                     assignment: m.assignment.clone(),
                 })
                 .collect(),
@@ -648,49 +777,78 @@ impl GroupCoordinator {
     /// Deletes an empty group and its offsets.
     pub fn delete(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut groups = self.groups.lock().expect("poisoned");
-        let Some(g) = groups.get(group_id) else { return Err(ResponseError::GroupIdNotFound) };
+        let Some(g) = groups.get(group_id) else {
+            return Err(ResponseError::GroupIdNotFound);
+        };
         if !g.members.is_empty() {
             return Err(ResponseError::NonEmptyGroup);
         }
         let mut tombstones: Vec<(StoredKey, Option<Vec<u8>>)> = g
             .offsets
             .keys()
-            .map(|(t, p)| (StoredKey::Offset { g: group_id.to_string(), topic: t.clone(), p: *p }, None))
+            .map(|(t, p)| {
+                (
+                    StoredKey::Offset {
+                        g: group_id.to_string(),
+                        topic: t.clone(),
+                        p: *p,
+                    },
+                    None,
+                )
+            })
             .collect();
-        tombstones.push((StoredKey::Group { g: group_id.to_string() }, None));
+        tombstones.push((
+            StoredKey::Group {
+                g: group_id.to_string(),
+            },
+            None,
+        ));
         self.persist(tombstones)?;
         groups.remove(group_id);
         Ok(())
     }
 
     fn apply_stored(&self, key: &[u8], value: Option<&[u8]>) {
-        let Ok(key) = serde_json::from_slice::<StoredKey>(key) else { return };
+        let Ok(key) = serde_json::from_slice::<StoredKey>(key) else {
+            return;
+        };
         let mut groups = self.groups.lock().expect("poisoned");
         match key {
-            StoredKey::Offset { g, topic, p } => match value.and_then(|v| serde_json::from_slice::<Committed>(v).ok()) {
-                Some(c) => {
-                    groups.entry(g).or_insert_with(Group::new).offsets.insert((topic, p), c);
-                }
-                None => {
-                    if let Some(group) = groups.get_mut(&g) {
-                        group.offsets.remove(&(topic, p));
+            StoredKey::Offset { g, topic, p } => {
+                match value.and_then(|v| serde_json::from_slice::<Committed>(v).ok()) {
+                    Some(c) => {
+                        groups
+                            .entry(g)
+                            .or_insert_with(Group::new)
+                            .offsets
+                            .insert((topic, p), c);
+                    }
+                    None => {
+                        if let Some(group) = groups.get_mut(&g) {
+                            group.offsets.remove(&(topic, p));
+                        }
                     }
                 }
-            },
-            StoredKey::Group { g } => match value.and_then(|v| serde_json::from_slice::<StoredGroup>(v).ok()) {
-                Some(s) => {
-                    let group = groups.entry(g).or_insert_with(Group::new);
-                    group.generation = s.generation;
-                    group.protocol_type = s.protocol_type;
-                    group.protocol = s.protocol;
+            }
+            StoredKey::Group { g } => {
+                match value.and_then(|v| serde_json::from_slice::<StoredGroup>(v).ok()) {
+                    Some(s) => {
+                        let group = groups.entry(g).or_insert_with(Group::new);
+                        group.generation = s.generation;
+                        group.protocol_type = s.protocol_type;
+                        group.protocol = s.protocol;
+                    }
+                    None => {
+                        groups.remove(&g);
+                    }
                 }
-                None => {
-                    groups.remove(&g);
-                }
-            },
+            }
         }
     }
 }
+
+/// Committed offsets by topic, then partition (`None`: nothing committed).
+pub type OffsetRows = Vec<(String, Vec<(i32, Option<Committed>)>)>;
 
 /// DescribeGroups view of a group.
 #[derive(Debug, Clone)]
@@ -731,7 +889,11 @@ pub fn replay(broker: &Arc<Broker>) -> Result<(), BrokerError> {
     let partition = broker
         .partition(CONSUMER_OFFSETS, 0)
         .map_err(|e| BrokerError::Log(format!("{CONSUMER_OFFSETS}: {e:?}")))?;
-    let records = partition.store.lock().expect("poisoned").read_all_records()?;
+    let records = partition
+        .store
+        .lock()
+        .expect("poisoned")
+        .read_all_records()?;
     for (key, value) in records {
         broker.groups.apply_stored(&key, value.as_deref());
     }
@@ -783,17 +945,31 @@ mod tests {
         assert_eq!(first.error, ResponseError::MemberIdRequired.code());
         let mut rx_a = wait(c.join(params(&first.member_id, "a"), t));
         let a = rx_a.try_recv().unwrap();
-        assert_eq!((a.error, a.generation, a.leader.clone()), (0, 1, a.member_id.clone()));
+        assert_eq!(
+            (a.error, a.generation, a.leader.clone()),
+            (0, 1, a.member_id.clone())
+        );
         assert_eq!(a.members.len(), 1);
-        let mut sync_a = wait(c.sync("g", 1, &a.member_id, vec![(a.member_id.clone(), Bytes::from_static(b"A"))]));
-        assert_eq!(sync_a.try_recv().unwrap().assignment, Bytes::from_static(b"A"));
+        let mut sync_a = wait(c.sync(
+            "g",
+            1,
+            &a.member_id,
+            vec![(a.member_id.clone(), Bytes::from_static(b"A"))],
+        ));
+        assert_eq!(
+            sync_a.try_recv().unwrap().assignment,
+            Bytes::from_static(b"A")
+        );
         assert_eq!(c.heartbeat("g", 1, &a.member_id, t), 0);
 
         // A second member triggers a rebalance that waits for the first to rejoin.
         let b_id = now_outcome(c.join(params("", "b"), t)).member_id;
         let mut rx_b = wait(c.join(params(&b_id, "b"), t));
         assert!(rx_b.try_recv().is_err());
-        assert_eq!(c.heartbeat("g", 1, &a.member_id, t), ResponseError::RebalanceInProgress.code());
+        assert_eq!(
+            c.heartbeat("g", 1, &a.member_id, t),
+            ResponseError::RebalanceInProgress.code()
+        );
         let mut rx_a = wait(c.join(params(&a.member_id, "a"), t));
         let (a2, b2) = (rx_a.try_recv().unwrap(), rx_b.try_recv().unwrap());
         assert_eq!((a2.generation, b2.generation), (2, 2));
@@ -801,12 +977,23 @@ mod tests {
         assert_eq!((a2.members.len(), b2.members.len()), (2, 0));
         let mut sb = wait(c.sync("g", 2, &b_id, vec![]));
         assert!(sb.try_recv().is_err(), "followers wait for the leader");
-        let _ = c.sync("g", 2, &a.member_id, vec![(b_id.clone(), Bytes::from_static(b"B"))]);
+        let _ = c.sync(
+            "g",
+            2,
+            &a.member_id,
+            vec![(b_id.clone(), Bytes::from_static(b"B"))],
+        );
         assert_eq!(sb.try_recv().unwrap().assignment, Bytes::from_static(b"B"));
-        assert_eq!(c.sync("g", 1, &b_id, vec![]).now_error(), ResponseError::IllegalGeneration.code());
+        assert_eq!(
+            c.sync("g", 1, &b_id, vec![]).now_error(),
+            ResponseError::IllegalGeneration.code()
+        );
 
         // The leader leaves: the remaining member rejoins alone into generation 3.
-        assert_eq!(c.leave("g", &[(a.member_id.clone(), None)], t).unwrap(), vec![0]);
+        assert_eq!(
+            c.leave("g", &[(a.member_id.clone(), None)], t).unwrap(),
+            vec![0]
+        );
         let mut rx_b = wait(c.join(params(&b_id, "b"), t));
         let b3 = rx_b.try_recv().unwrap();
         assert_eq!((b3.generation, b3.leader.clone()), (3, b_id.clone()));
@@ -839,30 +1026,67 @@ mod tests {
         p.instance_id = Some("i1".into());
         let mut rx = wait(c.join(p.clone(), t));
         let first = rx.try_recv().unwrap();
-        let _ = c.sync("g", 1, &first.member_id, vec![(first.member_id.clone(), Bytes::from_static(b"X"))]);
+        let _ = c.sync(
+            "g",
+            1,
+            &first.member_id,
+            vec![(first.member_id.clone(), Bytes::from_static(b"X"))],
+        );
         let again = now_outcome(c.join(p.clone(), t));
         assert_eq!((again.error, again.generation), (0, 1));
         assert_ne!(again.member_id, first.member_id);
-        assert_eq!(c.heartbeat("g", 1, &first.member_id, t), ResponseError::UnknownMemberId.code());
+        assert_eq!(
+            c.heartbeat("g", 1, &first.member_id, t),
+            ResponseError::UnknownMemberId.code()
+        );
         let mut stale = p;
         stale.member_id = first.member_id;
-        assert_eq!(now_outcome(c.join(stale, t)).error, ResponseError::UnknownMemberId.code());
+        assert_eq!(
+            now_outcome(c.join(stale, t)).error,
+            ResponseError::UnknownMemberId.code()
+        );
     }
 
     #[test]
     fn offsets_commit_rules() {
         let c = GroupCoordinator::default();
         let t = Instant::now();
-        let off = |o| vec![("t".to_string(), 0, Committed { offset: o, leader_epoch: -1, metadata: None })];
+        let off = |o| {
+            vec![(
+                "t".to_string(),
+                0,
+                Committed {
+                    offset: o,
+                    leader_epoch: -1,
+                    metadata: None,
+                },
+            )]
+        };
         assert_eq!(c.commit("simple", -1, "", off(5)), vec![0]);
-        assert_eq!(c.fetch_offsets("simple", None)[0].1[0].1.as_ref().unwrap().offset, 5);
+        assert_eq!(
+            c.fetch_offsets("simple", None)[0].1[0]
+                .1
+                .as_ref()
+                .unwrap()
+                .offset,
+            5
+        );
         let a = now_outcome(c.join(params("", "a"), t)).member_id;
         let _ = c.join(params(&a, "a"), t);
-        assert_eq!(c.commit("g", 1, &a, off(1)), vec![ResponseError::RebalanceInProgress.code()]);
+        assert_eq!(
+            c.commit("g", 1, &a, off(1)),
+            vec![ResponseError::RebalanceInProgress.code()]
+        );
         let _ = c.sync("g", 1, &a, vec![]);
         assert_eq!(c.commit("g", 1, &a, off(7)), vec![0]);
-        assert_eq!(c.commit("g", 0, &a, off(8)), vec![ResponseError::IllegalGeneration.code()]);
-        assert_eq!(c.commit("g", 1, "nobody", off(8)), vec![ResponseError::UnknownMemberId.code()]);
+        assert_eq!(
+            c.commit("g", 0, &a, off(8)),
+            vec![ResponseError::IllegalGeneration.code()]
+        );
+        assert_eq!(
+            c.commit("g", 1, "nobody", off(8)),
+            vec![ResponseError::UnknownMemberId.code()]
+        );
         assert_eq!(c.delete("g"), Err(ResponseError::NonEmptyGroup));
         assert_eq!(c.delete("simple"), Ok(()));
         assert_eq!(c.delete("simple"), Err(ResponseError::GroupIdNotFound));

@@ -25,6 +25,8 @@ async fn main() -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
         }
     };
-    sluice_broker::run(listener, config, shutdown).await.context("broker failed")?;
+    sluice_broker::run(listener, config, shutdown)
+        .await
+        .context("broker failed")?;
     Ok(())
 }

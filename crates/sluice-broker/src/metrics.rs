@@ -54,12 +54,36 @@ impl Metrics {
         );
         let connections = Gauge::default();
         let log_size = Family::<Labels, Gauge>::default();
-        registry.register("bytes_in", "Record batch bytes appended, per topic", bytes_in.clone());
-        registry.register("records_in", "Records appended, per topic", records_in.clone());
-        registry.register("bytes_out", "Record batch bytes fetched, per topic", bytes_out.clone());
-        registry.register("records_out", "Records fetched, per topic", records_out.clone());
-        registry.register("request_latency_seconds", "Request handling time, per API", latency.clone());
-        registry.register("open_connections", "Open client connections", connections.clone());
+        registry.register(
+            "bytes_in",
+            "Record batch bytes appended, per topic",
+            bytes_in.clone(),
+        );
+        registry.register(
+            "records_in",
+            "Records appended, per topic",
+            records_in.clone(),
+        );
+        registry.register(
+            "bytes_out",
+            "Record batch bytes fetched, per topic",
+            bytes_out.clone(),
+        );
+        registry.register(
+            "records_out",
+            "Records fetched, per topic",
+            records_out.clone(),
+        );
+        registry.register(
+            "request_latency_seconds",
+            "Request handling time, per API",
+            latency.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Open client connections",
+            connections.clone(),
+        );
         registry.register("log_size_bytes", "Log size per partition", log_size.clone());
         Metrics {
             registry: Arc::new(registry),
@@ -84,13 +108,19 @@ impl Metrics {
         if records.is_empty() {
             return;
         }
-        self.bytes_out.get_or_create(&topic(t)).inc_by(records.len() as u64);
-        self.records_out.get_or_create(&topic(t)).inc_by(crate::storage::count_records(records));
+        self.bytes_out
+            .get_or_create(&topic(t))
+            .inc_by(records.len() as u64);
+        self.records_out
+            .get_or_create(&topic(t))
+            .inc_by(crate::storage::count_records(records));
     }
 
     /// Records how long a request took.
     pub fn observe_request(&self, api: &str, took: Duration) {
-        self.latency.get_or_create(&vec![("api".to_string(), api.to_string())]).observe(took.as_secs_f64());
+        self.latency
+            .get_or_create(&vec![("api".to_string(), api.to_string())])
+            .observe(took.as_secs_f64());
     }
 
     /// Tracks open connections.
@@ -105,7 +135,12 @@ impl Metrics {
 
     /// Drops a deleted topic's series.
     pub fn forget_topic(&self, t: &str) {
-        for f in [&self.bytes_in, &self.records_in, &self.bytes_out, &self.records_out] {
+        for f in [
+            &self.bytes_in,
+            &self.records_in,
+            &self.bytes_out,
+            &self.records_out,
+        ] {
             f.remove(&topic(t));
         }
     }
@@ -114,7 +149,10 @@ impl Metrics {
     pub fn render(&self, log_sizes: impl IntoIterator<Item = ((String, i32), u64)>) -> String {
         self.log_size.clear();
         for ((t, p), size) in log_sizes {
-            let labels = vec![("topic".to_string(), t), ("partition".to_string(), p.to_string())];
+            let labels = vec![
+                ("topic".to_string(), t),
+                ("partition".to_string(), p.to_string()),
+            ];
             self.log_size.get_or_create(&labels).set(size as i64);
         }
         let mut out = String::new();

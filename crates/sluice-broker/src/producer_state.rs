@@ -93,12 +93,21 @@ impl ProducerStates {
             .iter()
             .find(|b| b.first_seq == batch.base_sequence && b.last_seq == batch.last_sequence())
         {
-            return Ok(SequenceCheck::Duplicate { base_offset: dup.base_offset });
+            return Ok(SequenceCheck::Duplicate {
+                base_offset: dup.base_offset,
+            });
         }
         match entry.batches.back() {
-            Some(last) if add_seq(last.last_seq, 1) == batch.base_sequence => Ok(SequenceCheck::Append),
+            Some(last) if add_seq(last.last_seq, 1) == batch.base_sequence => {
+                Ok(SequenceCheck::Append)
+            }
             None if batch.base_sequence == 0 => Ok(SequenceCheck::Append),
-            Some(_) if entry.batches.iter().any(|b| seq_le(batch.base_sequence, b.last_seq)) => {
+            Some(_)
+                if entry
+                    .batches
+                    .iter()
+                    .any(|b| seq_le(batch.base_sequence, b.last_seq)) =>
+            {
                 Err(ResponseError::DuplicateSequenceNumber)
             }
             _ => Err(ResponseError::OutOfOrderSequenceNumber),
@@ -140,7 +149,12 @@ mod tests {
     use super::*;
 
     fn b(pid: i64, epoch: i16, seq: i32, n: i32) -> BatchProducer {
-        BatchProducer { producer_id: pid, epoch, base_sequence: seq, record_count: n }
+        BatchProducer {
+            producer_id: pid,
+            epoch,
+            base_sequence: seq,
+            record_count: n,
+        }
     }
 
     #[test]
@@ -150,19 +164,37 @@ mod tests {
         s.record(&b(7, 0, 0, 3), 100);
         assert_eq!(s.check(&b(7, 0, 3, 2)), Ok(SequenceCheck::Append));
         s.record(&b(7, 0, 3, 2), 103);
-        assert_eq!(s.check(&b(7, 0, 0, 3)), Ok(SequenceCheck::Duplicate { base_offset: 100 }));
-        assert_eq!(s.check(&b(7, 0, 3, 2)), Ok(SequenceCheck::Duplicate { base_offset: 103 }));
+        assert_eq!(
+            s.check(&b(7, 0, 0, 3)),
+            Ok(SequenceCheck::Duplicate { base_offset: 100 })
+        );
+        assert_eq!(
+            s.check(&b(7, 0, 3, 2)),
+            Ok(SequenceCheck::Duplicate { base_offset: 103 })
+        );
     }
 
     #[test]
     fn gaps_stale_epochs_and_unknown_producers() {
         let mut s = ProducerStates::default();
-        assert_eq!(s.check(&b(1, 0, 5, 1)), Err(ResponseError::OutOfOrderSequenceNumber));
+        assert_eq!(
+            s.check(&b(1, 0, 5, 1)),
+            Err(ResponseError::OutOfOrderSequenceNumber)
+        );
         s.record(&b(1, 3, 0, 1), 0);
-        assert_eq!(s.check(&b(1, 3, 2, 1)), Err(ResponseError::OutOfOrderSequenceNumber));
-        assert_eq!(s.check(&b(1, 2, 1, 1)), Err(ResponseError::InvalidProducerEpoch));
+        assert_eq!(
+            s.check(&b(1, 3, 2, 1)),
+            Err(ResponseError::OutOfOrderSequenceNumber)
+        );
+        assert_eq!(
+            s.check(&b(1, 2, 1, 1)),
+            Err(ResponseError::InvalidProducerEpoch)
+        );
         assert_eq!(s.check(&b(1, 4, 0, 1)), Ok(SequenceCheck::Append));
-        assert_eq!(s.check(&b(1, 4, 1, 1)), Err(ResponseError::OutOfOrderSequenceNumber));
+        assert_eq!(
+            s.check(&b(1, 4, 1, 1)),
+            Err(ResponseError::OutOfOrderSequenceNumber)
+        );
         assert_eq!(s.check(&b(-1, -1, -1, 10)), Ok(SequenceCheck::Append));
     }
 
@@ -172,9 +204,18 @@ mod tests {
         for i in 0..7 {
             s.record(&b(2, 0, i, 1), i as i64);
         }
-        assert_eq!(s.check(&b(2, 0, 6, 1)), Ok(SequenceCheck::Duplicate { base_offset: 6 }));
-        assert_eq!(s.check(&b(2, 0, 2, 1)), Ok(SequenceCheck::Duplicate { base_offset: 2 }));
-        assert_eq!(s.check(&b(2, 0, 0, 1)), Err(ResponseError::DuplicateSequenceNumber));
+        assert_eq!(
+            s.check(&b(2, 0, 6, 1)),
+            Ok(SequenceCheck::Duplicate { base_offset: 6 })
+        );
+        assert_eq!(
+            s.check(&b(2, 0, 2, 1)),
+            Ok(SequenceCheck::Duplicate { base_offset: 2 })
+        );
+        assert_eq!(
+            s.check(&b(2, 0, 0, 1)),
+            Err(ResponseError::DuplicateSequenceNumber)
+        );
         assert_eq!(s.max_producer_id(), 2);
     }
 

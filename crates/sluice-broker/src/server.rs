@@ -104,7 +104,9 @@ pub async fn run_with_admin(
 /// Requests that may wait; responses queued before them are written first.
 fn may_block(frame: &[u8]) -> bool {
     let key = i16::from_be_bytes([frame[0], frame[1]]);
-    [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup].iter().any(|k| *k as i16 == key)
+    [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup]
+        .iter()
+        .any(|k| *k as i16 == key)
 }
 
 async fn serve_connection(
@@ -128,8 +130,14 @@ async fn serve_connection(
             }
             match decode_header(frame).map_err(|e| e.to_string())? {
                 Decoded::ApiVersionsTooNew(header) => {
-                    encode_response(ApiKey::ApiVersions, 0, header.correlation_id, &api_versions::unsupported_version(), &mut out)
-                        .map_err(|e| e.to_string())?;
+                    encode_response(
+                        ApiKey::ApiVersions,
+                        0,
+                        header.correlation_id,
+                        &api_versions::unsupported_version(),
+                        &mut out,
+                    )
+                    .map_err(|e| e.to_string())?;
                 }
                 Decoded::Request(raw) => {
                     let started = Instant::now();
@@ -183,7 +191,10 @@ async fn serve_admin(listener: TcpListener, broker: Arc<Broker>, mut stop: watch
             async move {
                 let sizes = tokio::task::block_in_place(|| broker.log_sizes());
                 (
-                    [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
                     broker.metrics.render(sizes),
                 )
             }

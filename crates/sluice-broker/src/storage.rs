@@ -7,7 +7,9 @@ use std::path::Path;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 use sluice_log::batch::iter_batches;
 use sluice_log::{LogConfig, LogError, PartitionLog};
 
@@ -30,13 +32,17 @@ impl TopicSettings {
         let retention_ms = get("retention.ms").unwrap_or(cfg.log_retention_ms);
         let retention_bytes = get("retention.bytes").unwrap_or(cfg.log_retention_bytes);
         let flush_messages = get("flush.messages").unwrap_or(cfg.log_flush_interval_messages);
-        let ts_type = overrides.get("message.timestamp.type").unwrap_or(&cfg.log_message_timestamp_type);
+        let ts_type = overrides
+            .get("message.timestamp.type")
+            .unwrap_or(&cfg.log_message_timestamp_type);
         let log = LogConfig {
             segment_bytes: get("segment.bytes").map_or(cfg.log_segment_bytes, |v| v.max(61) as u64),
             segment_ms: Some(get("segment.ms").unwrap_or(cfg.log_roll_ms).max(0) as u64),
             retention_ms: (retention_ms >= 0).then_some(retention_ms),
             retention_bytes: (retention_bytes >= 0).then_some(retention_bytes as u64),
-            max_message_bytes: get("max.message.bytes").unwrap_or(i64::from(cfg.message_max_bytes)).clamp(61, i64::from(i32::MAX)) as u32,
+            max_message_bytes: get("max.message.bytes")
+                .unwrap_or(i64::from(cfg.message_max_bytes))
+                .clamp(61, i64::from(i32::MAX)) as u32,
             durable: flush_messages <= 1,
             timestamp_type: if ts_type == "LogAppendTime" {
                 sluice_log::TimestampType::LogAppendTime
@@ -65,7 +71,9 @@ pub struct Appended {
 /// Maps a log error to the error code Kafka returns in that situation.
 pub fn error_code(e: &LogError) -> ResponseError {
     match e {
-        LogError::CrcMismatch { .. } | LogError::InvalidBatch { .. } => ResponseError::CorruptMessage,
+        LogError::CrcMismatch { .. } | LogError::InvalidBatch { .. } => {
+            ResponseError::CorruptMessage
+        }
         LogError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
         LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
@@ -96,7 +104,10 @@ impl PartitionStore {
         // broker has no replica to wait for.
         let leo = log.log_end_offset();
         log.set_high_watermark(leo);
-        let mut store = PartitionStore { log, producers: ProducerStates::default() };
+        let mut store = PartitionStore {
+            log,
+            producers: ProducerStates::default(),
+        };
         store.rebuild_producers()?;
         Ok(store)
     }
@@ -143,15 +154,23 @@ impl PartitionStore {
         for p in &producers {
             if let SequenceCheck::Duplicate { base_offset } = self.producers.check(p)? {
                 if producers.len() == 1 {
-                    return Ok(Appended { base_offset, log_append_time: -1, record_count: 0, duplicate: true });
+                    return Ok(Appended {
+                        base_offset,
+                        log_append_time: -1,
+                        record_count: 0,
+                        duplicate: true,
+                    });
                 }
                 return Err(ResponseError::DuplicateSequenceNumber);
             }
         }
-        let info = self.log.append(records, LEADER_EPOCH, now_ms).map_err(|e| {
-            tracing::debug!(error = %e, "append rejected");
-            error_code(&e)
-        })?;
+        let info = self
+            .log
+            .append(records, LEADER_EPOCH, now_ms)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "append rejected");
+                error_code(&e)
+            })?;
         if !info.sync.is_complete() {
             // Durable mode: only acknowledge after the group commit fsync.
             tokio::task::block_in_place(|| info.sync.wait()).map_err(|e| error_code(&e))?;
@@ -178,11 +197,19 @@ impl PartitionStore {
 
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),
     /// never past the high watermark.
-    pub fn read(&self, offset: i64, max_bytes: usize, must_progress: bool) -> Result<Bytes, ResponseError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        must_progress: bool,
+    ) -> Result<Bytes, ResponseError> {
         if max_bytes == 0 && !must_progress {
             return Ok(Bytes::new());
         }
-        let slice = self.log.read(offset, max_bytes, self.log.high_watermark()).map_err(|e| error_code(&e))?;
+        let slice = self
+            .log
+            .read(offset, max_bytes, self.log.high_watermark())
+            .map_err(|e| error_code(&e))?;
         if !must_progress && slice.records.len() > max_bytes {
             return Ok(Bytes::new());
         }
@@ -206,7 +233,9 @@ impl PartitionStore {
 
     /// `(offset, timestamp)` of the first record at or after `ts`.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
-        self.log.offset_for_timestamp(ts).map_err(|e| error_code(&e))
+        self.log
+            .offset_for_timestamp(ts)
+            .map_err(|e| error_code(&e))
     }
 
     /// `(offset, timestamp)` of the batch with the largest timestamp (ListOffsets -3). Scans
@@ -237,7 +266,9 @@ impl PartitionStore {
 
     /// DeleteRecords; returns the new low watermark.
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
-        self.log.delete_records_before(offset).map_err(|e| error_code(&e))
+        self.log
+            .delete_records_before(offset)
+            .map_err(|e| error_code(&e))
     }
 
     /// Forces data to disk.
@@ -263,7 +294,7 @@ impl PartitionStore {
     }
 
     /// Key and value of every record (uncompressed batches only), for replaying internal topics.
-    pub fn read_all_records(&self) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>, BrokerError> {
+    pub fn read_all_records(&self) -> Result<Vec<KeyValue>, BrokerError> {
         let mut out = Vec::new();
         let mut offset = self.log.log_start_offset();
         let end = self.log.high_watermark();
@@ -286,6 +317,9 @@ impl PartitionStore {
         Ok(out)
     }
 }
+
+/// A record key and (possibly null) value.
+pub type KeyValue = (Vec<u8>, Option<Vec<u8>>);
 
 /// Encodes key/value pairs as one uncompressed v2 batch (for internal topics).
 pub fn encode_batch(
@@ -311,12 +345,22 @@ pub fn encode_batch(
         })
         .collect();
     let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None })
-        .map_err(|e| BrokerError::Encode(e.to_string()))?;
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| BrokerError::Encode(e.to_string()))?;
     Ok(buf.freeze())
 }
 
 /// Number of records in a buffer of batches.
 pub fn count_records(records: &[u8]) -> u64 {
-    iter_batches(records).flatten().map(|b| b.header.records_count.max(0) as u64).sum()
+    iter_batches(records)
+        .flatten()
+        .map(|b| b.header.records_count.max(0) as u64)
+        .sum()
 }

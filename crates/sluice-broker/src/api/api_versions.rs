@@ -10,7 +10,11 @@ use crate::api::SUPPORTED;
 use crate::broker::Broker;
 
 /// Answers with the served API table.
-pub fn handle(_broker: &Arc<Broker>, _header: &RequestHeader, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+pub fn handle(
+    _broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    _req: ApiVersionsRequest,
+) -> ApiVersionsResponse {
     response(0)
 }
 
@@ -48,7 +52,10 @@ mod tests {
         for v in &resp.api_keys {
             let key = ApiKey::try_from(v.api_key).unwrap();
             let known = key.valid_versions();
-            assert!(v.min_version >= known.min && v.max_version <= known.max, "{key:?}");
+            assert!(
+                v.min_version >= known.min && v.max_version <= known.max,
+                "{key:?}"
+            );
             assert!(v.min_version <= v.max_version);
         }
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
 
 use crate::api::sb;
@@ -17,7 +19,11 @@ const SOURCE_TOPIC: i8 = 1;
 const SOURCE_DEFAULT: i8 = 5;
 
 /// Creates (or validates) each topic independently.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();
     let mut seen = std::collections::HashSet::new();
     let duplicates: std::collections::HashSet<String> = req
@@ -33,7 +39,10 @@ pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: CreateTopicsRe
         r.replication_factor = -1;
         let name = topic.name.0.to_string();
         let outcome = if duplicates.contains(&name) {
-            Err((ResponseError::InvalidRequest, format!("topic {name} appears more than once")))
+            Err((
+                ResponseError::InvalidRequest,
+                format!("topic {name} appears more than once"),
+            ))
         } else {
             create_one(broker, topic, req.validate_only)
         };
@@ -51,7 +60,11 @@ pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: CreateTopicsRe
                             c.name = sb(*k);
                             let set = configs.get(*k);
                             c.value = Some(sb(set.cloned().unwrap_or_else(|| default.clone())));
-                            c.config_source = if set.is_some() { SOURCE_TOPIC } else { SOURCE_DEFAULT };
+                            c.config_source = if set.is_some() {
+                                SOURCE_TOPIC
+                            } else {
+                                SOURCE_DEFAULT
+                            };
                             c
                         })
                         .collect(),
@@ -69,13 +82,23 @@ pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: CreateTopicsRe
 
 type Created = (i32, BTreeMap<String, String>, uuid::Uuid);
 
-fn create_one(broker: &Broker, topic: &CreatableTopic, validate_only: bool) -> Result<Created, (ResponseError, String)> {
+fn create_one(
+    broker: &Broker,
+    topic: &CreatableTopic,
+    validate_only: bool,
+) -> Result<Created, (ResponseError, String)> {
     let name = topic.name.0.to_string();
     if !valid_topic_name(&name) {
-        return Err((ResponseError::InvalidTopicException, format!("topic name {name:?} is illegal")));
+        return Err((
+            ResponseError::InvalidTopicException,
+            format!("topic name {name:?} is illegal"),
+        ));
     }
     if broker.topic(&name).is_some() {
-        return Err((ResponseError::TopicAlreadyExists, format!("topic '{name}' already exists")));
+        return Err((
+            ResponseError::TopicAlreadyExists,
+            format!("topic '{name}' already exists"),
+        ));
     }
     let partitions = if !topic.assignments.is_empty() {
         topic.assignments.len() as i32
@@ -84,10 +107,17 @@ fn create_one(broker: &Broker, topic: &CreatableTopic, validate_only: bool) -> R
     } else {
         topic.num_partitions
     };
-    if partitions < 1 || partitions > 10_000 {
-        return Err((ResponseError::InvalidPartitions, "number of partitions must be between 1 and 10000".into()));
+    if !(1..=10_000).contains(&partitions) {
+        return Err((
+            ResponseError::InvalidPartitions,
+            "number of partitions must be between 1 and 10000".into(),
+        ));
     }
-    let rf = if topic.replication_factor == -1 { broker.config.default_replication_factor } else { topic.replication_factor };
+    let rf = if topic.replication_factor == -1 {
+        broker.config.default_replication_factor
+    } else {
+        topic.replication_factor
+    };
     if rf != 1 {
         return Err((
             ResponseError::InvalidReplicationFactor,
@@ -98,7 +128,10 @@ fn create_one(broker: &Broker, topic: &CreatableTopic, validate_only: bool) -> R
     for c in &topic.configs {
         let key = c.name.to_string();
         let Some(value) = c.value.as_ref().map(|v| v.to_string()) else {
-            return Err((ResponseError::InvalidConfig, format!("null value for config {key}")));
+            return Err((
+                ResponseError::InvalidConfig,
+                format!("null value for config {key}"),
+            ));
         };
         validate_topic_config(&key, &value).map_err(|m| (ResponseError::InvalidConfig, m))?;
         configs.insert(key, value);

@@ -3,13 +3,19 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse, RequestHeader};
 
 use crate::broker::Broker;
 
 /// Deletes records before each requested offset.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let mut resp = DeleteRecordsResponse::default();
     for t in req.topics {
         let mut tr = DeleteRecordsTopicResult::default();

@@ -9,9 +9,16 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, Reques
 use crate::broker::Broker;
 
 /// Deletes each named topic.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let mut resp = DeleteTopicsResponse::default();
-    let names = req.topic_names.into_iter().chain(req.topics.into_iter().filter_map(|t| t.name));
+    let names = req
+        .topic_names
+        .into_iter()
+        .chain(req.topics.into_iter().filter_map(|t| t.name));
     for name in names {
         let mut r = DeletableTopicResult::default();
         let id = broker.topic(&name.0).map(|t| t.id);

@@ -3,13 +3,19 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
-use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse, RequestHeader};
+use kafka_protocol::messages::{
+    BrokerId, DescribeClusterRequest, DescribeClusterResponse, RequestHeader,
+};
 
 use crate::api::sb;
 use crate::broker::Broker;
 
 /// Describes the one-broker cluster.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, _req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    _req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     let cfg = &broker.config;
     let mut resp = DescribeClusterResponse::default();
     resp.cluster_id = sb(cfg.cluster_id.clone());

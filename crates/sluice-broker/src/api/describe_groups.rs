@@ -9,7 +9,11 @@ use crate::api::sb;
 use crate::broker::Broker;
 
 /// Describes each group; unknown groups are reported as `Dead`, as Kafka does before v6.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();

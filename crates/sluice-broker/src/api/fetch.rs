@@ -14,7 +14,11 @@ use tokio::time::Instant;
 use crate::broker::Broker;
 
 /// Serves the fetch, waiting for data as the request allows.
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: FetchRequest) -> FetchResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: FetchRequest,
+) -> FetchResponse {
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let mut appended = broker.appended.subscribe();
     loop {
@@ -34,7 +38,11 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: FetchReq
 
 fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool) {
     let mut resp = FetchResponse::default();
-    let mut budget = if req.max_bytes <= 0 { usize::MAX } else { req.max_bytes as usize };
+    let mut budget = if req.max_bytes <= 0 {
+        usize::MAX
+    } else {
+        req.max_bytes as usize
+    };
     let mut total = 0usize;
     let mut errored = false;
     for ft in &req.topics {
@@ -59,7 +67,9 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                     pd.high_watermark = store.high_watermark();
                     pd.last_stable_offset = pd.high_watermark;
                     pd.log_start_offset = store.log_start_offset();
-                    if fp.fetch_offset < pd.log_start_offset || fp.fetch_offset > store.log_end_offset() {
+                    if fp.fetch_offset < pd.log_start_offset
+                        || fp.fetch_offset > store.log_end_offset()
+                    {
                         pd.error_code = ResponseError::OffsetOutOfRange.code();
                         errored = true;
                     } else {

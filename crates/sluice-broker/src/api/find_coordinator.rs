@@ -4,13 +4,19 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
-use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader};
+use kafka_protocol::messages::{
+    BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader,
+};
 
 use crate::api::sb;
 use crate::broker::Broker;
 
 /// Points every key at this broker.
-pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
     let cfg = &broker.config;
     let mut resp = FindCoordinatorResponse::default();
     if header.request_api_version >= 4 {

@@ -8,8 +8,17 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse, RequestHeade
 use crate::broker::Broker;
 
 /// Records the heartbeat.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: HeartbeatRequest) -> HeartbeatResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: HeartbeatRequest,
+) -> HeartbeatResponse {
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = broker.groups.heartbeat(&req.group_id.0, req.generation_id, &req.member_id, Instant::now());
+    resp.error_code = broker.groups.heartbeat(
+        &req.group_id.0,
+        req.generation_id,
+        &req.member_id,
+        Instant::now(),
+    );
     resp
 }

@@ -4,12 +4,18 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId, RequestHeader};
+use kafka_protocol::messages::{
+    InitProducerIdRequest, InitProducerIdResponse, ProducerId, RequestHeader,
+};
 
 use crate::broker::Broker;
 
 /// Allocates a producer id or bumps an epoch.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     let mut resp = InitProducerIdResponse::default();
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;

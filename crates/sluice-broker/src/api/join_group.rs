@@ -13,7 +13,11 @@ use crate::broker::Broker;
 use crate::groups::{JoinOutcome, JoinParams, Reply};
 
 /// Joins (or rejoins) the group.
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: JoinGroupRequest) -> JoinGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: JoinGroupRequest,
+) -> JoinGroupResponse {
     let params = JoinParams {
         group_id: req.group_id.0.to_string(),
         member_id: req.member_id.to_string(),
@@ -21,9 +25,17 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: JoinGroup
         client_id: header.client_id.as_deref().unwrap_or("").to_string(),
         client_host: "/127.0.0.1".into(),
         session_timeout_ms: req.session_timeout_ms,
-        rebalance_timeout_ms: if header.request_api_version == 0 { req.session_timeout_ms } else { req.rebalance_timeout_ms },
+        rebalance_timeout_ms: if header.request_api_version == 0 {
+            req.session_timeout_ms
+        } else {
+            req.rebalance_timeout_ms
+        },
         protocol_type: req.protocol_type.to_string(),
-        protocols: req.protocols.into_iter().map(|p| (p.name.to_string(), p.metadata)).collect(),
+        protocols: req
+            .protocols
+            .into_iter()
+            .map(|p| (p.name.to_string(), p.metadata))
+            .collect(),
         require_known_member_id: header.request_api_version >= 4,
     };
     let outcome = match broker.groups.join(params, Instant::now()) {

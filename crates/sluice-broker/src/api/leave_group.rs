@@ -9,15 +9,30 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse, RequestHea
 use crate::broker::Broker;
 
 /// Removes the members and starts a rebalance for the rest.
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: LeaveGroupRequest) -> LeaveGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: LeaveGroupRequest,
+) -> LeaveGroupResponse {
     let batched = header.request_api_version >= 3;
     let members: Vec<(String, Option<String>)> = if batched {
-        req.members.iter().map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|i| i.to_string()))).collect()
+        req.members
+            .iter()
+            .map(|m| {
+                (
+                    m.member_id.to_string(),
+                    m.group_instance_id.as_ref().map(|i| i.to_string()),
+                )
+            })
+            .collect()
     } else {
         vec![(req.member_id.to_string(), None)]
     };
     let mut resp = LeaveGroupResponse::default();
-    match broker.groups.leave(&req.group_id.0, &members, Instant::now()) {
+    match broker
+        .groups
+        .leave(&req.group_id.0, &members, Instant::now())
+    {
         Err(code) => resp.error_code = code,
         Ok(codes) if !batched => resp.error_code = codes.first().copied().unwrap_or(0),
         Ok(codes) => {

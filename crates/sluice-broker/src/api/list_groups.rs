@@ -9,10 +9,19 @@ use crate::api::sb;
 use crate::broker::Broker;
 
 /// Lists groups.
-pub fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: ListGroupsRequest) -> ListGroupsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: ListGroupsRequest,
+) -> ListGroupsResponse {
     let mut resp = ListGroupsResponse::default();
     for (id, protocol_type, state) in broker.groups.list() {
-        if !req.states_filter.is_empty() && !req.states_filter.iter().any(|s| s.eq_ignore_ascii_case(state.name())) {
+        if !req.states_filter.is_empty()
+            && !req
+                .states_filter
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(state.name()))
+        {
             continue;
         }
         let mut g = ListedGroup::default();

@@ -7,7 +7,9 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName};
+use kafka_protocol::messages::{
+    BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName,
+};
 
 use crate::api::sb;
 use crate::broker::{valid_topic_name, Broker, Topic};
@@ -16,7 +18,11 @@ use crate::broker::{valid_topic_name, Broker, Topic};
 pub const LEADER_EPOCH: i32 = 0;
 
 /// Describes the broker and the requested (or all) topics.
-pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: MetadataRequest) -> MetadataResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: MetadataRequest,
+) -> MetadataResponse {
     let version = header.request_api_version;
     let cfg = &broker.config;
     let mut resp = MetadataResponse::default();
@@ -31,23 +37,37 @@ pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: MetadataRequest
     let requested: Option<Vec<String>> = match req.topics {
         None => None,
         Some(t) if t.is_empty() && version == 0 => None,
-        Some(t) => Some(t.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect()),
+        Some(t) => Some(
+            t.into_iter()
+                .filter_map(|t| t.name.map(|n| n.0.to_string()))
+                .collect(),
+        ),
     };
     let allow_create = version < 4 || req.allow_auto_topic_creation;
     resp.topics = match requested {
-        None => broker.topics().iter().map(|t| describe(t, cfg.node_id)).collect(),
+        None => broker
+            .topics()
+            .iter()
+            .map(|t| describe(t, cfg.node_id))
+            .collect(),
         Some(names) => names
             .into_iter()
             .map(|name| {
                 let found = if allow_create {
                     broker.get_or_auto_create(&name)
                 } else {
-                    broker.topic(&name).ok_or(ResponseError::UnknownTopicOrPartition)
+                    broker
+                        .topic(&name)
+                        .ok_or(ResponseError::UnknownTopicOrPartition)
                 };
                 match found {
                     Ok(t) => describe(&t, cfg.node_id),
                     Err(e) => {
-                        let e = if valid_topic_name(&name) { e } else { ResponseError::InvalidTopicException };
+                        let e = if valid_topic_name(&name) {
+                            e
+                        } else {
+                            ResponseError::InvalidTopicException
+                        };
                         let mut t = MetadataResponseTopic::default();
                         t.error_code = e.code();
                         t.name = Some(TopicName(sb(name)));

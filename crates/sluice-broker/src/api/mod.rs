@@ -62,7 +62,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 
 /// The served version range of `key`, if it is served at all.
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi))
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, lo, hi)| (*lo, *hi))
 }
 
 /// Stable lower-case name used in logs and metric labels.

@@ -3,14 +3,20 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, RequestHeader};
 
 use crate::broker::Broker;
 use crate::groups::Committed;
 
 /// Commits the offsets if the member and generation are current.
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
     let mut resp = OffsetCommitResponse::default();
     let group = req.group_id.0.to_string();
     let mut offsets = Vec::new();
@@ -30,7 +36,12 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: OffsetCo
     let codes = if group.is_empty() {
         vec![ResponseError::InvalidGroupId.code(); offsets.len()]
     } else {
-        broker.groups.commit(&group, req.generation_id_or_member_epoch, &req.member_id, offsets)
+        broker.groups.commit(
+            &group,
+            req.generation_id_or_member_epoch,
+            &req.member_id,
+            offsets,
+        )
     };
     let mut codes = codes.into_iter();
     for t in req.topics {

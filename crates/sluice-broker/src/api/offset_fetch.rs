@@ -3,23 +3,29 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
-    OffsetFetchResponseTopics,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, RequestHeader, TopicName};
 
 use crate::api::sb;
 use crate::broker::Broker;
-use crate::groups::Committed;
-
-type Rows = Vec<(String, Vec<(i32, Option<Committed>)>)>;
+use crate::groups::{Committed, OffsetRows};
 
 /// Looks up committed offsets; partitions without one get offset -1.
-pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequest) -> OffsetFetchResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
     let mut resp = OffsetFetchResponse::default();
     if header.request_api_version >= 8 {
         for g in req.groups {
-            let wanted = g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
+            let wanted = g.topics.map(|ts| {
+                ts.into_iter()
+                    .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                    .collect()
+            });
             let rows = broker.groups.fetch_offsets(&g.group_id.0, wanted);
             let mut gr = OffsetFetchResponseGroup::default();
             gr.group_id = g.group_id;
@@ -33,7 +39,12 @@ pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequ
                         .map(|(p, c)| {
                             let mut pr = OffsetFetchResponsePartitions::default();
                             pr.partition_index = p;
-                            fill(c, &mut pr.committed_offset, &mut pr.committed_leader_epoch, &mut pr.metadata);
+                            fill(
+                                c,
+                                &mut pr.committed_offset,
+                                &mut pr.committed_leader_epoch,
+                                &mut pr.metadata,
+                            );
                             pr
                         })
                         .collect();
@@ -44,8 +55,12 @@ pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequ
         }
         return resp;
     }
-    let wanted = req.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-    let rows: Rows = broker.groups.fetch_offsets(&req.group_id.0, wanted);
+    let wanted = req.topics.map(|ts| {
+        ts.into_iter()
+            .map(|t| (t.name.0.to_string(), t.partition_indexes))
+            .collect()
+    });
+    let rows: OffsetRows = broker.groups.fetch_offsets(&req.group_id.0, wanted);
     resp.topics = rows
         .into_iter()
         .map(|(t, ps)| {
@@ -56,7 +71,12 @@ pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequ
                 .map(|(p, c)| {
                     let mut pr = OffsetFetchResponsePartition::default();
                     pr.partition_index = p;
-                    fill(c, &mut pr.committed_offset, &mut pr.committed_leader_epoch, &mut pr.metadata);
+                    fill(
+                        c,
+                        &mut pr.committed_offset,
+                        &mut pr.committed_leader_epoch,
+                        &mut pr.metadata,
+                    );
                     pr
                 })
                 .collect();
@@ -66,7 +86,12 @@ pub fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequ
     resp
 }
 
-fn fill(c: Option<Committed>, offset: &mut i64, epoch: &mut i32, metadata: &mut Option<kafka_protocol::protocol::StrBytes>) {
+fn fill(
+    c: Option<Committed>,
+    offset: &mut i64,
+    epoch: &mut i32,
+    metadata: &mut Option<kafka_protocol::protocol::StrBytes>,
+) {
     match c {
         Some(c) => {
             *offset = c.offset;

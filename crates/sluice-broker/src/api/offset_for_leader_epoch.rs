@@ -3,8 +3,12 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
-use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, RequestHeader};
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, RequestHeader,
+};
 
 use crate::api::metadata::LEADER_EPOCH;
 use crate::broker::Broker;
@@ -28,9 +32,6 @@ pub fn handle(
                 Err(err) => e.error_code = err.code(),
                 Ok(_) if p.current_leader_epoch > LEADER_EPOCH => {
                     e.error_code = ResponseError::UnknownLeaderEpoch.code();
-                }
-                Ok(_) if p.current_leader_epoch >= 0 && p.current_leader_epoch < LEADER_EPOCH => {
-                    e.error_code = ResponseError::FencedLeaderEpoch.code();
                 }
                 Ok(part) => {
                     let store = part.store.lock().expect("poisoned");

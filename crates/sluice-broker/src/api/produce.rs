@@ -12,7 +12,11 @@ use crate::api::sb;
 use crate::broker::{now_ms, Broker};
 
 /// Appends every partition's batches; returns `None` for acks=0, which gets no response.
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: ProduceRequest) -> Option<ProduceResponse> {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: ProduceRequest,
+) -> Option<ProduceResponse> {
     let acks_ok = matches!(req.acks, -1..=1);
     let mut resp = ProduceResponse::default();
     let mut appended_any = false;
@@ -32,7 +36,10 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: ProduceR
             } else {
                 match &found {
                     Err(e) => Err(*e),
-                    Ok(t) => match usize::try_from(pd.index).ok().and_then(|i| t.partitions.get(i)) {
+                    Ok(t) => match usize::try_from(pd.index)
+                        .ok()
+                        .and_then(|i| t.partitions.get(i))
+                    {
                         None => Err(ResponseError::UnknownTopicOrPartition),
                         Some(p) => {
                             let records = pd.records.unwrap_or_else(Bytes::new);
@@ -42,7 +49,11 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: ProduceR
                             drop(store);
                             r.map(|a| {
                                 if !a.duplicate {
-                                    broker.metrics.record_in(&name, records.len() as u64, a.record_count);
+                                    broker.metrics.record_in(
+                                        &name,
+                                        records.len() as u64,
+                                        a.record_count,
+                                    );
                                 }
                                 (a, start)
                             })

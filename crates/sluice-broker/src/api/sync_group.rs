@@ -10,9 +10,22 @@ use crate::broker::Broker;
 use crate::groups::{Reply, SyncOutcome};
 
 /// Distributes or awaits the assignment.
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: SyncGroupRequest) -> SyncGroupResponse {
-    let assignments = req.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect();
-    let outcome = match broker.groups.sync(&req.group_id.0, req.generation_id, &req.member_id, assignments) {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: SyncGroupRequest,
+) -> SyncGroupResponse {
+    let assignments = req
+        .assignments
+        .into_iter()
+        .map(|a| (a.member_id.to_string(), a.assignment))
+        .collect();
+    let outcome = match broker.groups.sync(
+        &req.group_id.0,
+        req.generation_id,
+        &req.member_id,
+        assignments,
+    ) {
         Reply::Now(o) => o,
         Reply::Wait(rx) => rx.await.unwrap_or(SyncOutcome {
             error: ResponseError::RebalanceInProgress.code(),

@@ -337,7 +337,9 @@ pub fn encode_batch(
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // The encoder starts a new batch whenever offset - sequence changes; a constant
+            // difference keeps everything in one batch, and the header is fixed up below.
+            sequence: i as i32,
             timestamp: now_ms,
             key: Some(Bytes::from(k)),
             value: v.map(Bytes::from),
@@ -355,6 +357,18 @@ pub fn encode_batch(
     )
     .map_err(|e| BrokerError::Encode(e.to_string()))?;
     Ok(buf.freeze())
+}
+
+/// Marks a single encoded batch as non-idempotent (base sequence -1) and re-signs it.
+pub fn without_sequence(mut batch: Vec<u8>) -> Vec<u8> {
+    const BASE_SEQUENCE: usize = 53;
+    const CRC: usize = 17;
+    if batch.len() >= sluice_log::batch::HEADER_LEN {
+        batch[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());
+        let crc = sluice_log::batch::compute_crc(&batch);
+        batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+    batch
 }
 
 /// Number of records in a buffer of batches.

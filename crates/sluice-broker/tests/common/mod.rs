@@ -171,3 +171,112 @@ pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Minimal blocking Kafka client built on `kafka-protocol`, for exact protocol checks.
+pub mod raw {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    pub fn connect(addr: std::net::SocketAddr) -> TcpStream {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Encodes a request frame.
+    pub fn frame<R: Request>(version: i16, correlation_id: i32, req: &R) -> Vec<u8> {
+        let key = ApiKey::try_from(R::KEY).unwrap();
+        let mut header = RequestHeader::default();
+        header.request_api_key = R::KEY;
+        header.request_api_version = version;
+        header.correlation_id = correlation_id;
+        header.client_id = Some(StrBytes::from_static_str("raw-test"));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .unwrap();
+        req.encode(&mut body, version).unwrap();
+        let mut out = (body.len() as i32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Reads one response frame; `None` if the broker closed the connection.
+    pub fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).ok()?;
+        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    /// Decodes a response frame for request type `R`.
+    pub fn decode<R: Request>(version: i16, mut frame: Bytes) -> (i32, R::Response) {
+        let key = ApiKey::try_from(R::KEY).unwrap();
+        let header =
+            ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
+        (
+            header.correlation_id,
+            R::Response::decode(&mut frame, version).unwrap(),
+        )
+    }
+
+    /// Sends one request and waits for its response.
+    pub fn call<R: Request>(s: &mut TcpStream, version: i16, req: &R) -> R::Response {
+        s.write_all(&frame(version, 7, req)).unwrap();
+        let (cid, resp) = decode::<R>(version, read_frame(s).expect("connection closed"));
+        assert_eq!(cid, 7);
+        resp
+    }
+
+    /// Whether the broker closed the connection (EOF or reset) within the read timeout.
+    pub fn closed(s: &mut TcpStream) -> bool {
+        let mut b = [0u8; 1];
+        matches!(s.read(&mut b), Ok(0) | Err(_)) && !matches!(s.read(&mut b), Ok(n) if n > 0)
+    }
+
+    /// A v2 batch of `n` records, optionally idempotent.
+    pub fn batch(n: usize, producer: Option<(i64, i16, i32)>) -> Bytes {
+        let (pid, epoch, seq) = producer.unwrap_or((-1, -1, -1));
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: pid,
+                producer_epoch: epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                // A constant offset - sequence keeps the encoder to one batch.
+                sequence: if seq < 0 { i as i32 } else { seq + i as i32 },
+                timestamp: 1_700_000_000_000 + i as i64,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::from(format!("v{i}"))),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .unwrap();
+        if seq < 0 {
+            return Bytes::from(sluice_broker::storage::without_sequence(buf.to_vec()));
+        }
+        buf.freeze()
+    }
+}

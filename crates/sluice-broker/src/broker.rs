@@ -63,6 +63,8 @@ pub struct Broker {
     /// Prometheus metrics.
     pub metrics: Metrics,
     next_producer_id: AtomicI64,
+    // Dynamic broker configs by broker property name.
+    dynamic: RwLock<BTreeMap<String, String>>,
 }
 
 /// Whether a topic name is one Kafka accepts.
@@ -95,6 +97,42 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
             cfg.log_flush_interval_messages.to_string(),
         ),
     ])
+}
+
+/// Where a config value comes from (Kafka's `ConfigSource` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Topic override.
+    Topic = 1,
+    /// Dynamic broker config.
+    DynamicBroker = 2,
+    /// Static broker config.
+    Static = 4,
+    /// Built-in default.
+    Default = 5,
+}
+
+/// The broker-level name of a topic config.
+pub fn broker_name(topic_key: &str) -> Option<&'static str> {
+    Some(match topic_key {
+        "cleanup.policy" => "log.cleanup.policy",
+        "retention.ms" => "log.retention.ms",
+        "retention.bytes" => "log.retention.bytes",
+        "segment.bytes" => "log.segment.bytes",
+        "segment.ms" => "log.roll.ms",
+        "max.message.bytes" => "message.max.bytes",
+        "message.timestamp.type" => "log.message.timestamp.type",
+        "min.insync.replicas" => "min.insync.replicas",
+        "flush.messages" => "log.flush.interval.messages",
+        _ => return None,
+    })
+}
+
+/// The topic-level name of a dynamic broker config.
+pub fn topic_name_of(broker_key: &str) -> Option<&'static str> {
+    topic_config_defaults(&BrokerConfig::default())
+        .into_keys()
+        .find(|k| broker_name(k) == Some(broker_key))
 }
 
 /// Checks one topic config value; returns a message for INVALID_CONFIG.
@@ -139,8 +177,18 @@ impl Broker {
             groups: GroupCoordinator::default(),
             metrics,
             next_producer_id: AtomicI64::new(0),
+            dynamic: RwLock::new(BTreeMap::new()),
             config,
         };
+        let dynamic_path = broker
+            .config
+            .data_dir
+            .join("__sluice")
+            .join("broker.properties");
+        if dynamic_path.exists() {
+            *broker.dynamic.write().expect("poisoned") =
+                parse_properties(&std::fs::read_to_string(&dynamic_path)?);
+        }
         let mut max_pid = -1;
         for entry in std::fs::read_dir(meta_dir(&broker.config.data_dir))? {
             let path = entry?.path();
@@ -187,7 +235,150 @@ impl Broker {
     }
 
     fn settings(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
-        TopicSettings::resolve(&self.config, configs)
+        TopicSettings::resolve(
+            &self
+                .effective_topic_configs(configs)
+                .into_iter()
+                .map(|(k, v, _)| (k, v))
+                .collect(),
+        )
+    }
+
+    /// Broker-level defaults of every topic config: static configuration overlaid with
+    /// dynamic broker configs (AlterConfigs on the broker resource).
+    pub fn topic_defaults(&self) -> BTreeMap<String, (String, ConfigSource)> {
+        let dynamic = self.dynamic.read().expect("poisoned");
+        topic_config_defaults(&self.config)
+            .into_iter()
+            .map(|(k, v)| match broker_name(k).and_then(|b| dynamic.get(b)) {
+                Some(d) => (k.to_string(), (d.clone(), ConfigSource::DynamicBroker)),
+                None => (k.to_string(), (v, ConfigSource::Default)),
+            })
+            .collect()
+    }
+
+    /// Every topic config with its value and where the value comes from.
+    pub fn effective_topic_configs(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Vec<(String, String, ConfigSource)> {
+        self.topic_defaults()
+            .into_iter()
+            .map(|(k, (v, src))| match overrides.get(&k) {
+                Some(o) => (k, o.clone(), ConfigSource::Topic),
+                None => (k, v, src),
+            })
+            .collect()
+    }
+
+    /// Broker configs for DescribeConfigs on the broker resource.
+    pub fn broker_configs(&self) -> Vec<(String, String, ConfigSource)> {
+        let cfg = &self.config;
+        let mut out: Vec<(String, String, ConfigSource)> = vec![
+            (
+                "node.id".into(),
+                cfg.node_id.to_string(),
+                ConfigSource::Static,
+            ),
+            (
+                "num.partitions".into(),
+                cfg.num_partitions.to_string(),
+                ConfigSource::Static,
+            ),
+            (
+                "default.replication.factor".into(),
+                cfg.default_replication_factor.to_string(),
+                ConfigSource::Static,
+            ),
+            (
+                "auto.create.topics.enable".into(),
+                cfg.auto_create_topics_enable.to_string(),
+                ConfigSource::Static,
+            ),
+            (
+                "socket.request.max.bytes".into(),
+                cfg.socket_request_max_bytes.to_string(),
+                ConfigSource::Static,
+            ),
+            (
+                "log.dirs".into(),
+                cfg.data_dir.display().to_string(),
+                ConfigSource::Static,
+            ),
+        ];
+        for (topic_key, (value, src)) in self.topic_defaults() {
+            if let Some(b) = broker_name(&topic_key) {
+                let src = if src == ConfigSource::DynamicBroker {
+                    src
+                } else {
+                    ConfigSource::Static
+                };
+                out.push((b.to_string(), value, src));
+            }
+        }
+        out
+    }
+
+    /// Replaces a topic's config overrides (already validated) and applies them to its logs.
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Result<(), ResponseError>, BrokerError> {
+        let _guard = self.admin.lock().expect("poisoned");
+        let Some(topic) = self.topic(name) else {
+            return Ok(Err(ResponseError::UnknownTopicOrPartition));
+        };
+        let updated = Arc::new(Topic {
+            name: topic.name.clone(),
+            id: topic.id,
+            partitions: topic.partitions.clone(),
+            configs,
+        });
+        self.write_meta(&updated)?;
+        self.apply_settings(&updated);
+        self.topics
+            .write()
+            .expect("poisoned")
+            .insert(name.to_string(), updated);
+        Ok(Ok(()))
+    }
+
+    /// Replaces the dynamic broker configs (broker names, already validated), persists them and
+    /// applies them to every log without a topic override.
+    pub fn set_dynamic_configs(
+        &self,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
+        let _guard = self.admin.lock().expect("poisoned");
+        let text: String = configs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let path = self
+            .config
+            .data_dir
+            .join("__sluice")
+            .join("broker.properties");
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, path)?;
+        *self.dynamic.write().expect("poisoned") = configs;
+        for t in self.topics() {
+            self.apply_settings(&t);
+        }
+        Ok(())
+    }
+
+    /// Current dynamic broker configs.
+    pub fn dynamic_configs(&self) -> BTreeMap<String, String> {
+        self.dynamic.read().expect("poisoned").clone()
+    }
+
+    fn apply_settings(&self, topic: &Topic) {
+        let settings = self.settings(&topic.configs);
+        for p in &topic.partitions {
+            if let Err(e) = p.store.lock().expect("poisoned").update_settings(&settings) {
+                tracing::error!(topic = %topic.name, partition = p.index, error = ?e, "applying config failed");
+            }
+        }
     }
 
     fn open_topic(

@@ -82,12 +82,18 @@ pub fn api_name(api_key: ApiKey) -> &'static str {
     crate::api::name(api_key)
 }
 
-/// Decodes a request body, requiring it to be consumed exactly.
+/// Decodes a request body. Bytes left over are tolerated, as Kafka does: librdkafka 2.x sends
+/// a few extra bytes after some Metadata v12 bodies.
 pub fn decode_body<T: Decodable>(raw: &mut RawRequest) -> Result<T, DecodeError> {
     let version = raw.header.request_api_version;
     let body = T::decode(&mut raw.body, version).map_err(|e| malformed(raw.api_key, version, e))?;
     if raw.body.has_remaining() {
-        return Err(DecodeError::TrailingBytes(raw.body.remaining()));
+        tracing::debug!(
+            api = api_name(raw.api_key),
+            version,
+            n = raw.body.remaining(),
+            "ignoring trailing request bytes"
+        );
     }
     Ok(body)
 }
@@ -165,14 +171,14 @@ mod tests {
     }
 
     #[test]
-    fn trailing_and_truncated_bodies_are_errors() {
+    fn trailing_bytes_are_ignored_and_truncated_bodies_are_errors() {
         let mut long =
             BytesMut::from(&frame_of(ApiKey::Metadata, 1, &MetadataRequest::default())[..]);
         long.extend_from_slice(&[0, 0, 0]);
         let Decoded::Request(mut raw) = decode_header(long.freeze()).unwrap() else {
             panic!()
         };
-        assert!(decode_body::<MetadataRequest>(&mut raw).is_err());
+        assert!(decode_body::<MetadataRequest>(&mut raw).is_ok());
         let full = frame_of(ApiKey::Metadata, 1, &MetadataRequest::default());
         let cut = full.slice(..full.len() - 2);
         let Decoded::Request(mut raw) = decode_header(cut).unwrap() else {

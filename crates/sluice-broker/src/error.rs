@@ -37,9 +37,6 @@ pub enum DecodeError {
         /// Decoder message.
         reason: String,
     },
-    /// Bytes left over after the body: the client and broker disagree about the schema.
-    #[error("{0} trailing bytes after request body")]
-    TrailingBytes(usize),
 }
 
 /// Errors of the broker as a whole.

@@ -14,7 +14,6 @@ use sluice_log::batch::iter_batches;
 use sluice_log::{LogConfig, LogError, PartitionLog};
 
 use crate::api::metadata::LEADER_EPOCH;
-use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
 
@@ -26,30 +25,32 @@ pub struct TopicSettings {
 }
 
 impl TopicSettings {
-    /// Resolves topic overrides (Kafka topic config names) over the broker defaults.
-    pub fn resolve(cfg: &BrokerConfig, overrides: &BTreeMap<String, String>) -> TopicSettings {
-        let get = |k: &str| overrides.get(k).and_then(|v| v.parse::<i64>().ok());
-        let retention_ms = get("retention.ms").unwrap_or(cfg.log_retention_ms);
-        let retention_bytes = get("retention.bytes").unwrap_or(cfg.log_retention_bytes);
-        let flush_messages = get("flush.messages").unwrap_or(cfg.log_flush_interval_messages);
-        let ts_type = overrides
-            .get("message.timestamp.type")
-            .unwrap_or(&cfg.log_message_timestamp_type);
+    /// Parses the effective topic configuration (every key of `topic_config_defaults`, with
+    /// overrides applied) into log settings.
+    pub fn resolve(effective: &BTreeMap<String, String>) -> TopicSettings {
+        let get = |k: &str| effective.get(k).and_then(|v| v.parse::<i64>().ok());
+        let defaults = LogConfig::default();
+        let retention_ms = get("retention.ms").unwrap_or(-1);
+        let retention_bytes = get("retention.bytes").unwrap_or(-1);
         let log = LogConfig {
-            segment_bytes: get("segment.bytes").map_or(cfg.log_segment_bytes, |v| v.max(61) as u64),
-            segment_ms: Some(get("segment.ms").unwrap_or(cfg.log_roll_ms).max(0) as u64),
+            segment_bytes: get("segment.bytes").map_or(defaults.segment_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u64
+            }),
+            segment_ms: get("segment.ms").map(|v| v.max(0) as u64),
             retention_ms: (retention_ms >= 0).then_some(retention_ms),
             retention_bytes: (retention_bytes >= 0).then_some(retention_bytes as u64),
-            max_message_bytes: get("max.message.bytes")
-                .unwrap_or(i64::from(cfg.message_max_bytes))
-                .clamp(61, i64::from(i32::MAX)) as u32,
-            durable: flush_messages <= 1,
-            timestamp_type: if ts_type == "LogAppendTime" {
+            max_message_bytes: get("max.message.bytes").map_or(defaults.max_message_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u32
+            }),
+            durable: get("flush.messages").is_some_and(|v| v <= 1),
+            timestamp_type: if effective.get("message.timestamp.type").map(String::as_str)
+                == Some("LogAppendTime")
+            {
                 sluice_log::TimestampType::LogAppendTime
             } else {
                 sluice_log::TimestampType::CreateTime
             },
-            ..LogConfig::default()
+            ..defaults
         };
         TopicSettings { log }
     }
@@ -268,6 +269,13 @@ impl PartitionStore {
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
         self.log
             .delete_records_before(offset)
+            .map_err(|e| error_code(&e))
+    }
+
+    /// Applies changed topic configs to the open log.
+    pub fn update_settings(&mut self, settings: &TopicSettings) -> Result<(), ResponseError> {
+        self.log
+            .update_config(settings.log.clone())
             .map_err(|e| error_code(&e))
     }
 

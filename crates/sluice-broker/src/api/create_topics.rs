@@ -12,11 +12,7 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
 
 use crate::api::sb;
-use crate::broker::{topic_config_defaults, valid_topic_name, validate_topic_config, Broker};
-
-/// Config source codes of DescribeConfigs/CreateTopics v5+.
-const SOURCE_TOPIC: i8 = 1;
-const SOURCE_DEFAULT: i8 = 5;
+use crate::broker::{valid_topic_name, validate_topic_config, Broker};
 
 /// Creates (or validates) each topic independently.
 pub fn handle(
@@ -51,20 +47,15 @@ pub fn handle(
                 r.num_partitions = partitions;
                 r.replication_factor = 1;
                 r.topic_id = id;
-                let defaults = topic_config_defaults(&broker.config);
                 r.configs = Some(
-                    defaults
-                        .iter()
-                        .map(|(k, default)| {
+                    broker
+                        .effective_topic_configs(&configs)
+                        .into_iter()
+                        .map(|(k, v, src)| {
                             let mut c = CreatableTopicConfigs::default();
-                            c.name = sb(*k);
-                            let set = configs.get(*k);
-                            c.value = Some(sb(set.cloned().unwrap_or_else(|| default.clone())));
-                            c.config_source = if set.is_some() {
-                                SOURCE_TOPIC
-                            } else {
-                                SOURCE_DEFAULT
-                            };
+                            c.name = sb(k);
+                            c.value = Some(sb(v));
+                            c.config_source = src as i8;
                             c
                         })
                         .collect(),

@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::codec::{decode_body, encode_response, RawRequest};
 use crate::error::{BrokerError, DecodeError};
 
+pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -18,10 +19,12 @@ pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
+pub mod describe_configs;
 pub mod describe_groups;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
@@ -58,6 +61,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
 /// The served version range of `key`, if it is served at all.
@@ -93,6 +99,9 @@ pub fn name(key: ApiKey) -> &'static str {
         ApiKey::CreatePartitions => "create_partitions",
         ApiKey::DeleteGroups => "delete_groups",
         ApiKey::DescribeCluster => "describe_cluster",
+        ApiKey::DescribeConfigs => "describe_configs",
+        ApiKey::AlterConfigs => "alter_configs",
+        ApiKey::IncrementalAlterConfigs => "incremental_alter_configs",
         _ => "other",
     }
 }
@@ -167,6 +176,9 @@ pub async fn dispatch(
         CreatePartitions => create_partitions,
         DeleteGroups => delete_groups.await,
         DescribeCluster => describe_cluster,
+        DescribeConfigs => describe_configs,
+        AlterConfigs => alter_configs,
+        IncrementalAlterConfigs => incremental_alter_configs,
     );
     broker.metrics.observe_request(name(key), started.elapsed());
     Ok(true)

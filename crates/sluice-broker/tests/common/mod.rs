@@ -22,6 +22,13 @@ pub struct TestBroker {
 impl TestBroker {
     /// Starts a broker on `port` (0 = any) over `dir`.
     pub fn start(dir: &Path, port: u16, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .try_init();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

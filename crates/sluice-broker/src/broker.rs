@@ -570,6 +570,18 @@ impl Broker {
         }
     }
 
+    /// Segment rolls and retention for every partition.
+    pub fn maintain_logs(&self) {
+        let now = now_ms();
+        for topic in self.topics() {
+            for p in &topic.partitions {
+                if let Err(e) = p.store.lock().expect("poisoned").maintain(now) {
+                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "log maintenance failed");
+                }
+            }
+        }
+    }
+
     /// Snapshot of log sizes per partition for `/metrics`.
     pub fn log_sizes(&self) -> HashMap<(String, i32), u64> {
         let mut out = HashMap::new();

@@ -74,6 +74,8 @@ pub struct BrokerConfig {
     pub log_message_timestamp_type: String,
     /// `log.cleanup.policy`.
     pub log_cleanup_policy: String,
+    /// `log.retention.check.interval.ms`: how often retention and time-based rolls run.
+    pub log_retention_check_interval_ms: u64,
     /// `cluster.id` reported in metadata.
     pub cluster_id: String,
 }
@@ -100,6 +102,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             log_message_timestamp_type: "CreateTime".into(),
             log_cleanup_policy: "delete".into(),
+            log_retention_check_interval_ms: 300_000,
             cluster_id: "sluice-cluster".into(),
         }
     }
@@ -171,6 +174,9 @@ impl BrokerConfig {
                 "log.message.timestamp.type" => self.log_message_timestamp_type = v.clone(),
                 "log.cleanup.policy" => self.log_cleanup_policy = v.clone(),
                 "cluster.id" => self.cluster_id = v.clone(),
+                "log.retention.check.interval.ms" => {
+                    self.log_retention_check_interval_ms = num(k, v)?
+                }
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }

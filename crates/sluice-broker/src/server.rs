@@ -57,6 +57,7 @@ pub async fn run_with_admin(
         background.spawn(serve_admin(admin, broker.clone(), stop_rx.clone()));
     }
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
+    background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
 
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -178,6 +179,21 @@ async fn group_timer(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => broker.groups.tick(Instant::now()),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn log_maintenance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(10));
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.maintain_logs()).await;
+            }
             _ = stop.changed() => return,
         }
     }

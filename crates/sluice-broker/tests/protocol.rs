@@ -288,3 +288,48 @@ fn create_topics_validates() {
         "{names:?}"
     );
 }
+
+#[test]
+fn retention_by_size_advances_log_start() {
+    use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |c| c.log_retention_check_interval_ms = 50);
+    let mut s = connect(broker.addr);
+    assert_eq!(produce(&mut s, "ret", batch(10, None)).0, 0);
+    let mut res = AlterConfigsResource::default();
+    res.resource_type = 2;
+    res.resource_name = StrBytes::from_static_str("ret");
+    res.configs = [("segment.bytes", "2000"), ("retention.bytes", "4000")]
+        .iter()
+        .map(|(k, v)| {
+            let mut c = AlterableConfig::default();
+            c.name = StrBytes::from_static_str(k);
+            c.value = Some(StrBytes::from_static_str(v));
+            c
+        })
+        .collect();
+    let mut req = AlterConfigsRequest::default();
+    req.resources = vec![res];
+    let resp: AlterConfigsResponse = call(&mut s, 2, &req);
+    assert_eq!(resp.responses[0].error_code, 0);
+    for _ in 0..40 {
+        assert_eq!(produce(&mut s, "ret", batch(10, None)).0, 0);
+    }
+    let earliest = |s: &mut std::net::TcpStream| {
+        let mut p = ListOffsetsPartition::default();
+        p.timestamp = -2;
+        let mut t = ListOffsetsTopic::default();
+        t.name = TopicName(StrBytes::from_static_str("ret"));
+        t.partitions = vec![p];
+        let mut req = ListOffsetsRequest::default();
+        req.topics = vec![t];
+        call(s, 7, &req).topics[0].partitions[0].offset
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while earliest(&mut s) == 0 {
+        assert!(std::time::Instant::now() < deadline, "retention never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(latest(&mut s, "ret"), 410);
+}

@@ -351,9 +351,20 @@ impl GroupCoordinator {
             now_ms(),
         )
         .map_err(|_| ResponseError::UnknownServerError)?;
-        let mut store = log.store.lock().expect("poisoned");
-        store.append(&batch, now_ms()).map(|_| ()).map_err(|e| {
-            tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
+        let appended = log
+            .store
+            .lock()
+            .expect("poisoned")
+            .append(&batch, now_ms())
+            .map_err(|e| {
+                tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
+                ResponseError::CoordinatorNotAvailable
+            })?;
+        if appended.sync.is_complete() {
+            return Ok(());
+        }
+        tokio::task::block_in_place(|| appended.sync.wait()).map_err(|e| {
+            tracing::error!(error = %e, "syncing {CONSUMER_OFFSETS} failed");
             ResponseError::CoordinatorNotAvailable
         })
     }

@@ -11,7 +11,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use sluice_log::batch::iter_batches;
-use sluice_log::{LogConfig, LogError, PartitionLog};
+use sluice_log::{FlushTicket, LogConfig, LogError, PartitionLog};
 
 use crate::api::metadata::LEADER_EPOCH;
 use crate::error::BrokerError;
@@ -57,7 +57,7 @@ impl TopicSettings {
 }
 
 /// Result of a produce append.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Appended {
     /// Offset of the first record (the original one for a duplicate).
     pub base_offset: i64,
@@ -67,6 +67,9 @@ pub struct Appended {
     pub record_count: u64,
     /// Whether this was a retry of an already written batch (nothing written).
     pub duplicate: bool,
+    /// Completes once the append is on disk (immediately unless the topic is durable). Await
+    /// it after releasing the partition lock so concurrent appends share one fsync.
+    pub sync: FlushTicket,
 }
 
 /// Maps a log error to the error code Kafka returns in that situation.
@@ -160,6 +163,7 @@ impl PartitionStore {
                         log_append_time: -1,
                         record_count: 0,
                         duplicate: true,
+                        sync: FlushTicket::ready(),
                     });
                 }
                 return Err(ResponseError::DuplicateSequenceNumber);
@@ -172,10 +176,6 @@ impl PartitionStore {
                 tracing::debug!(error = %e, "append rejected");
                 error_code(&e)
             })?;
-        if !info.sync.is_complete() {
-            // Durable mode: only acknowledge after the group commit fsync.
-            tokio::task::block_in_place(|| info.sync.wait()).map_err(|e| error_code(&e))?;
-        }
         self.log.set_high_watermark(info.last_offset + 1);
         let mut offset = info.base_offset;
         for b in iter_batches(records).flatten() {
@@ -193,6 +193,7 @@ impl PartitionStore {
             log_append_time: info.log_append_time.unwrap_or(-1),
             record_count: info.record_count,
             duplicate: false,
+            sync: info.sync,
         })
     }
 

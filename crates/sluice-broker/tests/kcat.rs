@@ -126,3 +126,31 @@ fn auto_create_off_rejects_unknown_topics() {
         "{meta}"
     );
 }
+
+#[test]
+fn durable_mode_acknowledges_after_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |c| c.log_flush_interval_messages = 1);
+    let b = broker.bootstrap();
+    let input: String = (0..2000).map(|i| format!("{i}\n")).collect();
+    kcat(
+        &["-b", &b, "-P", "-t", "durable", "-X", "acks=all"],
+        Some(input.as_bytes()),
+    );
+    let out = kcat(
+        &[
+            "-b",
+            &b,
+            "-C",
+            "-t",
+            "durable",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(out.lines().count(), 2000);
+    assert_eq!(out.lines().last(), Some("1999"));
+}

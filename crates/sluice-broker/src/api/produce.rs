@@ -61,6 +61,14 @@ pub async fn handle(
                     },
                 }
             };
+            let result = match result {
+                // Durable topics acknowledge only once the group-commit fsync covers the append.
+                Ok((a, start)) => match a.sync.clone().await {
+                    Ok(()) => Ok((a, start)),
+                    Err(e) => Err(crate::storage::error_code(&e)),
+                },
+                Err(e) => Err(e),
+            };
             match result {
                 Ok((a, start)) => {
                     appended_any |= !a.duplicate;

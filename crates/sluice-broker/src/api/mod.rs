@@ -184,6 +184,46 @@ pub async fn dispatch(
     Ok(true)
 }
 
+macro_rules! decode_any {
+    ($raw:ident; $($api:ident => $ty:ty),* $(,)?) => {
+        match $raw.api_key {
+            $(ApiKey::$api => decode_body::<$ty>($raw).map(|_| ()),)*
+            other => Err(DecodeError::UnknownApiKey(other as i16)),
+        }
+    };
+}
+
+/// Decodes a request body without handling it (used by the fuzz target and tests).
+pub fn decode_only(raw: &mut RawRequest) -> Result<(), DecodeError> {
+    decode_any!(raw;
+        Produce => ProduceRequest,
+        Fetch => FetchRequest,
+        ListOffsets => ListOffsetsRequest,
+        Metadata => MetadataRequest,
+        OffsetCommit => OffsetCommitRequest,
+        OffsetFetch => OffsetFetchRequest,
+        FindCoordinator => FindCoordinatorRequest,
+        JoinGroup => JoinGroupRequest,
+        Heartbeat => HeartbeatRequest,
+        LeaveGroup => LeaveGroupRequest,
+        SyncGroup => SyncGroupRequest,
+        DescribeGroups => DescribeGroupsRequest,
+        ListGroups => ListGroupsRequest,
+        ApiVersions => ApiVersionsRequest,
+        CreateTopics => CreateTopicsRequest,
+        DeleteTopics => DeleteTopicsRequest,
+        DeleteRecords => DeleteRecordsRequest,
+        InitProducerId => InitProducerIdRequest,
+        OffsetForLeaderEpoch => OffsetForLeaderEpochRequest,
+        CreatePartitions => CreatePartitionsRequest,
+        DeleteGroups => DeleteGroupsRequest,
+        DescribeCluster => DescribeClusterRequest,
+        DescribeConfigs => DescribeConfigsRequest,
+        AlterConfigs => AlterConfigsRequest,
+        IncrementalAlterConfigs => IncrementalAlterConfigsRequest,
+    )
+}
+
 /// Shorthand for building protocol strings.
 pub fn sb(s: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
     kafka_protocol::protocol::StrBytes::from_string(s.into())

@@ -419,7 +419,8 @@ impl GroupCoordinator {
             if let Some(instance) = &p.instance_id {
                 if let Some(old) = group.static_member(instance) {
                     // A restarted static member takes over its old slot without a rebalance
-                    // when the group is stable.
+                    // when the group is stable. A returning leader rebalances instead, since
+                    // only a join round hands it the member list it assigns from.
                     let mut m = group.members.remove(&old).expect("static member exists");
                     if let Some(w) = m.join_waiter.take() {
                         let _ = w.send(JoinOutcome {
@@ -430,11 +431,12 @@ impl GroupCoordinator {
                     }
                     m.last_seen = now;
                     m.protocols = p.protocols.clone();
-                    if group.leader.as_deref() == Some(old.as_str()) {
+                    let was_leader = group.leader.as_deref() == Some(old.as_str());
+                    if was_leader {
                         group.leader = Some(member_id.clone());
                     }
                     group.members.insert(member_id.clone(), m);
-                    if group.state == GroupState::Stable {
+                    if group.state == GroupState::Stable && !was_leader {
                         return Reply::Now(JoinOutcome {
                             error: 0,
                             generation: group.generation,
@@ -450,15 +452,16 @@ impl GroupCoordinator {
                 group.pending.insert(member_id.clone());
                 return fail(ResponseError::MemberIdRequired, &member_id);
             }
+        } else if p
+            .instance_id
+            .as_ref()
+            .and_then(|i| group.static_member(i))
+            .is_some_and(|id| id != member_id)
+        {
+            // Another process took over this group.instance.id.
+            return fail(ResponseError::FencedInstanceId, &member_id);
         } else if !group.members.contains_key(&member_id) && !group.pending.remove(&member_id) {
             return fail(ResponseError::UnknownMemberId, &member_id);
-        } else if let Some(instance) = &p.instance_id {
-            if group
-                .static_member(instance)
-                .is_some_and(|id| id != member_id)
-            {
-                return fail(ResponseError::FencedInstanceId, &member_id);
-            }
         }
         let (tx, rx) = oneshot::channel();
         if group.members.is_empty() {
@@ -1033,29 +1036,53 @@ mod tests {
     fn static_member_rejoins_stable_group_without_rebalance() {
         let c = GroupCoordinator::default();
         let t = Instant::now();
-        let mut p = params("", "a");
-        p.instance_id = Some("i1".into());
-        let mut rx = wait(c.join(p.clone(), t));
-        let first = rx.try_recv().unwrap();
-        let _ = c.sync(
-            "g",
-            1,
-            &first.member_id,
-            vec![(first.member_id.clone(), Bytes::from_static(b"X"))],
-        );
-        let again = now_outcome(c.join(p.clone(), t));
-        assert_eq!((again.error, again.generation), (0, 1));
-        assert_ne!(again.member_id, first.member_id);
+        let mut leader = params("", "a");
+        leader.instance_id = Some("i1".into());
+        let first = wait(c.join(leader.clone(), t)).try_recv().unwrap();
+        let _ = c.sync("g", 1, &first.member_id, vec![]);
+        let mut p = params("", "b");
+        p.instance_id = Some("i2".into());
+        let mut rx_b = wait(c.join(p.clone(), t));
+        let mut leader_again = leader.clone();
+        leader_again.member_id = first.member_id.clone();
+        let mut rx_a = wait(c.join(leader_again, t));
+        let (a2, b2) = (rx_a.try_recv().unwrap(), rx_b.try_recv().unwrap());
         assert_eq!(
-            c.heartbeat("g", 1, &first.member_id, t),
+            (a2.generation, a2.leader.as_str()),
+            (2, first.member_id.as_str())
+        );
+        let assignments = vec![
+            (a2.member_id.clone(), Bytes::from_static(b"A")),
+            (b2.member_id.clone(), Bytes::from_static(b"B")),
+        ];
+        let _ = c.sync("g", 2, &a2.member_id, assignments);
+
+        // The follower restarts: same generation, no rebalance, its assignment kept.
+        let again = now_outcome(c.join(p.clone(), t));
+        assert_eq!((again.error, again.generation), (0, 2));
+        assert_ne!(again.member_id, b2.member_id);
+        assert_eq!(
+            now_outcome(c.sync("g", 2, &again.member_id, vec![])).assignment,
+            Bytes::from_static(b"B")
+        );
+        assert_eq!(
+            c.heartbeat("g", 2, &a2.member_id, t),
+            0,
+            "the other member was not disturbed"
+        );
+        assert_eq!(
+            c.heartbeat("g", 2, &b2.member_id, t),
             ResponseError::UnknownMemberId.code()
         );
         let mut stale = p;
-        stale.member_id = first.member_id;
+        stale.member_id = b2.member_id;
         assert_eq!(
             now_outcome(c.join(stale, t)).error,
-            ResponseError::UnknownMemberId.code()
+            ResponseError::FencedInstanceId.code()
         );
+
+        // The leader restarts: it needs the member list, so a rebalance runs.
+        assert!(matches!(c.join(leader, t), Reply::Wait(_)));
     }
 
     #[test]

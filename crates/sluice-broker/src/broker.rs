@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kafka_protocol::error::ResponseError;
@@ -13,6 +12,9 @@ use crate::error::BrokerError;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::storage::{PartitionStore, TopicSettings};
+
+/// Producer ids reserved on disk at a time.
+const PRODUCER_ID_BLOCK: i64 = 1000;
 
 /// Name of the internal topic holding committed offsets and group metadata.
 pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
@@ -62,7 +64,8 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// Prometheus metrics.
     pub metrics: Metrics,
-    next_producer_id: AtomicI64,
+    // (next id to hand out, first id not yet reserved on disk).
+    producer_ids: Mutex<(i64, i64)>,
     // Dynamic broker configs by broker property name.
     dynamic: RwLock<BTreeMap<String, String>>,
 }
@@ -176,7 +179,7 @@ impl Broker {
             appended,
             groups: GroupCoordinator::default(),
             metrics,
-            next_producer_id: AtomicI64::new(0),
+            producer_ids: Mutex::new((0, 0)),
             dynamic: RwLock::new(BTreeMap::new()),
             config,
         };
@@ -225,7 +228,14 @@ impl Broker {
                 .expect("poisoned")
                 .insert(name.to_string(), topic);
         }
-        broker.next_producer_id.store(max_pid + 1, Ordering::SeqCst);
+        // Ids are reserved on disk in blocks, so none is handed out twice even if the producer
+        // that got it never wrote anything before a restart.
+        let reserved: i64 = std::fs::read_to_string(broker.producer_ids_path())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let next = (max_pid + 1).max(reserved);
+        *broker.producer_ids.lock().expect("poisoned") = (next, next);
         if broker.topic(CONSUMER_OFFSETS).is_none() {
             let _created = broker.create_topic(CONSUMER_OFFSETS, 1, BTreeMap::new())?;
         }
@@ -549,9 +559,31 @@ impl Broker {
         Ok(Ok(()))
     }
 
+    fn producer_ids_path(&self) -> PathBuf {
+        self.config
+            .data_dir
+            .join("__sluice")
+            .join("producer-id-block")
+    }
+
     /// Allocates a fresh producer id for InitProducerId.
     pub fn allocate_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::SeqCst)
+        let mut ids = self.producer_ids.lock().expect("poisoned");
+        let id = ids.0;
+        if id >= ids.1 {
+            let reserve = id + PRODUCER_ID_BLOCK;
+            let path = self.producer_ids_path();
+            let tmp = path.with_extension("tmp");
+            let written = std::fs::write(&tmp, reserve.to_string())
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::error!(error = %e, "persisting producer id block failed");
+            } else {
+                ids.1 = reserve;
+            }
+        }
+        ids.0 += 1;
+        id
     }
 
     /// Wakes fetches waiting for data.

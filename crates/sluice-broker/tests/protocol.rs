@@ -333,3 +333,34 @@ fn retention_by_size_advances_log_start() {
     }
     assert_eq!(latest(&mut s, "ret"), 410);
 }
+
+#[test]
+fn producer_ids_are_never_reused_across_restarts() {
+    use kafka_protocol::messages::InitProducerIdRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let init = |broker: &TestBroker| {
+        let mut s = connect(broker.addr);
+        let mut req = InitProducerIdRequest::default();
+        req.transactional_id = None;
+        req.producer_id = kafka_protocol::messages::ProducerId(-1);
+        req.producer_epoch = -1;
+        let resp = call(&mut s, 4, &req);
+        assert_eq!((resp.error_code, resp.producer_epoch), (0, 0));
+        resp.producer_id.0
+    };
+    let broker = TestBroker::start(dir.path(), 0, |_| {});
+    let (a, b) = (init(&broker), init(&broker));
+    assert_ne!(a, b);
+    broker.stop();
+    let broker = TestBroker::start(dir.path(), 0, |_| {});
+    let c = init(&broker);
+    assert!(c > a.max(b), "{c} after {a}, {b}");
+    // Bumping the epoch of a known id (KIP-360) keeps the id.
+    let mut s = connect(broker.addr);
+    let mut req = InitProducerIdRequest::default();
+    req.transactional_id = None;
+    req.producer_id = kafka_protocol::messages::ProducerId(c);
+    req.producer_epoch = 0;
+    let resp = call(&mut s, 4, &req);
+    assert_eq!((resp.producer_id.0, resp.producer_epoch), (c, 1));
+}

@@ -126,11 +126,13 @@ impl BatchHeader {
     }
     /// Offset of the last record.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        // Saturating: headers come from untrusted bytes.
+        self.base_offset
+            .saturating_add(i64::from(self.last_offset_delta))
     }
     /// Offset after the batch.
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        self.last_offset().saturating_add(1)
     }
     /// Compression codec id (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
     pub fn compression(&self) -> u8 {
@@ -193,6 +195,34 @@ impl Batch<'_> {
     /// Full validation a leader applies: CRC, and a record count that agrees
     /// with `lastOffsetDelta`.
     pub fn validate(&self) -> Result<(), LogError> {
+        self.check_counts()?;
+        self.verify_crc()
+    }
+
+    /// Like [`validate`](Self::validate), also returning the CRC-32C of the
+    /// records part alone (`bytes[61..]`), so a caller that rewrites
+    /// CRC-covered header fields can recompute the batch CRC without a second
+    /// pass over the records.
+    pub fn validate_with_records_crc(&self) -> Result<u32, LogError> {
+        self.check_counts()?;
+        let records = &self.bytes[HEADER_LEN..];
+        let records_crc = crc32c::crc32c(records);
+        let computed = crc32c::crc32c_combine(
+            crc32c::crc32c(&self.bytes[ATTRIBUTES_OFFSET..HEADER_LEN]),
+            records_crc,
+            records.len(),
+        );
+        if computed != self.header.crc {
+            return Err(LogError::CrcMismatch {
+                position: self.position,
+                stored: self.header.crc,
+                computed,
+            });
+        }
+        Ok(records_crc)
+    }
+
+    fn check_counts(&self) -> Result<(), LogError> {
         let h = &self.header;
         if h.last_offset_delta < 0 || h.records_count < 1 {
             return Err(LogError::invalid(self.position, "batch has no records"));
@@ -203,7 +233,7 @@ impl Batch<'_> {
                 "records count disagrees with lastOffsetDelta",
             ));
         }
-        self.verify_crc()
+        Ok(())
     }
 
     /// Records of an uncompressed batch; `None` for compressed batches.
@@ -380,3 +410,6 @@ impl<'a> Cursor<'a> {
         Some(Some(s))
     }
 }
+
+#[cfg(test)]
+mod tests;

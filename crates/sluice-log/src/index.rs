@@ -8,23 +8,38 @@
 //!   `maxTimestamp <= timestamp` (a running maximum, so non-decreasing).
 //!
 //! Entries are added once `index_interval_bytes` of log have been written since
-//! the previous one. Why in memory: a segment's index is at most a few
-//! hundred KiB, and without mmap (no `unsafe`) a Vec gives the same binary
-//! search without a read syscall per lookup. Files are appended on flush and
-//! roll, and are only trusted for segments below the recovery point: they may
-//! lack a tail, which costs a longer scan but never a wrong answer, and
-//! entries that fail sanity checks make the segment rebuild them.
+//! the previous one, and always for a segment's first batch; sealing a
+//! segment adds a final time entry at its last batch, so the last time entry
+//! carries the segment's largest timestamp.
+//!
+//! The active segment's entries live in a Vec: without mmap (no `unsafe`) that
+//! gives binary search without a syscall per append or lookup. Sealed
+//! segments drop theirs and binary-search the file with pread, so memory does
+//! not grow with the number of old segments. Files are appended on flush and
+//! roll and are only trusted for segments below the recovery point; entries
+//! failing sanity and spot checks make the segment rebuild them from the log.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Shared mechanics of both index kinds.
 #[derive(Debug)]
 pub(crate) struct IndexFile<E> {
     path: PathBuf,
+    /// Entries held in memory (the active segment's, or while loading).
     pub(crate) entries: Vec<E>,
     persisted: usize,
+    /// Sealed segments search their index file with pread instead, so memory
+    /// stays bounded however many old segments a partition keeps.
+    disk: Option<OnDisk<E>>,
+}
+
+#[derive(Debug)]
+struct OnDisk<E> {
+    count: usize,
+    last: Option<E>,
 }
 
 pub(crate) trait Entry: Copy {
@@ -83,6 +98,7 @@ impl<E: Entry> IndexFile<E> {
             path,
             entries: Vec::new(),
             persisted: 0,
+            disk: None,
         }
     }
 
@@ -102,6 +118,7 @@ impl<E: Entry> IndexFile<E> {
             path,
             entries,
             persisted,
+            disk: None,
         }))
     }
 
@@ -110,15 +127,80 @@ impl<E: Entry> IndexFile<E> {
     }
 
     pub(crate) fn last(&self) -> Option<E> {
-        self.entries.last().copied()
+        match &self.disk {
+            Some(d) => d.last,
+            None => self.entries.last().copied(),
+        }
     }
 
     pub(crate) fn push(&mut self, e: E) {
+        debug_assert!(self.disk.is_none(), "push to a spilled index");
         self.entries.push(e);
+    }
+
+    /// Persists the entries, then drops them from memory: later lookups
+    /// read the file.
+    pub(crate) fn spill(&mut self) -> io::Result<()> {
+        if self.disk.is_some() {
+            return Ok(());
+        }
+        self.persist()?;
+        let count = self.entries.len();
+        let last = self.entries.last().copied();
+        self.entries = Vec::new();
+        self.disk = Some(OnDisk { count, last });
+        Ok(())
+    }
+
+    pub(crate) fn is_spilled(&self) -> bool {
+        self.disk.is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.disk.as_ref().map_or(self.entries.len(), |d| d.count)
+    }
+
+    /// Entry `i`; `file` is the opened index file in disk mode. The file is
+    /// opened per lookup rather than kept open so old segments cost no file
+    /// descriptors beyond their log file.
+    fn get(&self, file: Option<&File>, i: usize) -> io::Result<E> {
+        match file {
+            None => Ok(self.entries[i]),
+            Some(f) => {
+                let mut buf = [0u8; 16];
+                f.read_exact_at(&mut buf[..E::SIZE], (i * E::SIZE) as u64)?;
+                Ok(E::decode(&buf))
+            }
+        }
+    }
+
+    /// The entry before the first one failing `pred` (`slice::partition_point`
+    /// minus one), over memory or file.
+    fn floor(&self, pred: impl Fn(&E) -> bool) -> io::Result<Option<E>> {
+        let file = match self.disk {
+            Some(_) => Some(File::open(&self.path)?),
+            None => None,
+        };
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(&self.get(file.as_ref(), mid)?) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        match lo {
+            0 => Ok(None),
+            i => self.get(file.as_ref(), i - 1).map(Some),
+        }
     }
 
     /// Appends entries not yet on disk.
     pub(crate) fn persist(&mut self) -> io::Result<()> {
+        if self.disk.is_some() {
+            return Ok(());
+        }
         if self.persisted == self.entries.len() && self.path.exists() {
             return Ok(());
         }
@@ -155,22 +237,19 @@ impl<E: Entry> IndexFile<E> {
         }
     }
 
+    /// Empties the in-memory index (before a rebuild), leaving disk mode.
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.persisted = 0;
+        self.disk = None;
     }
 }
 
 impl IndexFile<OffsetEntry> {
     /// Position to start scanning from for relative offset `rel`: that of the
     /// last entry at or below it, else the segment start.
-    pub(crate) fn lookup(&self, rel: u32) -> u32 {
-        let i = self.entries.partition_point(|e| e.rel <= rel);
-        if i == 0 {
-            0
-        } else {
-            self.entries[i - 1].pos
-        }
+    pub(crate) fn lookup(&self, rel: u32) -> io::Result<u32> {
+        Ok(self.floor(|e| e.rel <= rel)?.map_or(0, |e| e.pos))
     }
 
     /// True when entries are strictly increasing and inside the segment.
@@ -190,9 +269,8 @@ impl IndexFile<TimeEntry> {
     /// Relative offset from which to scan for the first batch with
     /// `maxTimestamp >= ts`: every batch before the returned entry's batch is
     /// known to be older. `None` means scan from the segment start.
-    pub(crate) fn lookup(&self, ts: i64) -> Option<u32> {
-        let i = self.entries.partition_point(|e| e.ts < ts);
-        (i > 0).then(|| self.entries[i - 1].rel)
+    pub(crate) fn lookup(&self, ts: i64) -> io::Result<Option<u32>> {
+        Ok(self.floor(|e| e.ts < ts)?.map(|e| e.rel))
     }
 
     pub(crate) fn is_sane(&self, max_rel: Option<u32>) -> bool {
@@ -208,3 +286,63 @@ impl IndexFile<TimeEntry> {
 
 pub(crate) type OffsetIndex = IndexFile<OffsetEntry>;
 pub(crate) type TimeIndex = IndexFile<TimeEntry>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spilled_lookups_match_in_memory_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut oi = OffsetIndex::empty(dir.path().join("x.index"));
+        let mut ti = TimeIndex::empty(dir.path().join("x.timeindex"));
+        for i in 0..1000u32 {
+            oi.push(OffsetEntry {
+                rel: i * 3,
+                pos: i * 100,
+            });
+            ti.push(TimeEntry {
+                ts: i64::from(i) * 10,
+                rel: i * 3,
+            });
+        }
+        let probes_rel: Vec<u32> = (0..3100).step_by(7).collect();
+        let probes_ts: Vec<i64> = (-5..10_100).step_by(3).collect();
+        let mem_o: Vec<u32> = probes_rel.iter().map(|&r| oi.lookup(r).unwrap()).collect();
+        let mem_t: Vec<Option<u32>> = probes_ts.iter().map(|&t| ti.lookup(t).unwrap()).collect();
+        assert_eq!(oi.lookup(0).unwrap(), 0);
+        assert_eq!(oi.lookup(5).unwrap(), 100);
+        assert_eq!(ti.lookup(0).unwrap(), None);
+        assert_eq!(ti.lookup(11).unwrap(), Some(3));
+        oi.spill().unwrap();
+        ti.spill().unwrap();
+        assert!(oi.entries.is_empty() && oi.is_spilled());
+        assert_eq!(
+            oi.last(),
+            Some(OffsetEntry {
+                rel: 2997,
+                pos: 99_900
+            })
+        );
+        assert_eq!(
+            probes_rel
+                .iter()
+                .map(|&r| oi.lookup(r).unwrap())
+                .collect::<Vec<_>>(),
+            mem_o
+        );
+        assert_eq!(
+            probes_ts
+                .iter()
+                .map(|&t| ti.lookup(t).unwrap())
+                .collect::<Vec<_>>(),
+            mem_t
+        );
+        let reread = OffsetIndex::read(dir.path().join("x.index"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(reread.entries.len(), 1000);
+        assert!(reread.is_sane(100_000, Some(3000)));
+        assert!(!reread.is_sane(99_900, None), "position past the log end");
+    }
+}

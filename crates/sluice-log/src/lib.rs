@@ -36,7 +36,26 @@
 //! [`PartitionLog`] is a plain `&mut self` object: the broker keeps it behind
 //! a lock. In durable mode an append returns a [`FlushTicket`] to wait on
 //! *after* releasing that lock; a shared [`Flusher`] thread batches the fsyncs
-//! of all waiting appends (group commit).
+//! of all waiting appends (group commit). Reads return owned [`Bytes`]
+//! ([`PartitionLog::read`]) or a [`FileRegion`] to copy or `sendfile` after
+//! the lock is released ([`PartitionLog::read_region`]).
+//!
+//! ```
+//! # fn main() -> Result<(), sluice_log::LogError> {
+//! use sluice_log::{LogConfig, PartitionLog};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let dir = tmp.path().join("orders-0");
+//! let mut log = PartitionLog::open(&dir, LogConfig { durable: true, ..LogConfig::default() })?;
+//! # let records = sluice_log::testing::batch(3, 10, 1_700_000_000_000);
+//! // `records` is the produce request's records field: one or more v2 batches.
+//! let info = log.append(&records, /* leader epoch */ 0, /* now */ 1_700_000_000_000)?;
+//! info.sync.wait()?; // or `.await` it; after dropping the partition lock
+//! assert_eq!((info.base_offset, info.last_offset), (0, 2));
+//! log.set_high_watermark(info.last_offset + 1);
+//! let fetched = log.read(0, 1 << 20, log.high_watermark())?;
+//! assert_eq!(fetched.next_offset, 3);
+//! # Ok(()) }
+//! ```
 
 pub mod batch;
 mod checkpoint;
@@ -46,14 +65,20 @@ mod flush;
 mod index;
 mod log;
 mod maintenance;
+mod read;
 mod recovery;
 mod segment;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::LogError;
+#[cfg(any(test, feature = "testing"))]
+pub use flush::FlusherHold;
 pub use flush::{FlushTicket, Flusher};
 pub use log::PartitionLog;
+
+use std::fs::File;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -169,4 +194,36 @@ pub struct RetentionOutcome {
     pub deleted_bytes: u64,
     /// Log start offset afterwards.
     pub log_start_offset: i64,
+}
+
+/// Location of the batches a fetch should return, from
+/// [`PartitionLog::read_region`]: `len` bytes of `file` at `position`.
+///
+/// The file handle stays valid after the segment is deleted by retention,
+/// but a concurrent [`PartitionLog::truncate_to`] (follower divergence) may
+/// cut the range; read it promptly and treat a short read as a retryable error.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    /// The segment file.
+    pub file: Arc<File>,
+    /// Byte position of the first batch.
+    pub position: u64,
+    /// Bytes of whole batches; 0 when there is nothing to return.
+    pub len: usize,
+    /// Offset after the last batch in the region (the start offset when empty).
+    pub next_offset: i64,
+    /// Log start offset at read time.
+    pub log_start_offset: i64,
+    /// High watermark at read time.
+    pub high_watermark: i64,
+    /// Log end offset at read time.
+    pub log_end_offset: i64,
+}
+
+impl FileRegion {
+    /// Reads the region with `pread`.
+    pub fn read_bytes(&self) -> Result<Bytes, LogError> {
+        segment::pread_bytes(&self.file, self.position, self.len)
+            .map_err(|e| LogError::io("read segment", e))
+    }
 }

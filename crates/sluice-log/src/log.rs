@@ -8,7 +8,7 @@ use crate::checkpoint::{self, PartitionCheckpoint};
 use crate::epoch::EpochCache;
 use crate::error::IoContext;
 use crate::segment::{self, Segment};
-use crate::{AppendInfo, FlushTicket, Flusher, LogConfig, LogError, ReadSlice, TimestampType};
+use crate::{AppendInfo, FlushTicket, Flusher, LogConfig, LogError, TimestampType};
 
 /// One partition's log. See the crate docs for the on-disk format.
 ///
@@ -31,6 +31,8 @@ pub struct PartitionLog {
     /// (base offset, maxTimestamp, size, next offset) per batch of the append in progress.
     metas: Vec<(i64, i64, u64, i64)>,
     pub(crate) closed: bool,
+    /// The leader-epoch checkpoint on disk is behind the cache.
+    pub(crate) epochs_dirty: bool,
 }
 
 /// Byte ranges `(start, end)` of `records` to write, for one append.
@@ -65,7 +67,10 @@ impl PartitionLog {
             let next_base = bases.get(i + 1).copied();
             let recover = next_base.is_none_or(|n| n > recovery_point);
             let mut visit = |h: &BatchHeader| {
-                epochs.assign(h.partition_leader_epoch, h.base_offset);
+                // Without a checkpoint the cache is rebuilt below, in offset order.
+                if stored_epochs.is_some() {
+                    epochs.assign(h.partition_leader_epoch, h.base_offset);
+                }
             };
             let (seg, cut) = Segment::open(
                 dir,
@@ -81,16 +86,7 @@ impl PartitionLog {
                 // Offsets after a hole cannot be trusted to be contiguous with it.
                 for &later in &bases[i + 1..] {
                     tracing::warn!(dir = %dir.display(), segment = later, "deleting segment after a recovered hole");
-                    for suffix in [
-                        segment::LOG_SUFFIX,
-                        segment::INDEX_SUFFIX,
-                        segment::TIME_INDEX_SUFFIX,
-                    ] {
-                        let p = dir.join(segment::file_name(later, suffix));
-                        std::fs::remove_file(&p)
-                            .or_else(ignore_not_found)
-                            .ctx(|| format!("delete {}", p.display()))?;
-                    }
+                    Segment::delete_files_of(dir, later)?;
                 }
                 break;
             }
@@ -100,11 +96,33 @@ impl PartitionLog {
             // A rebuilt index of an inactive segment needs its final time entry.
             seg.seal()?;
         }
+        if stored_epochs.is_none() {
+            // Without a checkpoint, trusted segments were only partly scanned.
+            for seg in &segments {
+                seg.find_from(0, |h| {
+                    epochs.assign(h.partition_leader_epoch, h.base_offset);
+                    false
+                })?;
+            }
+        }
         if segments.is_empty() {
             segments.push(Segment::create(
                 dir,
                 cp.log_start_offset.unwrap_or(0).max(0),
             )?);
+        }
+        if let Some(active) = segments.last_mut() {
+            // Like Kafka, `segment.ms` counts from the first batch's timestamp
+            // across restarts (the in-memory append time is lost).
+            if let Some((_, h)) = active.find_from(0, |_| true)? {
+                active.first_append_ms = (h.max_timestamp >= 0).then_some(h.max_timestamp);
+            }
+        }
+        if config.durable {
+            // A new partition directory must itself survive a crash.
+            checkpoint::sync_dir(dir)
+                .and_then(|()| dir.parent().map_or(Ok(()), checkpoint::sync_dir))
+                .ctx(|| format!("fsync {}", dir.display()))?;
         }
         let first_base = segments[0].base_offset;
         let leo = segments.last().map_or(0, |s| s.next_offset);
@@ -130,6 +148,7 @@ impl PartitionLog {
             headers: Vec::new(),
             metas: Vec::new(),
             closed: false,
+            epochs_dirty: false,
         };
         log.write_checkpoint(false)?;
         Ok(log)
@@ -216,7 +235,14 @@ impl PartitionLog {
                     max: self.config.max_message_bytes,
                 });
             }
-            b.validate()?;
+            // LogAppendTime rewrites CRC-covered fields: keep the records'
+            // CRC so the new batch CRC needs no second pass over them.
+            let records_crc = if log_append {
+                b.validate_with_records_crc()?
+            } else {
+                b.validate()?;
+                0
+            };
             let mut h = [0u8; HEADER_LEN];
             h.copy_from_slice(&b.bytes[..HEADER_LEN]);
             h[..8].copy_from_slice(&next.to_be_bytes());
@@ -229,9 +255,10 @@ impl PartitionLog {
                     .copy_from_slice(&attrs.to_be_bytes());
                 h[batch::MAX_TIMESTAMP_OFFSET..batch::MAX_TIMESTAMP_OFFSET + 8]
                     .copy_from_slice(&now_ms.to_be_bytes());
-                let crc = crc32c::crc32c_append(
+                let crc = crc32c::crc32c_combine(
                     crc32c::crc32c(&h[batch::ATTRIBUTES_OFFSET..]),
-                    &b.bytes[HEADER_LEN..],
+                    records_crc,
+                    b.bytes.len() - HEADER_LEN,
                 );
                 h[batch::CRC_OFFSET..batch::ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
                 batch_max_ts = now_ms;
@@ -251,7 +278,7 @@ impl PartitionLog {
         let base_offset = self.metas[0].0;
         let sync = self.write_validated(records, &spans, next - 1, now_ms)?;
         if self.epochs.assign(leader_epoch, base_offset) {
-            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.save_epochs_after_append();
         }
         Ok(AppendInfo {
             base_offset,
@@ -305,7 +332,7 @@ impl PartitionLog {
             changed |= self.epochs.assign(e, o);
         }
         if changed {
-            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.save_epochs_after_append();
         }
         Ok(AppendInfo {
             base_offset,
@@ -366,113 +393,21 @@ impl PartitionLog {
         })
     }
 
+    /// The data is already written, so failing the append now would make the
+    /// producer retry and duplicate it; the checkpoint is retried on flush.
+    fn save_epochs_after_append(&mut self) {
+        if let Err(e) = checkpoint::write_epochs(&self.dir, self.epochs.entries(), true) {
+            tracing::error!(dir = %self.dir.display(), error = %e, "leader-epoch checkpoint failed; retrying on flush");
+            self.epochs_dirty = true;
+        }
+    }
+
     pub(crate) fn segment_ms_due(&self, now_ms: i64) -> bool {
         let (Some(ms), Some(first)) = (self.config.segment_ms, self.active().first_append_ms)
         else {
             return false;
         };
         now_ms.saturating_sub(first) >= ms.min(i64::MAX as u64) as i64
-    }
-
-    /// Reads whole batches starting with the one containing `start_offset`,
-    /// from one segment, up to `max_bytes` — but always at least one batch if
-    /// any lies wholly below `max_offset` (Kafka's rule, so a consumer can
-    /// make progress past a batch larger than its fetch size). Batches whose
-    /// last offset is ≥ `max_offset` (e.g. the high watermark) are not returned.
-    ///
-    /// Errors with [`LogError::OffsetOutOfRange`] if `start_offset` is below the
-    /// log start offset or above the log end offset.
-    pub fn read(
-        &self,
-        start_offset: i64,
-        max_bytes: usize,
-        max_offset: i64,
-    ) -> Result<ReadSlice, LogError> {
-        let leo = self.log_end_offset();
-        if start_offset < self.log_start || start_offset > leo {
-            return Err(LogError::OffsetOutOfRange {
-                requested: start_offset,
-                log_start: self.log_start,
-                log_end: leo,
-            });
-        }
-        let mut slice = ReadSlice {
-            records: bytes::Bytes::new(),
-            next_offset: start_offset,
-            log_start_offset: self.log_start,
-            high_watermark: self.hw,
-            log_end_offset: leo,
-        };
-        if start_offset >= leo || start_offset >= max_offset {
-            return Ok(slice);
-        }
-        let first = self
-            .segments
-            .partition_point(|s| s.base_offset <= start_offset)
-            .saturating_sub(1);
-        for seg in &self.segments[first..] {
-            let Some((pos, h)) = seg.find(start_offset)? else {
-                continue;
-            };
-            if h.last_offset() >= max_offset {
-                return Ok(slice);
-            }
-            let mut end = pos + h.total_size() as u64;
-            let mut next = h.next_offset();
-            while let Some((_, h)) = seg.find_from(end, |_| true)? {
-                let grown = end + h.total_size() as u64 - pos;
-                if h.last_offset() >= max_offset || grown > max_bytes as u64 {
-                    break;
-                }
-                end = pos + grown;
-                next = h.next_offset();
-            }
-            slice.records = seg.read_bytes(pos, (end - pos) as usize)?;
-            slice.next_offset = next;
-            return Ok(slice);
-        }
-        Ok(slice)
-    }
-
-    /// ListOffsets by timestamp: the first record at or after the log start
-    /// offset whose timestamp is ≥ `timestamp`, as `(offset, timestamp)`.
-    /// Exact per record for uncompressed CreateTime batches; for compressed or
-    /// LogAppendTime batches, the batch's first offset and `maxTimestamp`.
-    /// `None` when no batch is that recent. (The special timestamps -1/-2 are
-    /// the broker's to map onto the log end / start offset.)
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
-        let log_start = self.log_start;
-        for seg in &self.segments {
-            if seg.next_offset <= log_start || seg.max_timestamp < timestamp {
-                continue;
-            }
-            let from = seg.time_lookup_position(timestamp);
-            let Some((pos, h)) = seg.find_from(from, |h| {
-                h.max_timestamp >= timestamp && h.last_offset() >= log_start
-            })?
-            else {
-                continue;
-            };
-            if h.compression() == 0 && !h.is_log_append_time() {
-                let bytes = seg.read_bytes(pos, h.total_size())?;
-                if let Some(Ok(b)) = iter_batches(&bytes).next() {
-                    if let Some(recs) = b.records() {
-                        for r in recs {
-                            let Ok(r) = r else { break };
-                            let (off, ts) = (
-                                h.base_offset + i64::from(r.offset_delta),
-                                h.base_timestamp + r.timestamp_delta,
-                            );
-                            if ts >= timestamp && off >= log_start {
-                                return Ok(Some((off, ts)));
-                            }
-                        }
-                    }
-                }
-            }
-            return Ok(Some((h.base_offset.max(log_start), h.max_timestamp)));
-        }
-        Ok(None)
     }
 
     /// OffsetForLeaderEpoch: `(largest epoch ≤ epoch, end offset of that

@@ -63,6 +63,10 @@ impl PartitionLog {
             }
         }
         self.recovery_point = self.log_end_offset();
+        if self.epochs_dirty {
+            checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+            self.epochs_dirty = false;
+        }
         self.write_checkpoint(true)
     }
 
@@ -78,6 +82,15 @@ impl PartitionLog {
     pub fn delete(mut self) -> Result<(), LogError> {
         self.closed = true;
         std::fs::remove_dir_all(&self.dir).ctx(|| format!("delete {}", self.dir.display()))
+    }
+
+    /// Durably writes `partition-checkpoint` (high watermark, log start
+    /// offset, recovery point) without syncing segment data — for the
+    /// broker's periodic HW checkpoint (Kafka's
+    /// `replica.high.watermark.checkpoint.interval.ms`), which is cheaper than
+    /// a full [`flush`](Self::flush).
+    pub fn checkpoint(&self) -> Result<(), LogError> {
+        self.write_checkpoint(true)
     }
 
     pub(crate) fn write_checkpoint(&self, durable: bool) -> Result<(), LogError> {
@@ -118,6 +131,8 @@ impl PartitionLog {
             self.segments[n - 1].truncate_to(offset, interval)?;
         }
         let leo = self.log_end_offset();
+        // Removing a batch that straddles the log start can end the log below it.
+        self.log_start = self.log_start.min(leo);
         self.hw = self.hw.clamp(self.log_start, leo);
         self.recovery_point = self.recovery_point.min(leo);
         self.epochs.truncate_from_end(leo);

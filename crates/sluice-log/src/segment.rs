@@ -146,7 +146,7 @@ impl Segment {
             return Ok(false);
         }
         let from_rel = ti.last().map(|e| e.rel).unwrap_or(0);
-        let from = u64::from(oi.lookup(from_rel));
+        let from = u64::from(oi.lookup(from_rel).ctx(|| "offset index lookup".into())?);
         // Sanity checks cannot catch entries that point into the middle of a
         // batch; spot-check the entries this open relies on.
         let used = oi
@@ -314,9 +314,11 @@ impl Segment {
     /// Position and header of the first batch whose last offset is ≥ `offset`.
     pub(crate) fn find(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
         let rel = (offset - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32;
-        self.find_from(u64::from(self.offset_index.lookup(rel)), |h| {
-            h.last_offset() >= offset
-        })
+        let from = self
+            .offset_index
+            .lookup(rel)
+            .ctx(|| format!("read {}", self.offset_index.path().display()))?;
+        self.find_from(u64::from(from), |h| h.last_offset() >= offset)
     }
 
     /// First batch at or after `from` satisfying `pred`.
@@ -338,19 +340,16 @@ impl Segment {
     }
 
     /// Position from which a timestamp search may start.
-    pub(crate) fn time_lookup_position(&self, ts: i64) -> u64 {
-        match self.time_index.lookup(ts) {
-            Some(rel) => u64::from(self.offset_index.lookup(rel)),
+    pub(crate) fn time_lookup_position(&self, ts: i64) -> Result<u64, LogError> {
+        let ctx = || format!("read indexes of {}", self.log_path.display());
+        Ok(match self.time_index.lookup(ts).ctx(ctx)? {
+            Some(rel) => u64::from(self.offset_index.lookup(rel).ctx(ctx)?),
             None => 0,
-        }
+        })
     }
 
     pub(crate) fn read_bytes(&self, pos: u64, len: usize) -> Result<Bytes, LogError> {
-        let mut buf = BytesMut::zeroed(len);
-        self.log
-            .read_exact_at(&mut buf, pos)
-            .ctx(|| format!("read {}", self.log_path.display()))?;
-        Ok(buf.freeze())
+        pread_bytes(&self.log, pos, len).ctx(|| format!("read {}", self.log_path.display()))
     }
 
     /// Removes every batch whose last offset is ≥ `offset`.
@@ -371,6 +370,9 @@ impl Segment {
 
     /// Called when this segment stops being the active one.
     pub(crate) fn seal(&mut self) -> Result<(), LogError> {
+        if self.time_index.is_spilled() {
+            return Ok(());
+        }
         if let Some(last) = self.last_batch_base {
             let rel = (last - self.base_offset) as u32;
             if self.time_index.last().is_none_or(|e| e.rel != rel) {
@@ -380,7 +382,13 @@ impl Segment {
                 self.time_index.push(TimeEntry { ts, rel });
             }
         }
-        self.persist_indexes()
+        self.persist_indexes()?;
+        self.offset_index
+            .spill()
+            .ctx(|| format!("reopen {}", self.offset_index.path().display()))?;
+        self.time_index
+            .spill()
+            .ctx(|| format!("reopen {}", self.time_index.path().display()))
     }
 
     pub(crate) fn persist_indexes(&mut self) -> Result<(), LogError> {
@@ -429,19 +437,32 @@ impl Segment {
     }
 
     pub(crate) fn delete_files(&self) -> Result<(), LogError> {
-        for p in [
-            &self.log_path,
-            self.offset_index.path(),
-            self.time_index.path(),
-        ] {
-            match std::fs::remove_file(p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LogError::io(format!("delete {}", p.display()), e)),
-            }
+        Self::delete_files_of(
+            self.log_path.parent().unwrap_or(Path::new(".")),
+            self.base_offset,
+        )
+    }
+
+    /// Removes a segment's files by name, whether or not it is open.
+    pub(crate) fn delete_files_of(dir: &Path, base: i64) -> Result<(), LogError> {
+        let (log, index, time) = Self::paths(dir, base);
+        for p in [log, index, time] {
+            std::fs::remove_file(&p)
+                .or_else(crate::log::ignore_not_found)
+                .ctx(|| format!("delete {}", p.display()))?;
         }
         Ok(())
     }
+}
+
+/// `len` bytes at `pos`, in a buffer the caller can hand on without copying.
+pub(crate) fn pread_bytes(file: &File, pos: u64, len: usize) -> io::Result<Bytes> {
+    if len == 0 {
+        return Ok(Bytes::new());
+    }
+    let mut buf = BytesMut::zeroed(len);
+    file.read_exact_at(&mut buf, pos)?;
+    Ok(buf.freeze())
 }
 
 fn seek_end(file: &File, pos: u64) -> io::Result<()> {

@@ -20,6 +20,11 @@ use crate::error::BrokerError;
 use crate::frame::parse_frame;
 use crate::metrics::Metrics;
 
+tokio::task_local! {
+    /// Address of the client whose request is being handled (DescribeGroups reports it).
+    pub static PEER: std::net::SocketAddr;
+}
+
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Responses are written once this much is buffered even if more pipelined requests wait.
@@ -71,7 +76,7 @@ pub async fn run_with_admin(
                     let stop = stop_rx.clone();
                     connections.spawn(async move {
                         broker.metrics.connection_opened();
-                        if let Err(reason) = serve_connection(&broker, stream, stop).await {
+                        if let Err(reason) = PEER.scope(peer, serve_connection(&broker, stream, stop)).await {
                             tracing::warn!(%peer, %reason, "closing connection");
                         }
                         broker.metrics.connection_closed();

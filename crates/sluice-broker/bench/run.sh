@@ -57,11 +57,12 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 run_perf() { # name port
-    local name="$1" port="$2" out
-    out="$("$PERF" -P -t bench -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | tail -3)"
-    echo "$name produce: $(echo "$out" | grep -o '[0-9]* msgs/s' | tail -1) ($(echo "$out" | grep -o '[0-9.]* MB/s' | tail -1))"
-    out="$("$PERF" -C -t bench -p 0 -o beginning -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | tail -3)"
-    echo "$name consume: $(echo "$out" | grep -o '[0-9]* msgs/s' | tail -1) ($(echo "$out" | grep -o '[0-9.]* MB/s' | tail -1))"
+    local name="$1" port="$2" last
+    # The last table row is the final summary: elapsed ms, msgs, bytes, rtt, dr, dr_m/s, dr_MB/s.
+    last="$("$PERF" -P -t bench -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
+    echo "$name produce: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms", $7, $8, $2}')"
+    last="$("$PERF" -C -t bench -p 0 -o beginning -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
+    echo "$name consume: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms, %s msgs", $6, $7, $2, $3}')"
 }
 
 data="$(mktemp -d)"

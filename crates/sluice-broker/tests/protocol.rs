@@ -364,3 +364,31 @@ fn producer_ids_are_never_reused_across_restarts() {
     let resp = call(&mut s, 4, &req);
     assert_eq!((resp.producer_id.0, resp.producer_epoch), (c, 1));
 }
+
+#[test]
+fn huge_array_length_claims_do_not_take_the_broker_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |_| {});
+    // Metadata v1 claiming 2^31-1 topics, then v12 (flexible) claiming 2^32-2 with a varint.
+    for (version, claim) in [
+        (1i16, vec![0x7f, 0xff, 0xff, 0xff]),
+        (12, vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
+    ] {
+        let mut body = Vec::new();
+        body.extend_from_slice(&3i16.to_be_bytes());
+        body.extend_from_slice(&version.to_be_bytes());
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&1i16.to_be_bytes());
+        body.push(b'x');
+        if version >= 9 {
+            body.push(0); // header tagged fields
+        }
+        body.extend_from_slice(&claim);
+        body.extend_from_slice(b"\x00\x01a\x00\x01a");
+        let mut s = connect(broker.addr);
+        s.write_all(&(body.len() as i32).to_be_bytes()).unwrap();
+        s.write_all(&body).unwrap();
+        assert!(closed(&mut s), "v{version}");
+        still_serving(&broker);
+    }
+}

@@ -4,6 +4,8 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::FrameError;
 
+const RESERVE_STEP: usize = 1 << 20;
+
 /// Splits one complete frame off the front of `buf`, if there is one.
 ///
 /// Returns `Ok(None)` when more bytes are needed. The size check happens as soon as the four
@@ -28,7 +30,9 @@ pub fn parse_frame(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Bytes>
         return Err(FrameError::TooSmall(len));
     }
     if buf.len() < 4 + len {
-        buf.reserve(4 + len - buf.len());
+        // Grow towards the announced size in steps, so a peer that announces a large frame
+        // and then stalls does not pin the whole size in memory up front.
+        buf.reserve((4 + len - buf.len()).min(RESERVE_STEP));
         return Ok(None);
     }
     buf.advance(4);

@@ -34,6 +34,8 @@ const GROUP_TICK: Duration = Duration::from_millis(200);
 
 /// Serves Kafka clients on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish, flushes the logs and returns.
+///
+/// Must run on Tokio's multi-threaded runtime: log I/O happens in `block_in_place`.
 pub async fn run(
     listener: TcpListener,
     config: BrokerConfig,

@@ -53,6 +53,14 @@ fn spawn(dir: &std::path::Path, port: u16) -> (Child, String) {
     (child, addr)
 }
 
+fn kill(child: &mut Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 fn sigterm(child: &mut Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -104,4 +112,72 @@ fn sigterm_is_graceful_and_data_survives() {
     );
     assert_eq!(out.lines().count(), 1000);
     sigterm(&mut child);
+}
+
+#[test]
+fn sigkill_mid_stream_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (mut broker, addr) = spawn(dir.path(), free);
+    kcat(
+        &["-b", &addr, "-P", "-t", "crash", "-p", "0"],
+        Some(b"seed\n"),
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients/kp_produce_forever.py");
+    let mut producer = Command::new("python3")
+        .arg(script)
+        .args([addr.as_str(), "crash", "1500"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(producer.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("PROGRESS 300") {
+            break;
+        }
+    }
+    kill(&mut broker, "-KILL");
+    broker.wait().unwrap();
+    let (mut broker, addr) = spawn(dir.path(), free);
+    let mut acked = Vec::new();
+    for line in lines {
+        if let Some(list) = line.unwrap().strip_prefix("ACKED ") {
+            acked = list.split(',').map(String::from).collect();
+        }
+    }
+    assert!(producer.wait().unwrap().success());
+    assert_eq!(acked.len(), 1500);
+    let out = kcat(
+        &[
+            "-b",
+            &addr,
+            "-C",
+            "-t",
+            "crash",
+            "-p",
+            "0",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ],
+        None,
+    );
+    let stored: std::collections::HashSet<&str> = out.lines().collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|v| !stored.contains(v.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost after SIGKILL: {lost:?}"
+    );
+    sigterm(&mut broker);
 }

@@ -4,15 +4,15 @@
 //! batches, as a producer would send them, then reads them back in 1 MiB
 //! fetches. Modes: page cache (one appender), durable with group commit
 //! (8 concurrent appender threads on one partition). Peers measured in the
-//! same run for context: CRC-32C over the same bytes, and plain `write(2)`
-//! of the same batches to a file.
+//! same run for context: CRC-32C over the same bytes, plain `write(2)` of the
+//! same batches to a file, and write + fdatasync per batch (no group commit).
 //!
 //! `cargo run --release -p sluice-log --example log_bench -- [--records N] [--runs N] [--dir PATH]`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sluice_log::batch::iter_batches;
 use sluice_log::testing::BatchBuilder;
@@ -20,6 +20,7 @@ use sluice_log::{Flusher, LogConfig, PartitionLog};
 
 const VALUE_LEN: usize = 100;
 const BATCH_TARGET: usize = 16 * 1024;
+const COMMIT_DELAY: Duration = Duration::from_micros(500);
 
 struct Args {
     records: usize,
@@ -135,8 +136,14 @@ fn read_back(dir: &Path) -> Sample {
     }
 }
 
-fn append_durable(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> (Sample, u64) {
-    let flusher = Flusher::new();
+fn append_durable(
+    dir: &Path,
+    batches: &[Vec<u8>],
+    n_batches: usize,
+    per: usize,
+    commit_delay: Duration,
+) -> (Sample, u64) {
+    let flusher = Flusher::with_commit_delay(commit_delay).expect("flusher");
     let config = LogConfig {
         durable: true,
         ..LogConfig::default()
@@ -259,6 +266,27 @@ fn write_peer(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> 
     }
 }
 
+/// Durable without group commit: write + fdatasync per batch, one thread.
+/// Capped at 1000 batches (it is slow); rates are comparable all the same.
+fn fsync_each_peer(dir: &Path, batches: &[Vec<u8>], n_batches: usize, per: usize) -> Sample {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let mut f = std::fs::File::create(dir.join("raw")).expect("create");
+    let n = n_batches.min(1000);
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    for i in 0..n {
+        let b = &batches[i % batches.len()];
+        f.write_all(b).expect("write");
+        f.sync_data().expect("fdatasync");
+        bytes += b.len() as u64;
+    }
+    Sample {
+        secs: start.elapsed().as_secs_f64(),
+        records: n * per,
+        bytes,
+    }
+}
+
 fn main() {
     let args = parse_args();
     let (batches, per) = make_batches();
@@ -286,12 +314,21 @@ fn main() {
         let _ = std::fs::remove_dir_all(&d);
     }
     let durable_runs = args.runs.min(3);
-    let (mut dur_p, mut fsyncs_p) = (vec![], vec![]);
+    let (mut dur_p, mut fsyncs_p, mut each) = (vec![], vec![], vec![]);
+    let (mut dur_d, mut fsyncs_d) = (vec![], vec![]);
     for _ in 0..durable_runs {
+        let d = fresh_dir(&root, "fsync-each");
+        each.push(fsync_each_peer(&d, &batches, n_batches, per));
+        let _ = std::fs::remove_dir_all(&d);
         let d = fresh_dir(&root, "durable");
-        let (s, f) = append_durable(&d, &batches, n_batches, per);
+        let (s, f) = append_durable(&d, &batches, n_batches, per, Duration::ZERO);
         dur.push(s);
         fsyncs.push(f);
+        let _ = std::fs::remove_dir_all(&d);
+        let d = fresh_dir(&root, "durable-delay");
+        let (s, f) = append_durable(&d, &batches, n_batches, per, COMMIT_DELAY);
+        dur_d.push(s);
+        fsyncs_d.push(f);
         let _ = std::fs::remove_dir_all(&d);
         let d = fresh_dir(&root, "durable-partitions");
         let (s, f) = append_durable_partitions(&d, &batches, n_batches, per);
@@ -303,6 +340,7 @@ fn main() {
     report("peer: write(2) only", raw, "");
     report("append, page cache", app, "");
     report("read back (1 MiB fetches)", rd, "");
+    report("peer: write+fdatasync each", each, "");
     fsyncs.sort_unstable();
     let extra = format!(
         "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",
@@ -310,6 +348,13 @@ fn main() {
         fsyncs[fsyncs.len() / 2]
     );
     report("append, durable, 8 threads", dur, &extra);
+    fsyncs_d.sort_unstable();
+    let extra = format!(
+        "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",
+        "",
+        fsyncs_d[fsyncs_d.len() / 2]
+    );
+    report("  same, commit delay 500us", dur_d, &extra);
     fsyncs_p.sort_unstable();
     let extra = format!(
         "\n{:<28} fsyncs per run (median): {} for {n_batches} appends",

@@ -36,7 +36,9 @@
 //! [`PartitionLog`] is a plain `&mut self` object: the broker keeps it behind
 //! a lock. In durable mode an append returns a [`FlushTicket`] to wait on
 //! *after* releasing that lock; a shared [`Flusher`] thread batches the fsyncs
-//! of all waiting appends (group commit). Reads return owned [`Bytes`]
+//! of all waiting appends (group commit); [`Flusher::with_commit_delay`]
+//! additionally lets a round wait briefly for appenders that are about to
+//! arrive. Reads return owned [`Bytes`]
 //! ([`PartitionLog::read`]) or a [`FileRegion`] to copy or `sendfile` after
 //! the lock is released ([`PartitionLog::read_region`]).
 //!

@@ -363,6 +363,13 @@ impl PartitionLog {
             });
         }
         let first_base = self.metas[0].0;
+        if last_offset - first_base > i64::from(i32::MAX) {
+            // Index entries hold offsets relative to a segment base in 32 bits.
+            return Err(LogError::invalid(
+                0,
+                "offsets of one append span more than 2^31",
+            ));
+        }
         let active = self.active();
         let offset_overflow = last_offset - active.base_offset > i64::from(i32::MAX);
         if offset_overflow

@@ -38,12 +38,20 @@ impl PartitionLog {
 
     /// Seals the active segment and starts a new one at `base`.
     pub(crate) fn roll(&mut self, base: i64) -> Result<(), LogError> {
-        let n = self.segments.len();
-        self.segments[n - 1].seal()?;
+        // Create first: if that fails the active segment must stay unsealed
+        // (a sealed segment's index lives on disk and takes no appends).
         let seg = Segment::create(&self.dir, base)?;
-        if self.config.durable {
-            // Durable acks in the new file need its directory entry on disk.
-            checkpoint::sync_dir(&self.dir).ctx(|| format!("fsync {}", self.dir.display()))?;
+        let n = self.segments.len();
+        let sealed = self.segments[n - 1].seal().and_then(|()| {
+            if self.config.durable {
+                // Durable acks in the new file need its directory entry on disk.
+                checkpoint::sync_dir(&self.dir).ctx(|| format!("fsync {}", self.dir.display()))?;
+            }
+            Ok(())
+        });
+        if let Err(e) = sealed {
+            let _ = seg.delete_files();
+            return Err(e);
         }
         tracing::debug!(dir = %self.dir.display(), base, "rolled segment");
         self.segments.push(seg);

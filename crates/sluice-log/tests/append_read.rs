@@ -473,3 +473,26 @@ fn segment_ms_counts_from_first_batch_timestamp_after_reopen() {
     assert!(!log.roll_if_due(50_999).unwrap());
     assert!(log.roll_if_due(51_000).unwrap());
 }
+
+#[test]
+fn follower_append_spanning_too_many_offsets_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    let mut b = BatchBuilder::values(0, &[b"a".as_slice()]);
+    let first = b.build();
+    b.base_offset = 1 << 32;
+    let far = b.build();
+    assert!(matches!(
+        log.append_as_follower(&[first.clone(), far.clone()].concat()),
+        Err(LogError::InvalidBatch { .. })
+    ));
+    assert_eq!(log.size_bytes(), 0);
+    // Separately, a far jump simply starts a new segment at the batch's offset.
+    log.append_as_follower(&first).unwrap();
+    log.append_as_follower(&far).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 1 << 32]);
+    assert_eq!(
+        bases(&log.read(1, 100, i64::MAX).unwrap().records),
+        vec![1 << 32]
+    );
+}

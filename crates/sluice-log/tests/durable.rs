@@ -19,8 +19,16 @@ fn durable() -> LogConfig {
 
 #[test]
 fn concurrent_appenders_share_fsyncs() {
+    concurrent_appenders(Flusher::new());
+}
+
+#[test]
+fn concurrent_appenders_share_fsyncs_with_commit_delay() {
+    concurrent_appenders(Flusher::with_commit_delay(std::time::Duration::from_millis(1)).unwrap());
+}
+
+fn concurrent_appenders(flusher: Flusher) {
     let dir = tempfile::tempdir().unwrap();
-    let flusher = Flusher::new();
     let log = Arc::new(Mutex::new(
         PartitionLog::open_with_flusher(dir.path(), durable(), flusher.clone()).unwrap(),
     ));

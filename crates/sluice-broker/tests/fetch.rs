@@ -113,3 +113,52 @@ fn limits_and_out_of_range() {
     let resp = call(&mut s, 4, &fetch_req("missing-topic", 0, 0, 1 << 20));
     assert_eq!(partition(&resp).error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
 }
+
+#[test]
+fn list_offsets_by_time_and_offset_for_leader_epoch() {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::messages::{ListOffsetsRequest, OffsetForLeaderEpochRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |_| {});
+    produce(broker.addr, "ts", 5); // timestamps 1_700_000_000_000 + i at offsets 0..5
+    produce(broker.addr, "ts", 5); // the same timestamps again at offsets 5..10
+    let mut s = connect(broker.addr);
+    let list = |s: &mut std::net::TcpStream, ts: i64| {
+        let mut p = ListOffsetsPartition::default();
+        p.timestamp = ts;
+        let mut t = ListOffsetsTopic::default();
+        t.name = TopicName(StrBytes::from_static_str("ts"));
+        t.partitions = vec![p];
+        let mut req = ListOffsetsRequest::default();
+        req.topics = vec![t];
+        let resp = call(s, 7, &req);
+        let p = &resp.topics[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        (p.offset, p.timestamp)
+    };
+    assert_eq!(list(&mut s, -2).0, 0, "earliest");
+    assert_eq!(list(&mut s, -1).0, 10, "latest");
+    assert_eq!(list(&mut s, 1_700_000_000_003), (3, 1_700_000_000_003));
+    assert_eq!(list(&mut s, 1_699_000_000_000), (0, 1_700_000_000_000));
+    assert_eq!(
+        list(&mut s, 1_800_000_000_000),
+        (-1, -1),
+        "nothing that recent"
+    );
+    assert_eq!(list(&mut s, -3).1, 1_700_000_000_004, "max timestamp");
+
+    let mut p = OffsetForLeaderPartition::default();
+    p.leader_epoch = 0;
+    p.current_leader_epoch = 0;
+    let mut t = OffsetForLeaderTopic::default();
+    t.topic = TopicName(StrBytes::from_static_str("ts"));
+    t.partitions = vec![p];
+    let mut req = OffsetForLeaderEpochRequest::default();
+    req.topics = vec![t];
+    let resp = call(&mut s, 4, &req);
+    let e = &resp.topics[0].partitions[0];
+    assert_eq!((e.error_code, e.leader_epoch, e.end_offset), (0, 0, 10));
+}

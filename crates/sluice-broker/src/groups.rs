@@ -368,13 +368,17 @@ impl GroupCoordinator {
                 tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
                 ResponseError::CoordinatorNotAvailable
             })?;
-        if appended.sync.is_complete() {
-            return Ok(());
+        if !appended.sync.is_complete() {
+            tokio::task::block_in_place(|| appended.sync.wait()).map_err(|e| {
+                tracing::error!(error = %e, "syncing {CONSUMER_OFFSETS} failed");
+                ResponseError::CoordinatorNotAvailable
+            })?;
         }
-        tokio::task::block_in_place(|| appended.sync.wait()).map_err(|e| {
-            tracing::error!(error = %e, "syncing {CONSUMER_OFFSETS} failed");
-            ResponseError::CoordinatorNotAvailable
-        })
+        log.store
+            .lock()
+            .expect("poisoned")
+            .advance_high_watermark(appended.end_offset);
+        Ok(())
     }
 
     fn persist_group(&self, id: &str, g: &Group) {

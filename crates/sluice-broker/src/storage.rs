@@ -70,6 +70,8 @@ pub struct Appended {
     /// Completes once the append is on disk (immediately unless the topic is durable). Await
     /// it after releasing the partition lock so concurrent appends share one fsync.
     pub sync: FlushTicket,
+    /// Offset after the last record written (for advancing the high watermark once durable).
+    pub end_offset: i64,
 }
 
 /// Maps a log error to the error code Kafka returns in that situation.
@@ -164,6 +166,7 @@ impl PartitionStore {
                         record_count: 0,
                         duplicate: true,
                         sync: FlushTicket::ready(),
+                        end_offset: -1,
                     });
                 }
                 return Err(ResponseError::DuplicateSequenceNumber);
@@ -176,7 +179,11 @@ impl PartitionStore {
                 tracing::debug!(error = %e, "append rejected");
                 error_code(&e)
             })?;
-        self.log.set_high_watermark(info.last_offset + 1);
+        // A single broker is the whole ISR: records are committed once written, or, for durable
+        // topics, once fsynced (the caller advances the high watermark after the ticket).
+        if info.sync.is_complete() {
+            self.log.set_high_watermark(info.last_offset + 1);
+        }
         let mut offset = info.base_offset;
         for b in iter_batches(records).flatten() {
             let p = BatchProducer {
@@ -194,7 +201,16 @@ impl PartitionStore {
             record_count: info.record_count,
             duplicate: false,
             sync: info.sync,
+            end_offset: info.last_offset + 1,
         })
+    }
+
+    /// Moves the high watermark up to `end` once an append is durable; an fsync covers every
+    /// earlier write, so everything below `end` is durable too.
+    pub fn advance_high_watermark(&mut self, end: i64) {
+        if end > self.log.high_watermark() && end <= self.log.log_end_offset() {
+            self.log.set_high_watermark(end);
+        }
     }
 
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),

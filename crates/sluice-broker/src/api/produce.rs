@@ -55,7 +55,7 @@ pub async fn handle(
                                         a.record_count,
                                     );
                                 }
-                                (a, start)
+                                (a, start, p.clone())
                             })
                         }
                     },
@@ -63,8 +63,15 @@ pub async fn handle(
             };
             let result = match result {
                 // Durable topics acknowledge only once the group-commit fsync covers the append.
-                Ok((a, start)) => match a.sync.clone().await {
-                    Ok(()) => Ok((a, start)),
+                // Consumers see it only then too: the high watermark moves after the fsync.
+                Ok((a, start, p)) => match a.sync.clone().await {
+                    Ok(()) => {
+                        p.store
+                            .lock()
+                            .expect("poisoned")
+                            .advance_high_watermark(a.end_offset);
+                        Ok((a, start))
+                    }
                     Err(e) => Err(crate::storage::error_code(&e)),
                 },
                 Err(e) => Err(e),

@@ -6,14 +6,8 @@ use std::process::Command;
 
 use crate::tools::{chart_dir, find, repo_root, run, yaml_docs};
 
-/// The broker's Dockerfile moves into its crate once that crate is on this branch.
 fn broker_dockerfile() -> PathBuf {
-    let in_crate = repo_root().join("crates/sluice-broker/Dockerfile");
-    if in_crate.is_file() {
-        in_crate
-    } else {
-        repo_root().join("docker/sluice-broker.Dockerfile")
-    }
+    repo_root().join("crates/sluice-broker/Dockerfile")
 }
 
 fn dockerfiles() -> [(&'static str, PathBuf); 2] {

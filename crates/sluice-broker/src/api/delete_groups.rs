@@ -1,0 +1,24 @@
+//! DeleteGroups (key 42): removes empty groups and their committed offsets.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, RequestHeader};
+
+use crate::broker::Broker;
+
+/// Deletes each group that has no members.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
+    let mut resp = DeleteGroupsResponse::default();
+    for id in req.groups_names {
+        let mut r = DeletableGroupResult::default();
+        r.error_code = broker.groups.delete(&id.0).err().map_or(0, |e| e.code());
+        r.group_id = id;
+        resp.results.push(r);
+    }
+    resp
+}

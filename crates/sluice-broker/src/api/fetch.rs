@@ -1,0 +1,100 @@
+//! Fetch (key 1): long polling. A fetch that has fewer than `min_bytes` waits until data is
+//! appended (woken through `Broker::appended`, not by polling) or `max_wait_ms` passes.
+//! Fetch sessions are answered sessionlessly (session id 0), which clients must accept.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, RequestHeader};
+use tokio::time::Instant;
+
+use crate::broker::Broker;
+
+/// Serves the fetch, waiting for data as the request allows.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: FetchRequest,
+) -> FetchResponse {
+    let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let mut appended = broker.appended.subscribe();
+    loop {
+        // Mark the current value seen before reading, so an append racing with the read
+        // still wakes us.
+        appended.borrow_and_update();
+        let (resp, bytes, errored) = read_once(broker, &req);
+        if bytes >= req.min_bytes.max(0) as usize || errored || Instant::now() >= deadline {
+            return resp;
+        }
+        tokio::select! {
+            changed = appended.changed() => if changed.is_err() { return resp; },
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+    let mut resp = FetchResponse::default();
+    let mut budget = if req.max_bytes <= 0 {
+        usize::MAX
+    } else {
+        req.max_bytes as usize
+    };
+    let mut total = 0usize;
+    let mut errored = false;
+    for ft in &req.topics {
+        let name = ft.topic.0.to_string();
+        let mut tr = FetchableTopicResponse::default();
+        tr.topic = ft.topic.clone();
+        tr.topic_id = ft.topic_id;
+        for fp in &ft.partitions {
+            let mut pd = PartitionData::default();
+            pd.partition_index = fp.partition;
+            pd.high_watermark = -1;
+            pd.last_stable_offset = -1;
+            pd.log_start_offset = -1;
+            pd.records = Some(Bytes::new());
+            match broker.partition(&name, fp.partition) {
+                Err(e) => {
+                    pd.error_code = e.code();
+                    errored = true;
+                }
+                Ok(p) => {
+                    let store = p.store.lock().expect("poisoned");
+                    pd.high_watermark = store.high_watermark();
+                    pd.last_stable_offset = pd.high_watermark;
+                    pd.log_start_offset = store.log_start_offset();
+                    if fp.fetch_offset < pd.log_start_offset
+                        || fp.fetch_offset > store.log_end_offset()
+                    {
+                        pd.error_code = ResponseError::OffsetOutOfRange.code();
+                        errored = true;
+                    } else {
+                        let limit = (fp.partition_max_bytes.max(0) as usize).min(budget);
+                        // KIP-74: the first non-empty partition returns at least one whole batch,
+                        // even past the limits, so a large batch can never stall a consumer.
+                        let must_progress = total == 0;
+                        match store.read(fp.fetch_offset, limit, must_progress) {
+                            Ok(records) => {
+                                total += records.len();
+                                budget = budget.saturating_sub(records.len());
+                                broker.metrics.bytes_out(&name, &records);
+                                pd.records = Some(records);
+                            }
+                            Err(e) => {
+                                pd.error_code = e.code();
+                                errored = true;
+                            }
+                        }
+                    }
+                }
+            }
+            tr.partitions.push(pd);
+        }
+        resp.responses.push(tr);
+    }
+    (resp, total, errored)
+}

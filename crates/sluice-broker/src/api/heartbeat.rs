@@ -1,0 +1,24 @@
+//! Heartbeat (key 12): keeps a member's session alive and tells it about rebalances.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse, RequestHeader};
+
+use crate::broker::Broker;
+
+/// Records the heartbeat.
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: HeartbeatRequest,
+) -> HeartbeatResponse {
+    let mut resp = HeartbeatResponse::default();
+    resp.error_code = broker.groups.heartbeat(
+        &req.group_id.0,
+        req.generation_id,
+        &req.member_id,
+        Instant::now(),
+    );
+    resp
+}

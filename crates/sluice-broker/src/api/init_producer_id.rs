@@ -1,0 +1,39 @@
+//! InitProducerId (key 22): producer ids for idempotent producers. Transactions are not
+//! served, so a transactional id is refused; a known id/epoch pair (v3+) gets its epoch bumped.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{
+    InitProducerIdRequest, InitProducerIdResponse, ProducerId, RequestHeader,
+};
+
+use crate::broker::Broker;
+
+/// Allocates a producer id or bumps an epoch.
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
+    let mut resp = InitProducerIdResponse::default();
+    resp.producer_id = ProducerId(-1);
+    resp.producer_epoch = -1;
+    if req.transactional_id.is_some() {
+        resp.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+        return resp;
+    }
+    if req.producer_id.0 >= 0 && req.producer_epoch >= 0 {
+        if req.producer_epoch == i16::MAX - 1 {
+            resp.producer_id = ProducerId(broker.allocate_producer_id());
+            resp.producer_epoch = 0;
+        } else {
+            resp.producer_id = req.producer_id;
+            resp.producer_epoch = req.producer_epoch + 1;
+        }
+        return resp;
+    }
+    resp.producer_id = ProducerId(broker.allocate_producer_id());
+    resp.producer_epoch = 0;
+    resp
+}

@@ -1,0 +1,66 @@
+//! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3) or the first offset whose
+//! timestamp is at or after a given time.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
+
+use crate::api::metadata::LEADER_EPOCH;
+use crate::broker::Broker;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+/// Resolves each partition's requested position to an offset.
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let mut resp = ListOffsetsResponse::default();
+    for t in req.topics {
+        let name = t.name.0.to_string();
+        let mut tr = ListOffsetsTopicResponse::default();
+        tr.name = t.name.clone();
+        for p in t.partitions {
+            let mut pr = ListOffsetsPartitionResponse::default();
+            pr.partition_index = p.partition_index;
+            pr.timestamp = -1;
+            pr.offset = -1;
+            if header.request_api_version >= 4 {
+                pr.leader_epoch = LEADER_EPOCH;
+            }
+            match broker.partition(&name, p.partition_index) {
+                Err(e) => pr.error_code = e.code(),
+                Ok(part) => {
+                    let store = part.store.lock().expect("poisoned");
+                    match p.timestamp {
+                        LATEST => pr.offset = store.high_watermark(),
+                        EARLIEST => pr.offset = store.log_start_offset(),
+                        MAX_TIMESTAMP => {
+                            if let Some((offset, ts)) = store.max_timestamp() {
+                                pr.offset = offset;
+                                pr.timestamp = ts;
+                            }
+                        }
+                        ts => match store.offset_for_timestamp(ts) {
+                            Ok(Some((offset, found_ts))) => {
+                                pr.offset = offset;
+                                pr.timestamp = found_ts;
+                            }
+                            Ok(None) => {}
+                            Err(e) => pr.error_code = e.code(),
+                        },
+                    }
+                }
+            }
+            tr.partitions.push(pr);
+        }
+        resp.topics.push(tr);
+    }
+    resp
+}

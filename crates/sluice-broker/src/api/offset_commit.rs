@@ -1,0 +1,59 @@
+//! OffsetCommit (key 8): stores offsets durably in `__consumer_offsets` before answering.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, RequestHeader};
+
+use crate::broker::Broker;
+use crate::groups::Committed;
+
+/// Commits the offsets if the member and generation are current.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    let mut resp = OffsetCommitResponse::default();
+    let group = req.group_id.0.to_string();
+    let mut offsets = Vec::new();
+    for t in &req.topics {
+        for p in &t.partitions {
+            offsets.push((
+                t.name.0.to_string(),
+                p.partition_index,
+                Committed {
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                },
+            ));
+        }
+    }
+    let codes = if group.is_empty() {
+        vec![ResponseError::InvalidGroupId.code(); offsets.len()]
+    } else {
+        broker.groups.commit(
+            &group,
+            req.generation_id_or_member_epoch,
+            &req.member_id,
+            offsets,
+        )
+    };
+    let mut codes = codes.into_iter();
+    for t in req.topics {
+        let mut tr = OffsetCommitResponseTopic::default();
+        tr.name = t.name;
+        for p in t.partitions {
+            let mut pr = OffsetCommitResponsePartition::default();
+            pr.partition_index = p.partition_index;
+            pr.error_code = codes.next().unwrap_or(0);
+            tr.partitions.push(pr);
+        }
+        resp.topics.push(tr);
+    }
+    resp
+}

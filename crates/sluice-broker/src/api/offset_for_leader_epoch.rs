@@ -1,0 +1,48 @@
+//! OffsetForLeaderEpoch (key 23): consumers use it to detect log truncation after a leader change.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, RequestHeader,
+};
+
+use crate::api::metadata::LEADER_EPOCH;
+use crate::broker::Broker;
+
+/// Answers the end offset of each requested epoch.
+pub fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
+    let mut resp = OffsetForLeaderEpochResponse::default();
+    for t in req.topics {
+        let mut tr = OffsetForLeaderTopicResult::default();
+        tr.topic = t.topic.clone();
+        for p in t.partitions {
+            let mut e = EpochEndOffset::default();
+            e.partition = p.partition;
+            e.leader_epoch = -1;
+            e.end_offset = -1;
+            match broker.partition(&t.topic.0, p.partition) {
+                Err(err) => e.error_code = err.code(),
+                Ok(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                    e.error_code = ResponseError::UnknownLeaderEpoch.code();
+                }
+                Ok(part) => {
+                    let store = part.store.lock().expect("poisoned");
+                    let (epoch, end) = store.end_offset_for_epoch(p.leader_epoch);
+                    e.leader_epoch = epoch;
+                    e.end_offset = end;
+                }
+            }
+            tr.partitions.push(e);
+        }
+        resp.topics.push(tr);
+    }
+    resp
+}

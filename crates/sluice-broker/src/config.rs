@@ -1,0 +1,265 @@
+//! Typed broker configuration: command-line flags and environment variables, plus a Java
+//! properties file using Kafka's property names.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::error::BrokerError;
+
+/// Command line of `sluice-broker`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sluice-broker", about = "Kafka-wire-compatible broker")]
+pub struct Cli {
+    /// Broker id reported in metadata (Kafka's `node.id`).
+    #[arg(long, env = "SLUICE_NODE_ID")]
+    pub node_id: Option<i32>,
+    /// Where to accept Kafka clients, e.g. `PLAINTEXT://0.0.0.0:9092`.
+    #[arg(long, env = "SLUICE_LISTENERS")]
+    pub listeners: Option<String>,
+    /// Address announced to clients in metadata, e.g. `PLAINTEXT://broker.example:9092`.
+    #[arg(long, env = "SLUICE_ADVERTISED_LISTENERS")]
+    pub advertised_listeners: Option<String>,
+    /// Directory holding partition logs and broker metadata (Kafka's `log.dirs`).
+    #[arg(long, env = "SLUICE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Java properties file with Kafka broker property names.
+    #[arg(long, env = "SLUICE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the HTTP admin listener serving `/metrics`.
+    #[arg(long, env = "SLUICE_ADMIN_LISTENER")]
+    pub admin_listener: Option<SocketAddr>,
+}
+
+/// Effective broker configuration.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `node.id`: id of this broker.
+    pub node_id: i32,
+    /// `listeners`: address to bind.
+    pub listener: SocketAddr,
+    /// `advertised.listeners`: host and port clients are told to use.
+    pub advertised: (String, u16),
+    /// `log.dirs`: data directory.
+    pub data_dir: PathBuf,
+    /// Admin HTTP address for `/metrics`.
+    pub admin_listener: Option<SocketAddr>,
+    /// `num.partitions`: partitions of auto-created topics and of CreateTopics with -1.
+    pub num_partitions: i32,
+    /// `default.replication.factor`: only 1 is possible on a single broker.
+    pub default_replication_factor: i16,
+    /// `auto.create.topics.enable`: Metadata and Produce create unknown topics.
+    pub auto_create_topics_enable: bool,
+    /// `log.segment.bytes`: segment roll size.
+    pub log_segment_bytes: u64,
+    /// `log.roll.ms`: segment roll age.
+    pub log_roll_ms: i64,
+    /// `log.retention.ms`: age after which closed segments are deleted (-1 keeps forever).
+    pub log_retention_ms: i64,
+    /// `log.retention.bytes`: size above which old segments are deleted (-1 keeps all).
+    pub log_retention_bytes: i64,
+    /// `message.max.bytes`: largest accepted record batch.
+    pub message_max_bytes: i32,
+    /// `log.flush.interval.messages`: 1 makes every append durable before it is acknowledged.
+    pub log_flush_interval_messages: i64,
+    /// `socket.request.max.bytes`: largest accepted request frame.
+    pub socket_request_max_bytes: usize,
+    /// `group.min.session.timeout.ms`.
+    pub group_min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms`.
+    pub group_max_session_timeout_ms: i32,
+    /// `log.message.timestamp.type`: `CreateTime` or `LogAppendTime`.
+    pub log_message_timestamp_type: String,
+    /// `log.cleanup.policy`.
+    pub log_cleanup_policy: String,
+    /// `log.retention.check.interval.ms`: how often retention and time-based rolls run.
+    pub log_retention_check_interval_ms: u64,
+    /// `cluster.id` reported in metadata.
+    pub cluster_id: String,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            node_id: 0,
+            listener: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            advertised: ("127.0.0.1".into(), 9092),
+            data_dir: PathBuf::from("/var/lib/sluice-broker"),
+            admin_listener: None,
+            num_partitions: 1,
+            default_replication_factor: 1,
+            auto_create_topics_enable: true,
+            log_segment_bytes: 1 << 30,
+            log_roll_ms: 7 * 24 * 3600 * 1000,
+            log_retention_ms: 7 * 24 * 3600 * 1000,
+            log_retention_bytes: -1,
+            message_max_bytes: 1_048_588,
+            log_flush_interval_messages: i64::MAX,
+            socket_request_max_bytes: 104_857_600,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            log_message_timestamp_type: "CreateTime".into(),
+            log_cleanup_policy: "delete".into(),
+            log_retention_check_interval_ms: 300_000,
+            cluster_id: "sluice-cluster".into(),
+        }
+    }
+}
+
+/// Parses a Java properties file: `key=value` or `key: value`, `#`/`!` comments.
+pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line.find(['=', ':']).unwrap_or(line.len());
+        let (k, v) = line.split_at(split);
+        let v = v.get(1..).unwrap_or("");
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    out
+}
+
+fn parse_listener(s: &str) -> Result<(String, u16), BrokerError> {
+    let first = s.split(',').next().unwrap_or(s).trim();
+    let addr = first.rsplit("://").next().unwrap_or(first);
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| BrokerError::Config(format!("listener {s:?} has no port")))?;
+    let port = port
+        .parse()
+        .map_err(|_| BrokerError::Config(format!("listener {s:?} has a bad port")))?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, BrokerError> {
+    v.parse()
+        .map_err(|_| BrokerError::Config(format!("{k}={v:?} is not a valid number")))
+}
+
+impl BrokerConfig {
+    /// Applies Kafka-named properties over the current values; unknown names are ignored,
+    /// as Kafka only warns about them.
+    pub fn apply_properties(
+        &mut self,
+        props: &BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
+        for (k, v) in props {
+            match k.as_str() {
+                "node.id" | "broker.id" => self.node_id = num(k, v)?,
+                "listeners" => self.set_listener(v)?,
+                "advertised.listeners" => self.advertised = parse_listener(v)?,
+                "log.dirs" | "log.dir" => {
+                    self.data_dir = PathBuf::from(v.split(',').next().unwrap_or(v))
+                }
+                "num.partitions" => self.num_partitions = num(k, v)?,
+                "default.replication.factor" => self.default_replication_factor = num(k, v)?,
+                "auto.create.topics.enable" => self.auto_create_topics_enable = v == "true",
+                "log.segment.bytes" => self.log_segment_bytes = num(k, v)?,
+                "log.roll.ms" => self.log_roll_ms = num(k, v)?,
+                "log.roll.hours" => self.log_roll_ms = num::<i64>(k, v)? * 3_600_000,
+                "log.retention.ms" => self.log_retention_ms = num(k, v)?,
+                "log.retention.minutes" => self.log_retention_ms = num::<i64>(k, v)? * 60_000,
+                "log.retention.hours" => self.log_retention_ms = num::<i64>(k, v)? * 3_600_000,
+                "log.retention.bytes" => self.log_retention_bytes = num(k, v)?,
+                "message.max.bytes" => self.message_max_bytes = num(k, v)?,
+                "log.flush.interval.messages" => self.log_flush_interval_messages = num(k, v)?,
+                "socket.request.max.bytes" => self.socket_request_max_bytes = num(k, v)?,
+                "group.min.session.timeout.ms" => self.group_min_session_timeout_ms = num(k, v)?,
+                "group.max.session.timeout.ms" => self.group_max_session_timeout_ms = num(k, v)?,
+                "log.message.timestamp.type" => self.log_message_timestamp_type = v.clone(),
+                "log.cleanup.policy" => self.log_cleanup_policy = v.clone(),
+                "cluster.id" => self.cluster_id = v.clone(),
+                "log.retention.check.interval.ms" => {
+                    self.log_retention_check_interval_ms = num(k, v)?
+                }
+                _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
+            }
+        }
+        Ok(())
+    }
+
+    fn set_listener(&mut self, v: &str) -> Result<(), BrokerError> {
+        let (host, port) = parse_listener(v)?;
+        let host = if host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            host
+        };
+        self.listener = format!("{host}:{port}")
+            .parse()
+            .or_else(|_| format!("[{host}]:{port}").parse())
+            .map_err(|_| BrokerError::Config(format!("listener {v:?} is not an ip:port")))?;
+        Ok(())
+    }
+
+    /// Builds the configuration: defaults, then the properties file, then flags/environment.
+    pub fn from_cli(cli: &Cli) -> Result<Self, BrokerError> {
+        let mut cfg = BrokerConfig::default();
+        let mut advertised_set = false;
+        if let Some(path) = &cli.config {
+            let props = load_properties(path)?;
+            advertised_set = props.contains_key("advertised.listeners");
+            cfg.apply_properties(&props)?;
+        }
+        if let Some(id) = cli.node_id {
+            cfg.node_id = id;
+        }
+        if let Some(l) = &cli.listeners {
+            cfg.set_listener(l)?;
+        }
+        if let Some(a) = &cli.advertised_listeners {
+            cfg.advertised = parse_listener(a)?;
+            advertised_set = true;
+        }
+        if !advertised_set {
+            cfg.advertised = (cfg.listener.ip().to_string(), cfg.listener.port());
+        }
+        if let Some(d) = &cli.data_dir {
+            cfg.data_dir = d.clone();
+        }
+        if let Some(a) = cli.admin_listener {
+            cfg.admin_listener = Some(a);
+        }
+        Ok(cfg)
+    }
+
+    /// Whether appends must be fsynced before being acknowledged.
+    pub fn durable(&self) -> bool {
+        self.log_flush_interval_messages <= 1
+    }
+}
+
+fn load_properties(path: &Path) -> Result<BTreeMap<String, String>, BrokerError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BrokerError::Config(format!("reading {}: {e}", path.display())))?;
+    Ok(parse_properties(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_file_uses_kafka_names() {
+        let props = parse_properties(
+            "# comment\nnum.partitions=3\nauto.create.topics.enable = false\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.retention.hours: 2\n",
+        );
+        let mut cfg = BrokerConfig::default();
+        cfg.apply_properties(&props).unwrap();
+        assert_eq!(cfg.num_partitions, 3);
+        assert!(!cfg.auto_create_topics_enable);
+        assert_eq!(cfg.listener.port(), 19092);
+        assert_eq!(cfg.log_retention_ms, 7_200_000);
+    }
+
+    #[test]
+    fn bad_numbers_are_rejected() {
+        let props = parse_properties("num.partitions=lots");
+        assert!(BrokerConfig::default().apply_properties(&props).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! `sluice-broker`: a Kafka-wire-compatible broker.
+//!
+//! This crate owns the Kafka protocol side of Sluice: framing, request decoding and response
+//! encoding (through the `kafka-protocol` crate), one handler per Kafka API under [`api`], the
+//! topic table, the classic consumer-group coordinator ([`groups`]), idempotent-producer
+//! sequence tracking ([`producer_state`]), broker configuration and metrics. Record storage is
+//! delegated to `sluice-log`; [`storage`] adapts it to what the handlers need.
+//!
+//! The layers are sans-I/O up to [`server`]: bytes → [`frame`] → [`codec`] → [`api`] handler →
+//! response bytes.
+
+pub mod api;
+pub mod broker;
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod groups;
+pub mod metrics;
+pub mod producer_state;
+pub mod server;
+pub mod storage;
+
+pub use config::{BrokerConfig, Cli};
+pub use server::{run, run_with_admin};

@@ -1,0 +1,33 @@
+//! `sluice-broker` binary: parses configuration, binds the listener and runs until SIGTERM/SIGINT.
+
+use anyhow::Context;
+use clap::Parser;
+use sluice_broker::{BrokerConfig, Cli};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = BrokerConfig::from_cli(&cli).context("invalid configuration")?;
+    let listener = TcpListener::bind(config.listener)
+        .await
+        .with_context(|| format!("binding {}", config.listener))?;
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        }
+    };
+    sluice_broker::run(listener, config, shutdown)
+        .await
+        .context("broker failed")?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Prometheus metrics served on the admin listener's `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+fn topic(t: &str) -> Labels {
+    vec![("topic".to_string(), t.to_string())]
+}
+
+/// Broker metrics; cheap to clone (all handles share their values).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    bytes_in: Family<Labels, Counter>,
+    records_in: Family<Labels, Counter>,
+    bytes_out: Family<Labels, Counter>,
+    records_out: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    connections: Gauge,
+    log_size: Family<Labels, Gauge>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers all metrics.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("sluice_broker");
+        let bytes_in = Family::<Labels, Counter>::default();
+        let records_in = Family::<Labels, Counter>::default();
+        let bytes_out = Family::<Labels, Counter>::default();
+        let records_out = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(0.0001, 4.0, 10))) as fn() -> Histogram,
+        );
+        let connections = Gauge::default();
+        let log_size = Family::<Labels, Gauge>::default();
+        registry.register(
+            "bytes_in",
+            "Record batch bytes appended, per topic",
+            bytes_in.clone(),
+        );
+        registry.register(
+            "records_in",
+            "Records appended, per topic",
+            records_in.clone(),
+        );
+        registry.register(
+            "bytes_out",
+            "Record batch bytes fetched, per topic",
+            bytes_out.clone(),
+        );
+        registry.register(
+            "records_out",
+            "Records fetched, per topic",
+            records_out.clone(),
+        );
+        registry.register(
+            "request_latency_seconds",
+            "Request handling time, per API",
+            latency.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Open client connections",
+            connections.clone(),
+        );
+        registry.register("log_size_bytes", "Log size per partition", log_size.clone());
+        Metrics {
+            registry: Arc::new(registry),
+            bytes_in,
+            records_in,
+            bytes_out,
+            records_out,
+            latency,
+            connections,
+            log_size,
+        }
+    }
+
+    /// Counts an append.
+    pub fn record_in(&self, t: &str, bytes: u64, records: u64) {
+        self.bytes_in.get_or_create(&topic(t)).inc_by(bytes);
+        self.records_in.get_or_create(&topic(t)).inc_by(records);
+    }
+
+    /// Counts fetched bytes and the records in them.
+    pub fn bytes_out(&self, t: &str, records: &[u8]) {
+        if records.is_empty() {
+            return;
+        }
+        self.bytes_out
+            .get_or_create(&topic(t))
+            .inc_by(records.len() as u64);
+        self.records_out
+            .get_or_create(&topic(t))
+            .inc_by(crate::storage::count_records(records));
+    }
+
+    /// Records how long a request took.
+    pub fn observe_request(&self, api: &str, took: Duration) {
+        self.latency
+            .get_or_create(&vec![("api".to_string(), api.to_string())])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Tracks open connections.
+    pub fn connection_opened(&self) {
+        self.connections.inc();
+    }
+
+    /// Tracks open connections.
+    pub fn connection_closed(&self) {
+        self.connections.dec();
+    }
+
+    /// Drops a deleted topic's series.
+    pub fn forget_topic(&self, t: &str) {
+        for f in [
+            &self.bytes_in,
+            &self.records_in,
+            &self.bytes_out,
+            &self.records_out,
+        ] {
+            f.remove(&topic(t));
+        }
+    }
+
+    /// Renders the Prometheus text format, refreshing log sizes first.
+    pub fn render(&self, log_sizes: impl IntoIterator<Item = ((String, i32), u64)>) -> String {
+        self.log_size.clear();
+        for ((t, p), size) in log_sizes {
+            let labels = vec![
+                ("topic".to_string(), t),
+                ("partition".to_string(), p.to_string()),
+            ];
+            self.log_size.get_or_create(&labels).set(size as i64);
+        }
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}

@@ -1,0 +1,234 @@
+//! Network I/O: accepts connections, splits frames, dispatches requests in order per connection
+//! and writes responses; also the admin HTTP listener and the group timer.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::api::{api_versions, dispatch, DispatchError};
+use crate::broker::Broker;
+use crate::codec::{decode_header, encode_response, Decoded};
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::frame::parse_frame;
+use crate::metrics::Metrics;
+
+tokio::task_local! {
+    /// Address of the client whose request is being handled (DescribeGroups reports it).
+    pub static PEER: std::net::SocketAddr;
+}
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Responses are written once this much is buffered even if more pipelined requests wait.
+const WRITE_THRESHOLD: usize = 1 << 20;
+/// How often group sessions and rebalance deadlines are checked.
+const GROUP_TICK: Duration = Duration::from_millis(200);
+
+/// Serves Kafka clients on `listener` until `shutdown` completes, then stops accepting, lets
+/// in-flight requests finish, flushes the logs and returns.
+///
+/// Must run on Tokio's multi-threaded runtime: log I/O happens in `block_in_place`.
+pub async fn run(
+    listener: TcpListener,
+    config: BrokerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let admin = match config.admin_listener {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    run_with_admin(listener, admin, config, shutdown).await
+}
+
+/// Like [`run`], with an already bound admin listener (tests bind port 0).
+pub async fn run_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    config: BrokerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let metrics = Metrics::new();
+    let broker = tokio::task::block_in_place(|| Broker::open(config, metrics))?;
+    tracing::info!(addr = %listener.local_addr()?, node_id = broker.config.node_id, "broker listening");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut background = JoinSet::new();
+    if let Some(admin) = admin {
+        background.spawn(serve_admin(admin, broker.clone(), stop_rx.clone()));
+    }
+    background.spawn(group_timer(broker.clone(), stop_rx.clone()));
+    background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
+
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let broker = broker.clone();
+                    let stop = stop_rx.clone();
+                    connections.spawn(async move {
+                        broker.metrics.connection_opened();
+                        if let Err(reason) = PEER.scope(peer, serve_connection(&broker, stream, stop)).await {
+                            tracing::warn!(%peer, %reason, "closing connection");
+                        }
+                        broker.metrics.connection_closed();
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    tracing::info!("shutting down: draining connections");
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("in-flight requests did not finish in time; aborting them");
+        connections.abort_all();
+    }
+    background.abort_all();
+    tokio::task::block_in_place(|| broker.flush_all());
+    tracing::info!("broker stopped");
+    Ok(())
+}
+
+/// Requests that may wait; responses queued before them are written first.
+fn may_block(frame: &[u8]) -> bool {
+    let key = i16::from_be_bytes([frame[0], frame[1]]);
+    [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup]
+        .iter()
+        .any(|k| *k as i16 == key)
+}
+
+async fn serve_connection(
+    broker: &Arc<Broker>,
+    mut stream: TcpStream,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let max = broker.config.socket_request_max_bytes;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    loop {
+        loop {
+            let frame = match parse_frame(&mut buf, max) {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            if !out.is_empty() && (may_block(&frame) || out.len() >= WRITE_THRESHOLD) {
+                stream.write_all(&out).await.map_err(|e| e.to_string())?;
+                out.clear();
+            }
+            match decode_header(frame).map_err(|e| e.to_string())? {
+                Decoded::ApiVersionsTooNew(header) => {
+                    encode_response(
+                        ApiKey::ApiVersions,
+                        0,
+                        header.correlation_id,
+                        &api_versions::unsupported_version(),
+                        &mut out,
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                Decoded::Request(raw) => {
+                    let started = Instant::now();
+                    let key = raw.api_key;
+                    match dispatch(broker, raw, &mut out).await {
+                        Ok(_) => {}
+                        Err(DispatchError::Decode(e)) => return Err(e.to_string()),
+                        Err(DispatchError::Broker(e)) => {
+                            tracing::error!(error = %e, "failed to encode response");
+                            return Err(e.to_string());
+                        }
+                    }
+                    tracing::trace!(api = ?key, took = ?started.elapsed(), "handled");
+                }
+            }
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await.map_err(|e| e.to_string())?;
+            out.clear();
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+        tokio::select! {
+            read = stream.read_buf(&mut buf) => match read {
+                Ok(0) if buf.is_empty() => return Ok(()),
+                Ok(0) => return Err(format!("connection closed inside a frame ({} bytes pending)", buf.len())),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            },
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
+async fn group_timer(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(GROUP_TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => broker.groups.tick(Instant::now()),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn log_maintenance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(10));
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.maintain_logs()).await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn serve_admin(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let broker = broker.clone();
+            async move {
+                let sizes = tokio::task::block_in_place(|| broker.log_sizes());
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    broker.metrics.render(sizes),
+                )
+            }
+        }),
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "admin listener failed");
+    }
+}

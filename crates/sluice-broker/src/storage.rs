@@ -1,0 +1,389 @@
+//! Adapter between the handlers and `sluice-log`: one [`PartitionStore`] per partition holds
+//! the log and the idempotent-producer state, maps log errors to Kafka error codes and keeps
+//! the high watermark at the log end (a single broker is the whole ISR).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use sluice_log::batch::iter_batches;
+use sluice_log::{FlushTicket, LogConfig, LogError, PartitionLog};
+
+use crate::api::metadata::LEADER_EPOCH;
+use crate::error::BrokerError;
+use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
+
+/// Effective log settings of a topic: broker defaults overridden by topic configs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSettings {
+    /// Configuration handed to `sluice-log`.
+    pub log: LogConfig,
+}
+
+impl TopicSettings {
+    /// Parses the effective topic configuration (every key of `topic_config_defaults`, with
+    /// overrides applied) into log settings.
+    pub fn resolve(effective: &BTreeMap<String, String>) -> TopicSettings {
+        let get = |k: &str| effective.get(k).and_then(|v| v.parse::<i64>().ok());
+        let defaults = LogConfig::default();
+        let retention_ms = get("retention.ms").unwrap_or(-1);
+        let retention_bytes = get("retention.bytes").unwrap_or(-1);
+        let log = LogConfig {
+            segment_bytes: get("segment.bytes").map_or(defaults.segment_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u64
+            }),
+            segment_ms: get("segment.ms").map(|v| v.max(0) as u64),
+            retention_ms: (retention_ms >= 0).then_some(retention_ms),
+            retention_bytes: (retention_bytes >= 0).then_some(retention_bytes as u64),
+            max_message_bytes: get("max.message.bytes").map_or(defaults.max_message_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u32
+            }),
+            durable: get("flush.messages").is_some_and(|v| v <= 1),
+            timestamp_type: if effective.get("message.timestamp.type").map(String::as_str)
+                == Some("LogAppendTime")
+            {
+                sluice_log::TimestampType::LogAppendTime
+            } else {
+                sluice_log::TimestampType::CreateTime
+            },
+            ..defaults
+        };
+        TopicSettings { log }
+    }
+}
+
+/// Result of a produce append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Offset of the first record (the original one for a duplicate).
+    pub base_offset: i64,
+    /// Append time for LogAppendTime topics, else -1.
+    pub log_append_time: i64,
+    /// Records written.
+    pub record_count: u64,
+    /// Whether this was a retry of an already written batch (nothing written).
+    pub duplicate: bool,
+    /// Completes once the append is on disk (immediately unless the topic is durable). Await
+    /// it after releasing the partition lock so concurrent appends share one fsync.
+    pub sync: FlushTicket,
+}
+
+/// Maps a log error to the error code Kafka returns in that situation.
+pub fn error_code(e: &LogError) -> ResponseError {
+    match e {
+        LogError::CrcMismatch { .. } | LogError::InvalidBatch { .. } => {
+            ResponseError::CorruptMessage
+        }
+        LogError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
+        LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+        LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        LogError::Io { .. } | LogError::FlushFailed(_) => ResponseError::KafkaStorageError,
+        _ => ResponseError::UnknownServerError,
+    }
+}
+
+fn log_err(e: LogError) -> BrokerError {
+    BrokerError::Log(e.to_string())
+}
+
+/// A partition's log plus its producer state.
+#[derive(Debug)]
+pub struct PartitionStore {
+    log: PartitionLog,
+    producers: ProducerStates,
+}
+
+impl PartitionStore {
+    /// Opens (or creates) the partition directory and rebuilds producer state from the batch
+    /// headers in the log.
+    pub fn open(dir: &Path, settings: &TopicSettings) -> Result<PartitionStore, BrokerError> {
+        std::fs::create_dir_all(dir)?;
+        let mut log = PartitionLog::open(dir, settings.log.clone()).map_err(log_err)?;
+        // Everything on disk after recovery was acknowledged or is at least intact; a single
+        // broker has no replica to wait for.
+        let leo = log.log_end_offset();
+        log.set_high_watermark(leo);
+        let mut store = PartitionStore {
+            log,
+            producers: ProducerStates::default(),
+        };
+        store.rebuild_producers()?;
+        Ok(store)
+    }
+
+    fn rebuild_producers(&mut self) -> Result<(), BrokerError> {
+        let mut offset = self.log.log_start_offset();
+        let end = self.log.log_end_offset();
+        while offset < end {
+            let slice = self.log.read(offset, 8 << 20, end).map_err(log_err)?;
+            if slice.records.is_empty() || slice.next_offset <= offset {
+                break;
+            }
+            for b in iter_batches(&slice.records) {
+                let h = b.map_err(log_err)?.header;
+                let p = BatchProducer {
+                    producer_id: h.producer_id,
+                    epoch: h.producer_epoch,
+                    base_sequence: h.base_sequence,
+                    record_count: h.records_count,
+                };
+                self.producers.record(&p, h.base_offset);
+            }
+            offset = slice.next_offset;
+        }
+        Ok(())
+    }
+
+    /// Validates and appends a produce request's records (all or nothing), applying
+    /// idempotent-producer sequence checks.
+    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, ResponseError> {
+        let mut producers = Vec::new();
+        for b in iter_batches(records) {
+            let h = b.map_err(|e| error_code(&e))?.header;
+            producers.push(BatchProducer {
+                producer_id: h.producer_id,
+                epoch: h.producer_epoch,
+                base_sequence: h.base_sequence,
+                record_count: h.records_count,
+            });
+        }
+        if producers.is_empty() {
+            return Err(ResponseError::CorruptMessage);
+        }
+        for p in &producers {
+            if let SequenceCheck::Duplicate { base_offset } = self.producers.check(p)? {
+                if producers.len() == 1 {
+                    return Ok(Appended {
+                        base_offset,
+                        log_append_time: -1,
+                        record_count: 0,
+                        duplicate: true,
+                        sync: FlushTicket::ready(),
+                    });
+                }
+                return Err(ResponseError::DuplicateSequenceNumber);
+            }
+        }
+        let info = self
+            .log
+            .append(records, LEADER_EPOCH, now_ms)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "append rejected");
+                error_code(&e)
+            })?;
+        self.log.set_high_watermark(info.last_offset + 1);
+        let mut offset = info.base_offset;
+        for b in iter_batches(records).flatten() {
+            let p = BatchProducer {
+                producer_id: b.header.producer_id,
+                epoch: b.header.producer_epoch,
+                base_sequence: b.header.base_sequence,
+                record_count: b.header.records_count,
+            };
+            self.producers.record(&p, offset);
+            offset += i64::from(b.header.last_offset_delta) + 1;
+        }
+        Ok(Appended {
+            base_offset: info.base_offset,
+            log_append_time: info.log_append_time.unwrap_or(-1),
+            record_count: info.record_count,
+            duplicate: false,
+            sync: info.sync,
+        })
+    }
+
+    /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),
+    /// never past the high watermark.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        must_progress: bool,
+    ) -> Result<Bytes, ResponseError> {
+        if max_bytes == 0 && !must_progress {
+            return Ok(Bytes::new());
+        }
+        let slice = self
+            .log
+            .read(offset, max_bytes, self.log.high_watermark())
+            .map_err(|e| error_code(&e))?;
+        if !must_progress && slice.records.len() > max_bytes {
+            return Ok(Bytes::new());
+        }
+        Ok(slice.records)
+    }
+
+    /// First offset.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log.log_start_offset()
+    }
+
+    /// Next offset to be assigned.
+    pub fn log_end_offset(&self) -> i64 {
+        self.log.log_end_offset()
+    }
+
+    /// Offset up to which records are visible to consumers.
+    pub fn high_watermark(&self) -> i64 {
+        self.log.high_watermark()
+    }
+
+    /// `(offset, timestamp)` of the first record at or after `ts`.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+        self.log
+            .offset_for_timestamp(ts)
+            .map_err(|e| error_code(&e))
+    }
+
+    /// `(offset, timestamp)` of the batch with the largest timestamp (ListOffsets -3). Scans
+    /// batch headers; `None` for an empty log.
+    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+        let mut best: Option<(i64, i64)> = None;
+        let mut offset = self.log.log_start_offset();
+        let hw = self.log.high_watermark();
+        while offset < hw {
+            let slice = self.log.read(offset, 8 << 20, hw).ok()?;
+            if slice.records.is_empty() || slice.next_offset <= offset {
+                break;
+            }
+            for b in iter_batches(&slice.records).flatten() {
+                if best.is_none_or(|(_, ts)| b.header.max_timestamp > ts) {
+                    best = Some((b.header.last_offset(), b.header.max_timestamp));
+                }
+            }
+            offset = slice.next_offset;
+        }
+        best
+    }
+
+    /// `(epoch, end offset)` for OffsetForLeaderEpoch; `(-1, -1)` when unknown.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.log.end_offset_for_epoch(epoch).unwrap_or((-1, -1))
+    }
+
+    /// DeleteRecords; returns the new low watermark.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
+        self.log
+            .delete_records_before(offset)
+            .map_err(|e| error_code(&e))
+    }
+
+    /// Applies changed topic configs to the open log.
+    pub fn update_settings(&mut self, settings: &TopicSettings) -> Result<(), ResponseError> {
+        self.log
+            .update_config(settings.log.clone())
+            .map_err(|e| error_code(&e))
+    }
+
+    /// Forces data to disk.
+    pub fn flush(&mut self) -> Result<(), BrokerError> {
+        self.log.flush().map_err(log_err)
+    }
+
+    /// Bytes on disk.
+    pub fn size_bytes(&self) -> u64 {
+        self.log.size_bytes()
+    }
+
+    /// Highest producer id with batches in this log.
+    pub fn max_producer_id(&self) -> i64 {
+        self.producers.max_producer_id()
+    }
+
+    /// Time-based housekeeping: segment rolls and retention.
+    pub fn maintain(&mut self, now_ms: i64) -> Result<(), BrokerError> {
+        self.log.roll_if_due(now_ms).map_err(log_err)?;
+        self.log.apply_retention(now_ms).map_err(log_err)?;
+        Ok(())
+    }
+
+    /// Key and value of every record (uncompressed batches only), for replaying internal topics.
+    pub fn read_all_records(&self) -> Result<Vec<KeyValue>, BrokerError> {
+        let mut out = Vec::new();
+        let mut offset = self.log.log_start_offset();
+        let end = self.log.high_watermark();
+        while offset < end {
+            let slice = self.log.read(offset, 8 << 20, end).map_err(log_err)?;
+            if slice.records.is_empty() || slice.next_offset <= offset {
+                break;
+            }
+            for b in iter_batches(&slice.records) {
+                let b = b.map_err(log_err)?;
+                for r in b.records().into_iter().flatten() {
+                    let r = r.map_err(log_err)?;
+                    if let Some(k) = r.key {
+                        out.push((k.to_vec(), r.value.map(<[u8]>::to_vec)));
+                    }
+                }
+            }
+            offset = slice.next_offset;
+        }
+        Ok(out)
+    }
+}
+
+/// A record key and (possibly null) value.
+pub type KeyValue = (Vec<u8>, Option<Vec<u8>>);
+
+/// Encodes key/value pairs as one uncompressed v2 batch (for internal topics).
+pub fn encode_batch(
+    entries: impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    now_ms: i64,
+) -> Result<Bytes, BrokerError> {
+    let records: Vec<Record> = entries
+        .enumerate()
+        .map(|(i, (k, v))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: LEADER_EPOCH,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder starts a new batch whenever offset - sequence changes; a constant
+            // difference keeps everything in one batch, and the header is fixed up below.
+            sequence: i as i32,
+            timestamp: now_ms,
+            key: Some(Bytes::from(k)),
+            value: v.map(Bytes::from),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| BrokerError::Encode(e.to_string()))?;
+    Ok(buf.freeze())
+}
+
+/// Marks a single encoded batch as non-idempotent (base sequence -1) and re-signs it.
+pub fn without_sequence(mut batch: Vec<u8>) -> Vec<u8> {
+    const BASE_SEQUENCE: usize = 53;
+    const CRC: usize = 17;
+    if batch.len() >= sluice_log::batch::HEADER_LEN {
+        batch[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());
+        let crc = sluice_log::batch::compute_crc(&batch);
+        batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+    batch
+}
+
+/// Number of records in a buffer of batches.
+pub fn count_records(records: &[u8]) -> u64 {
+    iter_batches(records)
+        .flatten()
+        .map(|b| b.header.records_count.max(0) as u64)
+        .sum()
+}

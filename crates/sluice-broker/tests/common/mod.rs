@@ -1,0 +1,289 @@
+//! Shared harness: an in-process broker on an ephemeral port and runners for real clients.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sluice_broker::BrokerConfig;
+use tokio::sync::oneshot;
+
+/// A broker running on its own runtime.
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<(), sluice_broker::error::BrokerError>>>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl TestBroker {
+    /// Starts a broker on `port` (0 = any) over `dir`.
+    pub fn start(dir: &Path, port: u16, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .try_init();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let std_listener = bind_retrying(port);
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let admin_std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        admin_std.set_nonblocking(true).unwrap();
+        let admin = admin_std.local_addr().unwrap();
+        let mut config = BrokerConfig {
+            listener: addr,
+            advertised: ("127.0.0.1".into(), addr.port()),
+            data_dir: dir.to_path_buf(),
+            group_min_session_timeout_ms: 1000,
+            ..BrokerConfig::default()
+        };
+        tweak(&mut config);
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let admin = tokio::net::TcpListener::from_std(admin_std).unwrap();
+            sluice_broker::run_with_admin(listener, Some(admin), config, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        TestBroker {
+            addr,
+            admin,
+            dir: dir.to_path_buf(),
+            stop: Some(tx),
+            handle: Some(handle),
+            rt: Some(rt),
+        }
+    }
+
+    /// `host:port` for clients.
+    pub fn bootstrap(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Graceful shutdown; panics if the broker failed.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let (Some(rt), Some(handle)) = (self.rt.take(), self.handle.take()) {
+            rt.block_on(handle).unwrap().unwrap();
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+
+    /// Fetches `/metrics` from the admin listener.
+    pub fn metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(self.admin).unwrap();
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.shutdown();
+        }
+    }
+}
+
+fn bind_retrying(port: u16) -> std::net::TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(l) => return l,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("bind {port}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("bind {port}: {e}"),
+        }
+    }
+}
+
+/// Runs a command to completion; panics with its output if it fails.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/install-broker-deps)"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// `python3 tests/clients/<script> args...`, which must succeed.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
+    let out = run_ok(Command::new("python3").arg(path).args(args));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs kcat with `args`, feeding `input` on stdin.
+pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kcat")
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run kcat: {e} (run .ci/install-broker-deps)"));
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        panic!(
+            "kcat {args:?} failed with {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Minimal blocking Kafka client built on `kafka-protocol`, for exact protocol checks.
+pub mod raw {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    pub fn connect(addr: std::net::SocketAddr) -> TcpStream {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Encodes a request frame.
+    pub fn frame<R: Request>(version: i16, correlation_id: i32, req: &R) -> Vec<u8> {
+        let key = ApiKey::try_from(R::KEY).unwrap();
+        let mut header = RequestHeader::default();
+        header.request_api_key = R::KEY;
+        header.request_api_version = version;
+        header.correlation_id = correlation_id;
+        header.client_id = Some(StrBytes::from_static_str("raw-test"));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .unwrap();
+        req.encode(&mut body, version).unwrap();
+        let mut out = (body.len() as i32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Reads one response frame; `None` if the broker closed the connection.
+    pub fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).ok()?;
+        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    /// Decodes a response frame for request type `R`.
+    pub fn decode<R: Request>(version: i16, mut frame: Bytes) -> (i32, R::Response) {
+        let key = ApiKey::try_from(R::KEY).unwrap();
+        let header =
+            ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
+        (
+            header.correlation_id,
+            R::Response::decode(&mut frame, version).unwrap(),
+        )
+    }
+
+    /// Sends one request and waits for its response.
+    pub fn call<R: Request>(s: &mut TcpStream, version: i16, req: &R) -> R::Response {
+        s.write_all(&frame(version, 7, req)).unwrap();
+        let (cid, resp) = decode::<R>(version, read_frame(s).expect("connection closed"));
+        assert_eq!(cid, 7);
+        resp
+    }
+
+    /// Whether the broker closed the connection (EOF or reset) within the read timeout.
+    pub fn closed(s: &mut TcpStream) -> bool {
+        let mut b = [0u8; 1];
+        matches!(s.read(&mut b), Ok(0) | Err(_)) && !matches!(s.read(&mut b), Ok(n) if n > 0)
+    }
+
+    /// A v2 batch of `n` records, optionally idempotent.
+    pub fn batch(n: usize, producer: Option<(i64, i16, i32)>) -> Bytes {
+        let (pid, epoch, seq) = producer.unwrap_or((-1, -1, -1));
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: pid,
+                producer_epoch: epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                // A constant offset - sequence keeps the encoder to one batch.
+                sequence: if seq < 0 { i as i32 } else { seq + i as i32 },
+                timestamp: 1_700_000_000_000 + i as i64,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::from(format!("v{i}"))),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .unwrap();
+        if seq < 0 {
+            return Bytes::from(sluice_broker::storage::without_sequence(buf.to_vec()));
+        }
+        buf.freeze()
+    }
+}

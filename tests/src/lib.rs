@@ -111,7 +111,16 @@ impl Api {
             _server: server,
         }
     }
+}
 
+/// Stops the server with the test, so its database connections close.
+impl Drop for Api {
+    fn drop(&mut self) {
+        self._server.abort();
+    }
+}
+
+impl Api {
     /// Sends a request; returns the status code and the JSON body (Null when empty).
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self

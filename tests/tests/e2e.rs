@@ -14,12 +14,20 @@ async fn cluster(api: &Api, id: &str) -> Value {
     api.get(&format!("/v1/clusters/{id}")).await
 }
 
+/// Waits for ACTIVE; on timeout, fails showing the cluster and its latest operation.
 async fn wait_active(api: &Api, id: &str, secs: u64, what: &str) -> Value {
-    wait_for(secs, what, || async {
+    let deadline = Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
         let c = cluster(api, id).await;
-        (c["state"] == "ACTIVE").then_some(c)
-    })
-    .await
+        if c["state"] == "ACTIVE" {
+            return c;
+        }
+        if Instant::now() > deadline {
+            let op = latest_operation(api, id).await;
+            panic!("timed out after {secs} s waiting for {what}: {c}\n{op}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 async fn latest_operation(api: &Api, id: &str) -> Value {
@@ -64,8 +72,10 @@ fn produce_and_consume(bootstrap: &str, topic: &str, records: &[&str]) {
 async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     let store = Store::from_pool(pool);
     let api = Api::start(&store).await;
-    let root_dir = tempfile::tempdir().unwrap();
-    let root = root_dir.path().to_path_buf();
+    // Kept when the test fails, for the broker logs; removed at the end.
+    let root = std::env::temp_dir().join(format!("sluice-e2e-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&root).unwrap();
+    println!("broker directories under {}", root.display());
     let mut reconciler = start_reconciler(&store, &root, "e2e-first");
 
     // Create a 3-broker cluster over REST → ACTIVE.
@@ -106,7 +116,6 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     for (i, a) in addrs.iter().enumerate() {
         produce_and_consume(a, &format!("t{i}"), &["one", "two", "three"]);
     }
-    produce_and_consume(&bootstrap, "all", &["x"]);
 
     // Apply a configuration revision → rolling restart, one broker at a time, as steps.
     let (s, cfg) = api
@@ -276,7 +285,7 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     reconciler.abort();
     let _ = (&mut reconciler).await;
     // A different replica: it must wait for the dead one's lease to expire, then take over.
-    let _reconciler = start_reconciler(&store, &root, "e2e-second");
+    let reconciler = start_reconciler(&store, &root, "e2e-second");
     wait_active(
         &api,
         &id,
@@ -311,4 +320,8 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     .await;
     assert!(processes_mentioning(&root.join(&id).display().to_string()).is_empty());
     assert!(!root.join(&id).exists(), "cluster data removed");
+    std::fs::remove_dir_all(&root).unwrap();
+    reconciler.abort();
+    let _ = reconciler.await;
+    drop(api);
 }

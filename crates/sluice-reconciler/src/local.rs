@@ -106,9 +106,11 @@ impl LocalRuntime {
             .parse()
             .ok()?;
         if let Some(child) = self.children.lock().expect("poisoned").get_mut(dir) {
-            // Reaps our own child if it exited, so it does not linger as a zombie.
-            if child.id() == pid && !matches!(child.try_wait(), Ok(None)) {
-                return None;
+            if child.id() == pid {
+                // Our own child: `try_wait` is the truth (and reaps it if it exited, so it does
+                // not linger as a zombie). Its /proc cmdline is not: right after spawn it may
+                // still show ours for a moment.
+                return matches!(child.try_wait(), Ok(None)).then_some(pid);
             }
         }
         is_broker_process(pid, &dir.join("data")).then_some(pid)

@@ -116,11 +116,16 @@ async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyho
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sluice-control API listening");
     let reconciler = start_reconciler(&args.runtime, &store)?;
-    let router = sluice_api::router(AppState::new(store, auth));
+    let router = sluice_api::router(AppState::new(store.clone(), auth));
     let served = sluice_api::run(listener, router, shutdown_signal()).await;
-    // Brokers keep running: the next start adopts them.
-    if let Some(r) = reconciler {
-        r.abort();
+    // Brokers keep running: the next start adopts them. Giving the leases up lets another
+    // replica take the clusters over at once instead of after the lease expires.
+    if let Some((task, holder)) = reconciler {
+        task.abort();
+        let _ = task.await;
+        if let Err(e) = store.release_lease(&holder, None).await {
+            tracing::warn!(error = %e, "releasing reconciler leases");
+        }
     }
     served.context("serving the API")?;
     tracing::info!("stopped");
@@ -131,7 +136,7 @@ async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyho
 fn start_reconciler(
     args: &config::RuntimeArgs,
     store: &Store,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+) -> anyhow::Result<Option<(tokio::task::JoinHandle<()>, String)>> {
     if args.no_reconciler {
         return Ok(None);
     }
@@ -165,12 +170,19 @@ fn start_reconciler(
     let runtime = sluice_reconciler::local::LocalRuntime::new(
         sluice_reconciler::local::LocalConfig::new(broker_dir, broker_bin),
     );
+    let holder = ctx.holder.clone();
     let rec = sluice_reconciler::Reconciler::new(store.clone(), std::sync::Arc::new(runtime), ctx);
-    Ok(Some(tokio::spawn(async move {
-        if let Err(e) = rec.run().await {
-            tracing::error!(error = %e, "reconciler stopped");
+    let task = tokio::spawn(async move {
+        // `run` only returns when it cannot subscribe to notifications (the database is down):
+        // start again shortly, since every pass starts from the stored state anyway.
+        loop {
+            if let Err(e) = rec.clone().run().await {
+                tracing::error!(error = %e, "reconciler stopped; restarting in 2 s");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
-    })))
+    });
+    Ok(Some((task, holder)))
 }
 
 fn dev_secret_path(state_dir: &std::path::Path) -> PathBuf {

@@ -14,12 +14,17 @@ use sluice_model::{ClusterSpec, ClusterState, OperationType, StepStatus};
 
 use crate::runtime::{Health, ObservedBroker};
 
-/// The fingerprint of what a broker must be restarted for: Kafka version and configuration
-/// revision. Storage is not in it: storage grows in place.
+/// The fingerprint of what a broker must be restarted for: Kafka version, configuration
+/// revision and broker size (a new type means new CPU and memory, which a process or pod only
+/// gets by restarting). Storage is not in it: storage grows in place.
 pub fn fingerprint(spec: &ClusterSpec) -> String {
+    let size = format!(
+        "{}m/{}Mi",
+        spec.broker_resources.cpu_millis, spec.broker_resources.memory_mib
+    );
     match &spec.configuration {
-        Some(c) => format!("{}/{}:{}", spec.kafka_version, c.id, c.revision),
-        None => format!("{}/-", spec.kafka_version),
+        Some(c) => format!("{}/{}:{}/{size}", spec.kafka_version, c.id, c.revision),
+        None => format!("{}/-/{size}", spec.kafka_version),
     }
 }
 

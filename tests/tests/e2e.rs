@@ -199,6 +199,29 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     assert_ne!(pid_of(&root, &id, 2), pids[1]);
     assert_eq!(pid_of(&root, &id, 3), pids[2]);
 
+    // Grow storage: in place, no restart.
+    let pids: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
+    let version = cluster(&api, &id).await["current_version"].clone();
+    let (s, op) = api
+        .call(
+            Method::PUT,
+            &format!("/v1/clusters/{id}/storage"),
+            Some(json!({"current_version": version, "storage_gib": 20})),
+        )
+        .await;
+    assert_eq!(s, 202, "{op}");
+    wait_active(&api, &id, 30, "storage grown").await;
+    for b in 1..=3u32 {
+        assert_eq!(
+            pid_of(&root, &id, b),
+            pids[b as usize - 1],
+            "broker {b} kept running"
+        );
+        let meta = std::fs::read_to_string(root.join(&id).join(format!("broker-{b}/broker.json")))
+            .unwrap();
+        assert!(meta.contains("\"storage_gib\": 20"), "{meta}");
+    }
+
     // kill -9 broker 3 → HEALING → ACTIVE on its own, same address.
     let victim = pid_of(&root, &id, 3);
     std::process::Command::new("kill")

@@ -132,9 +132,17 @@ async fn lifecycle_create_scale_reboot_heal_delete(pool: PgPool) {
     .await;
     assert_eq!((sim.starts(id, 1), sim.starts(id, 3)), (1, 1));
 
+    // A version change restarts every broker once.
+    update(&store, id, SpecChange::KafkaVersion("3.8.0".into())).await;
+    until(5, "version rolled", || async {
+        state(&store, id).await == Some(ClusterState::Active) && sim.starts(id, 3) == 2
+    })
+    .await;
+    assert_eq!((sim.starts(id, 1), sim.starts(id, 2)), (2, 3));
+
     sim.kill(id, 1);
     until(5, "heal", || async {
-        state(&store, id).await == Some(ClusterState::Active) && sim.starts(id, 1) == 2
+        state(&store, id).await == Some(ClusterState::Active) && sim.starts(id, 1) == 3
     })
     .await;
     let ops = store
@@ -160,7 +168,7 @@ async fn lifecycle_create_scale_reboot_heal_delete(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn create_fails_after_bounded_retries_and_update_rolls_back(pool: PgPool) {
+async fn create_fails_after_bounded_retries(pool: PgPool) {
     let store = Store::from_pool(pool);
     let sim = Arc::new(SimRuntime::new());
     sim.fail_next_starts(1000);
@@ -194,6 +202,67 @@ async fn create_fails_after_bounded_retries_and_update_rolls_back(pool: PgPool) 
         3 * 3,
         "three attempts of three provisioning steps: {op:?}"
     );
+    task.abort();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn failed_update_rolls_back_and_a_stuck_broker_heals_without_failing(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let sim = Arc::new(SimRuntime::new());
+    let task = tokio::spawn(Reconciler::new(store.clone(), sim.clone(), fast("a")).run());
+    let id = create(&store, "rolled", 3).await;
+    until(5, "ACTIVE", || async {
+        state(&store, id).await == Some(ClusterState::Active)
+    })
+    .await;
+
+    // Broker 1 cannot start any more: the version change gives up and is rolled back.
+    sim.fail_next_starts(1_000_000);
+    update(&store, id, SpecChange::KafkaVersion("3.8.0".into())).await;
+    until(10, "rollback", || async {
+        let c = store.get_cluster(&tenant(), id).await.unwrap();
+        c.spec.kafka_version == "3.7.0" && c.state != ClusterState::Updating
+    })
+    .await;
+    let ops = store
+        .list_operations(
+            &tenant(),
+            id,
+            PageRequest {
+                after: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let failed = ops
+        .iter()
+        .find(|o| o.operation_type == OperationType::UpdateKafkaVersion)
+        .unwrap();
+    assert_eq!(failed.state, sluice_model::OperationState::UpdateFailed);
+
+    // Broker 1 was stopped for its restart and cannot come back: the cluster heals, retrying,
+    // and is never FAILED while brokers 2 and 3 serve.
+    until(5, "HEALING", || async {
+        state(&store, id).await == Some(ClusterState::Healing)
+    })
+    .await;
+    let watch_until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < watch_until {
+        assert_eq!(state(&store, id).await, Some(ClusterState::Healing));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.fail_next_starts(0);
+    until(5, "healed", || async {
+        state(&store, id).await == Some(ClusterState::Active)
+    })
+    .await;
+    assert_eq!(sim.brokers(id).len(), 3);
+    assert!(sim
+        .brokers(id)
+        .iter()
+        .all(|b| b.fingerprint.starts_with("3.7.0/")));
     task.abort();
 }
 

@@ -70,6 +70,8 @@ pub struct BrokerConfig {
     pub group_min_session_timeout_ms: i32,
     /// `group.max.session.timeout.ms`.
     pub group_max_session_timeout_ms: i32,
+    /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
+    pub group_initial_rebalance_delay_ms: u64,
     /// `log.message.timestamp.type`: `CreateTime` or `LogAppendTime`.
     pub log_message_timestamp_type: String,
     /// `log.cleanup.policy`.
@@ -100,6 +102,7 @@ impl Default for BrokerConfig {
             socket_request_max_bytes: 104_857_600,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
+            group_initial_rebalance_delay_ms: 3_000,
             log_message_timestamp_type: "CreateTime".into(),
             log_cleanup_policy: "delete".into(),
             log_retention_check_interval_ms: 300_000,
@@ -172,6 +175,9 @@ impl BrokerConfig {
                 "group.min.session.timeout.ms" => self.group_min_session_timeout_ms = num(k, v)?,
                 "group.max.session.timeout.ms" => self.group_max_session_timeout_ms = num(k, v)?,
                 "log.message.timestamp.type" => self.log_message_timestamp_type = v.clone(),
+                "group.initial.rebalance.delay.ms" => {
+                    self.group_initial_rebalance_delay_ms = num(k, v)?
+                }
                 "log.cleanup.policy" => self.log_cleanup_policy = v.clone(),
                 "cluster.id" => self.cluster_id = v.clone(),
                 "log.retention.check.interval.ms" => {

@@ -143,6 +143,9 @@ struct Group {
     members: BTreeMap<String, Member>,
     pending: HashSet<String>,
     rebalance_deadline: Option<Instant>,
+    // Kafka's initial delayed join: a group forming from empty waits this long (extended by
+    // each newcomer) so members starting together land in one generation.
+    hold_until: Option<Instant>,
     offsets: BTreeMap<(String, i32), Committed>,
 }
 
@@ -157,6 +160,7 @@ impl Group {
             members: BTreeMap::new(),
             pending: HashSet::new(),
             rebalance_deadline: None,
+            hold_until: None,
             offsets: BTreeMap::new(),
         }
     }
@@ -196,9 +200,12 @@ impl Group {
         if self.state != GroupState::PreparingRebalance {
             return false;
         }
-        if !force && self.members.values().any(|m| m.join_waiter.is_none()) {
+        if !force
+            && (self.hold_until.is_some() || self.members.values().any(|m| m.join_waiter.is_none()))
+        {
             return false;
         }
+        self.hold_until = None;
         self.members.retain(|_, m| m.join_waiter.is_some());
         self.generation += 1;
         self.rebalance_deadline = None;
@@ -329,6 +336,7 @@ pub struct GroupCoordinator {
     groups: Mutex<HashMap<String, Group>>,
     log: OnceLock<Arc<Partition>>,
     min_session_ms: OnceLock<(i32, i32)>,
+    initial_delay: OnceLock<Duration>,
     next_member: std::sync::atomic::AtomicU64,
 }
 
@@ -492,7 +500,13 @@ impl GroupCoordinator {
                 ..Default::default()
             });
         }
+        let was_empty = group.state == GroupState::Empty;
         group.prepare_rebalance(now);
+        let delay = self.initial_delay.get().copied().unwrap_or_default();
+        if !delay.is_zero() && (was_empty || group.hold_until.is_some()) {
+            let until = now + delay;
+            group.hold_until = Some(group.rebalance_deadline.map_or(until, |d| until.min(d)));
+        }
         if group.maybe_complete_join(false) {
             let g = &*group;
             self.persist_group(&p.group_id, g);
@@ -645,9 +659,13 @@ impl GroupCoordinator {
                 .collect();
             let mut changed = false;
             for m in expired {
-                tracing::info!(group = %id, member = %m, "member session expired");
+                tracing::info!(group = %id, member = %m, state = ?group.state, "member session expired");
                 group.remove_member(&m, now);
                 changed = true;
+            }
+            if group.hold_until.is_some_and(|h| now >= h) {
+                group.hold_until = None;
+                changed |= group.maybe_complete_join(false);
             }
             if group.rebalance_deadline.is_some_and(|d| now >= d) {
                 changed |= group.maybe_complete_join(true);
@@ -896,6 +914,9 @@ pub struct MemberDescription {
 
 /// Connects the coordinator to `__consumer_offsets` and replays it.
 pub fn replay(broker: &Arc<Broker>) -> Result<(), BrokerError> {
+    let _ = broker.groups.initial_delay.set(Duration::from_millis(
+        broker.config.group_initial_rebalance_delay_ms,
+    ));
     let _ = broker.groups.min_session_ms.set((
         broker.config.group_min_session_timeout_ms,
         broker.config.group_max_session_timeout_ms,
@@ -1012,6 +1033,23 @@ mod tests {
         let b3 = rx_b.try_recv().unwrap();
         assert_eq!((b3.generation, b3.leader.clone()), (3, b_id.clone()));
         assert_eq!(c.describe("g").unwrap().members.len(), 1);
+    }
+
+    #[test]
+    fn members_starting_together_share_the_first_generation() {
+        let c = GroupCoordinator::default();
+        c.initial_delay.set(Duration::from_millis(3000)).unwrap();
+        let t = Instant::now();
+        let a = now_outcome(c.join(params("", "a"), t)).member_id;
+        let mut rx_a = wait(c.join(params(&a, "a"), t));
+        let b = now_outcome(c.join(params("", "b"), t)).member_id;
+        let mut rx_b = wait(c.join(params(&b, "b"), t + Duration::from_millis(2000)));
+        c.tick(t + Duration::from_millis(3500));
+        assert!(rx_a.try_recv().is_err(), "the newcomer extended the delay");
+        c.tick(t + Duration::from_millis(5100));
+        let (ja, jb) = (rx_a.try_recv().unwrap(), rx_b.try_recv().unwrap());
+        assert_eq!((ja.generation, jb.generation), (1, 1));
+        assert_eq!(ja.members.len() + jb.members.len(), 2);
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn serve_connection(
                             return Err(e.to_string());
                         }
                     }
-                    tracing::trace!(api = ?key, took = ?started.elapsed(), "handled");
+                    tracing::trace!(api = ?key, took = ?started.elapsed(), peer = ?PEER.try_with(|p| *p).ok(), "handled");
                 }
             }
         }

@@ -6,9 +6,34 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+/// A broker process that is killed if the test fails before stopping it.
+struct Proc(Child);
+
+impl std::ops::Deref for Proc {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 use common::kcat;
 
-fn spawn(dir: &std::path::Path, port: u16) -> (Child, String) {
+fn spawn(dir: &std::path::Path, port: u16) -> (Proc, String) {
     let props = dir.join("server.properties");
     std::fs::write(
         &props,
@@ -18,20 +43,22 @@ fn spawn(dir: &std::path::Path, port: u16) -> (Child, String) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice-broker"))
-        .args([
-            "--config",
-            props.to_str().unwrap(),
-            "--node-id",
-            "7",
-            "--listeners",
-        ])
-        .arg(format!("PLAINTEXT://127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Proc(
+        Command::new(env!("CARGO_BIN_EXE_sluice-broker"))
+            .args([
+                "--config",
+                props.to_str().unwrap(),
+                "--node-id",
+                "7",
+                "--listeners",
+            ])
+            .arg(format!("PLAINTEXT://127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut addr = String::new();
     for line in lines.by_ref() {

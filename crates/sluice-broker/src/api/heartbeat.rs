@@ -20,5 +20,8 @@ pub fn handle(
         &req.member_id,
         Instant::now(),
     );
+    if resp.error_code != 0 {
+        tracing::debug!(group = %req.group_id.0, member = %req.member_id, generation = req.generation_id, error = resp.error_code, "heartbeat");
+    }
     resp
 }

@@ -47,6 +47,16 @@ pub async fn handle(
             ..Default::default()
         }),
     };
+    tracing::debug!(
+        group = %req.group_id.0,
+        member = %req.member_id,
+        error = outcome.error,
+        generation = outcome.generation,
+        leader = %outcome.leader,
+        assigned_id = %outcome.member_id,
+        members = outcome.members.len(),
+        "join group"
+    );
     let mut resp = JoinGroupResponse::default();
     resp.error_code = outcome.error;
     resp.generation_id = outcome.generation;

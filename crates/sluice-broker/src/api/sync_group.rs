@@ -32,6 +32,14 @@ pub async fn handle(
             ..Default::default()
         }),
     };
+    tracing::debug!(
+        group = %req.group_id.0,
+        member = %req.member_id,
+        generation = req.generation_id,
+        error = outcome.error,
+        assignment = outcome.assignment.len(),
+        "sync group"
+    );
     let mut resp = SyncGroupResponse::default();
     resp.error_code = outcome.error;
     resp.protocol_type = outcome.protocol_type.map(sb);

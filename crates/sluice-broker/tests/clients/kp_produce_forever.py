@@ -21,11 +21,15 @@ p = KafkaProducer(
     enable_idempotence=False,
 )
 acked = []
+last_ok = time.time()
 for i in range(count):
     while True:
+        if time.time() - last_ok > 120:
+            raise SystemExit(f"no acknowledgement for 120 s at record {i}")
         try:
             p.send(topic, value=str(i).encode(), partition=0).get(timeout=30)
             acked.append(i)
+            last_ok = time.time()
             break
         except Exception as e:  # noqa: BLE001 - retry anything while the broker restarts
             print(f"RETRY {i} {type(e).__name__}", flush=True)

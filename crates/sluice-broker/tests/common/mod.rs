@@ -124,21 +124,66 @@ fn bind_retrying(port: u16) -> std::net::TcpListener {
     }
 }
 
-/// Runs a command to completion; panics with its output if it fails.
+/// Longest a client script may run; a hung client fails the test instead of hanging CI.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Runs a command to completion within [`CLIENT_TIMEOUT`]; panics with its output if it fails.
 pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
+    let child = cmd
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/install-broker-deps)"));
-    if !out.status.success() {
+    wait_ok(child, &format!("{cmd:?}"))
+}
+
+/// Waits for a spawned client (stdout/stderr piped) within [`CLIENT_TIMEOUT`]; panics with its
+/// output if it fails or hangs.
+pub fn wait_ok(mut child: std::process::Child, what_ran: &str) -> Output {
+    use std::io::Read;
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = out_reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    let report = |what: String| -> ! {
         panic!(
-            "{cmd:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+            "{what_ran} {what}\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )
+    };
+    match status {
+        None => report(format!("did not finish within {CLIENT_TIMEOUT:?}")),
+        Some(status) if !status.success() => report(format!("failed with {status}")),
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
     }
-    out
 }
 
 /// `python3 tests/clients/<script> args...`, which must succeed.
@@ -168,14 +213,7 @@ pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    if !out.status.success() {
-        panic!(
-            "kcat {args:?} failed with {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let out = wait_ok(child, &format!("kcat {args:?}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

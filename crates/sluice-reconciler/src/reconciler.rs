@@ -18,9 +18,10 @@ use crate::planner::{plan, Desired, Observed, OperationView, Plan};
 use crate::runtime::Runtime;
 use crate::{Context, ReconcileError};
 
-/// Failed attempts at a cluster's current step.
+/// Failed attempts at a cluster's current step, under one operation.
 #[derive(Debug, Clone, Copy)]
 struct Failures {
+    operation_id: Option<Uuid>,
     attempts: u32,
     retry_at: Instant,
 }
@@ -221,10 +222,20 @@ impl<R: Runtime> Reconciler<R> {
                     }
                 },
             };
-            if let Some(f) = self.failures.lock().expect("poisoned").get(&id) {
-                let now = Instant::now();
-                if f.retry_at > now {
-                    return Ok(PassOutcome::Retry(f.retry_at - now));
+            {
+                let mut failures = self.failures.lock().expect("poisoned");
+                let op_id = s.operation.as_ref().map(|o| o.id);
+                match failures.get(&id) {
+                    // A new operation (a delete superseding a failing create, say) starts afresh.
+                    Some(f) if f.operation_id != op_id => {
+                        failures.remove(&id);
+                    }
+                    Some(f) if f.retry_at > Instant::now() => {
+                        return Ok(PassOutcome::Retry(
+                            f.retry_at.saturating_duration_since(Instant::now()),
+                        ));
+                    }
+                    _ => {}
                 }
             }
             let brokers = self.runtime.observe(id).await?;
@@ -302,6 +313,7 @@ impl<R: Runtime> Reconciler<R> {
         let attempts = {
             let mut f = self.failures.lock().expect("poisoned");
             let entry = f.entry(s.id).or_insert(Failures {
+                operation_id: s.operation.as_ref().map(|o| o.id),
                 attempts: 0,
                 retry_at: Instant::now(),
             });

@@ -267,6 +267,36 @@ async fn failed_update_rolls_back_and_a_stuck_broker_heals_without_failing(pool:
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn delete_is_not_held_up_by_a_failing_create_backing_off(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let sim = Arc::new(SimRuntime::new());
+    sim.fail_next_starts(1_000_000);
+    let ctx = Context {
+        max_attempts: 100,
+        backoff_base: Duration::from_secs(60),
+        backoff_max: Duration::from_secs(60),
+        ..fast("a")
+    };
+    let task = tokio::spawn(Reconciler::new(store.clone(), sim.clone(), ctx).run());
+    let id = create(&store, "slow", 3).await;
+    until(5, "a failed attempt", || async {
+        let c = store.get_cluster(&tenant(), id).await.unwrap();
+        let op = store
+            .get_operation(&tenant(), c.active_operation_id.unwrap())
+            .await
+            .unwrap();
+        op.steps.iter().any(|s| s.status == StepStatus::Failed)
+    })
+    .await;
+    store.delete_cluster(&tenant(), id, None).await.unwrap();
+    until(5, "deleted despite the back-off", || async {
+        state(&store, id).await.is_none()
+    })
+    .await;
+    task.abort();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn lease_is_taken_over_when_its_holder_dies(pool: PgPool) {
     let store = Store::from_pool(pool);
     let sim = Arc::new(SimRuntime::new());

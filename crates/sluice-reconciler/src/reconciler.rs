@@ -270,6 +270,11 @@ impl<R: Runtime> Reconciler<R> {
                 }
                 Plan::Blocked(why) => {
                     tracing::warn!(cluster_id = %id, why, "blocked");
+                    let info = sluice_model::StateInfo {
+                        code: "blocked".into(),
+                        message: why,
+                    };
+                    self.store.explain_cluster_state(id, &info).await?;
                     return Ok(PassOutcome::Retry(self.ctx.resync_interval));
                 }
                 Plan::StartHeal { broker_ids } => {

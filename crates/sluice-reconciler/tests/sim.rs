@@ -389,8 +389,29 @@ async fn scale_in_waits_while_the_broker_holds_partitions(pool: PgPool) {
     ));
     assert_eq!(sim.brokers(id).len(), 4);
     assert_eq!(state(&store, id).await, Some(ClusterState::Updating));
+    let info = store
+        .get_cluster(&tenant(), id)
+        .await
+        .unwrap()
+        .state_info
+        .unwrap();
+    assert_eq!(info.code, "blocked");
+    assert!(
+        info.message.contains("broker 4 holds 7 partitions"),
+        "{info:?}"
+    );
+    // Explaining again the same way writes nothing, so it does not wake the reconciler again.
+    let mut changes = store.listen_cluster_changes().await.unwrap();
+    assert!(matches!(
+        rec.pass(id, None, false).await.unwrap(),
+        PassOutcome::Retry(_)
+    ));
+    let woke = tokio::time::timeout(Duration::from_millis(300), changes.recv()).await;
+    assert!(woke.is_err(), "no notification: {woke:?}");
     sim.set_partitions(id, 4, 0);
     assert_eq!(rec.pass(id, None, false).await.unwrap(), PassOutcome::Idle);
     assert_eq!(sim.brokers(id).len(), 3);
     assert_eq!(state(&store, id).await, Some(ClusterState::Active));
+    let c = store.get_cluster(&tenant(), id).await.unwrap();
+    assert!(c.state_info.is_none(), "cleared on completion");
 }

@@ -173,6 +173,25 @@ impl Store {
         Ok(Some(op))
     }
 
+    /// Explains why a cluster's operation cannot progress (shown as the cluster's `state_info`).
+    /// Writes only when the explanation changes, so it does not wake the reconciler again
+    /// (the change trigger fires on updated rows only).
+    pub async fn explain_cluster_state(
+        &self,
+        id: Uuid,
+        info: &sluice_model::StateInfo,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE clusters SET state_info = $2, updated_at = now() \
+             WHERE id = $1 AND deleted_at IS NULL AND state_info IS DISTINCT FROM $2",
+        )
+        .bind(id)
+        .bind(Json(info))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// One operation by id, across tenants.
     pub async fn operation_by_id(&self, id: Uuid) -> Result<Option<Operation>, StoreError> {
         sqlx::query_as::<_, OperationRow>(&format!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use sluice_model::{
-    Configuration, ConfigurationList, ConfigurationRef, ConfigurationRevision,
+    Catalogue, Configuration, ConfigurationList, ConfigurationRef, ConfigurationRevision,
     CreateConfigurationRequest, CreateRevisionRequest, RevisionList,
 };
 use uuid::Uuid;
@@ -275,10 +275,8 @@ pub async fn run(cmd: ConfigurationsCmd, client: &Client, format: Format) -> Res
             Ok(())
         }
         ConfigurationsCmd::Catalogue => {
-            // The model's catalogue type borrows static strings and so only serialises; the
-            // table reads the JSON directly.
             let resp = client
-                .get::<serde_json::Value>("/v1/configurations/catalogue")
+                .get::<Catalogue>("/v1/configurations/catalogue")
                 .await?;
             show(format, &resp, print_catalogue)
         }
@@ -329,49 +327,32 @@ fn print_settings(props: &BTreeMap<String, String>) {
 }
 
 /// A bound as a person writes it: `10000`, not `10000.0`; none at all for "as large as a long".
-fn number(n: &serde_json::Number) -> String {
-    match n.as_f64() {
+fn bound(n: Option<f64>) -> String {
+    match n {
         Some(f) if f.abs() >= 1e15 => String::new(),
         Some(f) if f.fract() == 0.0 => format!("{}", f as i64),
-        _ => n.to_string(),
+        Some(f) => f.to_string(),
+        None => String::new(),
     }
 }
 
-fn print_catalogue(v: &serde_json::Value) {
-    let s = |x: &serde_json::Value, k: &str| match x.get(k) {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Number(n)) => number(n),
-        Some(serde_json::Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
+fn print_catalogue(c: &Catalogue) {
     let mut t = output::table(&["SETTING", "KIND", "DEFAULT", "RANGE", "DESCRIPTION"]);
-    for setting in v
-        .get("settings")
-        .and_then(|s| s.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let allowed: Vec<String> = setting
-            .get("allowed")
-            .and_then(|a| a.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_owned))
-            .collect();
-        let range = if !allowed.is_empty() {
-            allowed.join("|")
+    for setting in &c.settings {
+        let range = if !setting.allowed.is_empty() {
+            setting.allowed.join("|")
         } else {
-            match (s(setting, "min"), s(setting, "max")) {
+            match (bound(setting.min), bound(setting.max)) {
                 (lo, hi) if lo.is_empty() && hi.is_empty() => "-".into(),
                 (lo, hi) => format!("{lo}..{hi}"),
             }
         };
         let cells = vec![
-            s(setting, "name"),
-            s(setting, "kind"),
-            s(setting, "default"),
+            setting.name.clone(),
+            setting.kind.clone(),
+            setting.default.clone(),
             range,
-            s(setting, "doc"),
+            setting.doc.clone(),
         ];
         output::add_row(&mut t, cells);
     }

@@ -145,6 +145,9 @@ pub struct RuntimeArgs {
     /// Seconds between full resyncs of every cluster.
     #[arg(long, env = "SLUICE_RESYNC_SECONDS", default_value_t = 5)]
     pub resync_seconds: u64,
+    /// Set by `dev`: a missing broker executable is an error rather than "API only".
+    #[arg(skip)]
+    pub require_broker: bool,
 }
 
 #[derive(Debug, Clone, Args)]

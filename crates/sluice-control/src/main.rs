@@ -146,6 +146,15 @@ fn start_reconciler(
             .context("locating this executable")?
             .with_file_name("sluice-broker"),
     };
+    if !broker_bin.exists() && !args.require_broker && args.broker_bin.is_none() {
+        // The control-plane image (Helm chart) has no broker: brokers there will come from the
+        // Kubernetes runtime, which is not built yet. Serve the API rather than crash-loop.
+        tracing::warn!(
+            broker_bin = %broker_bin.display(),
+            "no sluice-broker executable: serving the API without a reconciler"
+        );
+        return Ok(None);
+    }
     if !broker_bin.exists() {
         bail!(
             "no broker executable at {} (build it with `cargo build -p sluice-broker`, or set SLUICE_BROKER_BIN)",
@@ -227,6 +236,7 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     drop(listener);
     args.serve.listen = addr;
+    args.serve.runtime.require_broker = true;
     if args.serve.runtime.broker_dir.is_none() {
         args.serve.runtime.broker_dir = Some(args.state_dir.join("brokers"));
     }

@@ -3,7 +3,7 @@
 //! Names and meanings follow Apache Kafka's broker configuration, limited to the settings that are
 //! safe for a managed service to hand to its users (no listener, security or path settings).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The type and allowed values of one setting.
@@ -135,17 +135,17 @@ pub fn validate_value(setting: &Setting, value: &str) -> Result<String, String> 
 }
 
 /// One catalogue entry as `GET /v1/configurations/catalogue` shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SettingInfo {
-    pub name: &'static str,
+    pub name: String,
     /// boolean, int, long, double, enum or list.
-    pub kind: &'static str,
+    pub kind: String,
     pub min: Option<f64>,
     pub max: Option<f64>,
     /// The allowed words of an enum or list.
-    pub allowed: Vec<&'static str>,
-    pub default: &'static str,
-    pub doc: &'static str,
+    pub allowed: Vec<String>,
+    pub default: String,
+    pub doc: String,
 }
 
 impl From<&Setting> for SettingInfo {
@@ -159,13 +159,13 @@ impl From<&Setting> for SettingInfo {
             Kind::List(w) => ("list", None, None, w.to_vec()),
         };
         SettingInfo {
-            name: s.name,
-            kind,
+            name: s.name.into(),
+            kind: kind.into(),
             min,
             max,
-            allowed,
-            default: s.default,
-            doc: s.doc,
+            allowed: allowed.into_iter().map(String::from).collect(),
+            default: s.default.into(),
+            doc: s.doc.into(),
         }
     }
 }

@@ -200,7 +200,7 @@ pub struct RevisionList {
 }
 
 /// `GET /v1/configurations/catalogue`: the settings a configuration may carry.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Catalogue {
     pub settings: Vec<crate::catalogue::SettingInfo>,
 }

@@ -1,8 +1,8 @@
 //! Clusters: create, read, list, change (with optimistic concurrency), delete, tags.
 
 use sluice_model::{
-    Cluster, ClusterSpec, ClusterState, ConfigurationRef, ErrorInfo, Operation, OperationState,
-    OperationType, SpecChange, StateInfo, Tags, TenantId, ValidCreateCluster,
+    Cluster, ClusterOperation, ClusterSpec, ClusterState, ConfigurationRef, ErrorInfo, Operation,
+    OperationState, OperationType, SpecChange, StateInfo, Tags, TenantId, ValidCreateCluster,
 };
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
@@ -25,13 +25,6 @@ pub struct CreateClusterOutcome {
     pub operation: Operation,
     /// True when the create was a retry of an earlier one with the same token.
     pub replayed: bool,
-}
-
-/// A cluster after an accepted change, and the operation carrying it out.
-#[derive(Debug, Clone)]
-pub struct UpdateOutcome {
-    pub cluster: Cluster,
-    pub operation: Operation,
 }
 
 type Tx<'a> = Transaction<'a, Postgres>;
@@ -288,7 +281,7 @@ impl Store {
         id: Uuid,
         expected_version: i64,
         change: &SpecChange,
-    ) -> Result<UpdateOutcome, StoreError> {
+    ) -> Result<ClusterOperation, StoreError> {
         let mut tx = self.pool.begin().await?;
         let current = lock_cluster(&mut tx, tenant, id).await?;
         if current.current_version != expected_version {
@@ -331,7 +324,7 @@ impl Store {
         tenant: &TenantId,
         id: Uuid,
         expected_version: Option<i64>,
-    ) -> Result<UpdateOutcome, StoreError> {
+    ) -> Result<ClusterOperation, StoreError> {
         let mut tx = self.pool.begin().await?;
         let current = lock_cluster(&mut tx, tenant, id).await?;
         if let Some(v) = expected_version {
@@ -381,7 +374,7 @@ impl Store {
         next: &ClusterSpec,
         op_type: OperationType,
         broker_ids: &[u32],
-    ) -> Result<UpdateOutcome, StoreError> {
+    ) -> Result<ClusterOperation, StoreError> {
         let op_id = Uuid::now_v7();
         let row = sqlx::query_as::<_, ClusterRow>(&format!(
             "UPDATE clusters SET spec = $2, version = version + 1, state = $3, state_info = NULL, \
@@ -406,7 +399,7 @@ impl Store {
             next,
         )
         .await?;
-        Ok(UpdateOutcome {
+        Ok(ClusterOperation {
             cluster: row.try_into()?,
             operation,
         })

@@ -24,7 +24,7 @@ mod rows;
 
 use std::time::Duration;
 
-pub use clusters::{ClusterFilter, ClusterStamp, CreateClusterOutcome, UpdateOutcome};
+pub use clusters::{ClusterFilter, ClusterStamp, CreateClusterOutcome};
 pub use error::{Resource, StoreError};
 pub use paging::{Page, PageRequest};
 pub use reconcile::ClusterSnapshot;

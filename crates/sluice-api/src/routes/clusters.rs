@@ -184,13 +184,7 @@ pub async fn delete(
         .store
         .delete_cluster(&caller.tenant, id, q.current_version)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ClusterOperation {
-            cluster: out.cluster,
-            operation: out.operation,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
 /// The bootstrap broker string clients connect to.

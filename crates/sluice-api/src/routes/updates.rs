@@ -31,13 +31,7 @@ async fn apply(
         .store
         .update_cluster(&caller.tenant, id, current_version, &change)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ClusterOperation {
-            cluster: out.cluster,
-            operation: out.operation,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
 /// Grow or shrink the number of brokers.

@@ -55,7 +55,12 @@ pub fn test_context(holder: &str) -> Context {
 
 /// A reconciler over the local runtime rooted at `root`, running in a task.
 pub fn start_reconciler(store: &Store, root: &Path, holder: &str) -> JoinHandle<()> {
-    let runtime = LocalRuntime::new(LocalConfig::new(root, broker_bin()));
+    start_reconciler_with(store, LocalConfig::new(root, broker_bin()), holder)
+}
+
+/// A reconciler over a local runtime configured by `cfg`, running in a task.
+pub fn start_reconciler_with(store: &Store, cfg: LocalConfig, holder: &str) -> JoinHandle<()> {
+    let runtime = LocalRuntime::new(cfg);
     let rec = Reconciler::new(store.clone(), Arc::new(runtime), test_context(holder));
     tokio::spawn(async move {
         rec.run().await.expect("reconciler");

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use sluice_e2e::{kcat, processes_mentioning, start_reconciler, wait_for, Api};
+use sluice_e2e::{
+    broker_bin, kcat, processes_mentioning, start_reconciler, start_reconciler_with, wait_for, Api,
+};
+use sluice_reconciler::local::LocalConfig;
 use sluice_store::Store;
 use sqlx::PgPool;
 
@@ -347,4 +350,71 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     reconciler.abort();
     let _ = reconciler.await;
     drop(api);
+}
+
+/// A broker that stops answering (SIGSTOP: its process lives, its port accepts, nothing replies)
+/// is noticed after the start-up grace, and healed: killed after the controlled-shutdown timeout,
+/// started again with the same id and address.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_frozen_broker_is_healed(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let api = Api::start(&store).await;
+    let root = std::env::temp_dir().join(format!("sluice-e2e-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&root).unwrap();
+    let mut cfg = LocalConfig::new(&root, broker_bin());
+    cfg.start_grace = std::time::Duration::from_secs(1);
+    cfg.stop_timeout = std::time::Duration::from_secs(1);
+    cfg.probe_timeout = std::time::Duration::from_millis(500);
+    let reconciler = start_reconciler_with(&store, cfg, "e2e-frozen");
+
+    let (s, created) = api
+        .call(
+            Method::POST,
+            "/v1/clusters",
+            Some(json!({"name": "frozen", "kafka_version": "3.7.0", "broker_count": 1, "storage_gib": 10})),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["cluster"]["id"].as_str().unwrap().to_owned();
+    wait_active(&api, &id, 30, "create").await;
+    let before = api
+        .get(&format!("/v1/clusters/{id}/bootstrap-brokers"))
+        .await;
+    let frozen = pid_of(&root, &id, 1);
+    std::process::Command::new("kill")
+        .args(["-STOP", &frozen.to_string()])
+        .status()
+        .unwrap();
+    wait_for(30, "HEALING", || async {
+        (cluster(&api, &id).await["state"] == "HEALING").then_some(())
+    })
+    .await;
+    wait_active(&api, &id, 30, "healed").await;
+    assert_ne!(
+        pid_of(&root, &id, 1),
+        frozen,
+        "the frozen process was replaced"
+    );
+    let after = api
+        .get(&format!("/v1/clusters/{id}/bootstrap-brokers"))
+        .await;
+    assert_eq!(before, after, "same address");
+    let addr = after["bootstrap_brokers"].as_str().unwrap().to_owned();
+    produce_and_consume(&addr, "after-heal", &["ok"]);
+
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/v1/clusters/{id}"), None)
+        .await;
+    assert_eq!(s, 202);
+    wait_for(30, "deleted", || async {
+        let (s, _) = api
+            .call(Method::GET, &format!("/v1/clusters/{id}"), None)
+            .await;
+        (s == 404).then_some(())
+    })
+    .await;
+    assert!(processes_mentioning(&root.display().to_string()).is_empty());
+    std::fs::remove_dir_all(&root).unwrap();
+    reconciler.abort();
+    let _ = reconciler.await;
 }

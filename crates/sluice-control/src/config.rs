@@ -121,6 +121,33 @@ pub struct ServeArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// Where brokers run and how the reconciler drives them.
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeArgs {
+    /// Run no reconciler (API only; clusters stay in their states).
+    #[arg(long, env = "SLUICE_NO_RECONCILER")]
+    pub no_reconciler: bool,
+    /// Where the local runtime keeps broker data, logs and pid files
+    /// (default: `brokers` under the state directory for `dev`, `.sluice/brokers` for `serve`).
+    #[arg(long, env = "SLUICE_BROKER_DIR")]
+    pub broker_dir: Option<PathBuf>,
+    /// The `sluice-broker` executable (default: next to this executable).
+    #[arg(long, env = "SLUICE_BROKER_BIN")]
+    pub broker_bin: Option<PathBuf>,
+    /// This replica's name on reconciler leases (default: unique per start; `dev` uses its
+    /// state directory, so a restarted dev server takes its clusters back at once).
+    #[arg(long, env = "SLUICE_RECONCILER_ID")]
+    pub reconciler_id: Option<String>,
+    /// Seconds between full resyncs of every cluster.
+    #[arg(long, env = "SLUICE_RESYNC_SECONDS", default_value_t = 5)]
+    pub resync_seconds: u64,
+    /// Set by `dev`: a missing broker executable is an error rather than "API only".
+    #[arg(skip)]
+    pub require_broker: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -115,12 +115,83 @@ async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyho
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sluice-control API listening");
-    let router = sluice_api::router(AppState::new(store, auth));
-    sluice_api::run(listener, router, shutdown_signal())
-        .await
-        .context("serving the API")?;
+    let reconciler = start_reconciler(&args.runtime, &store)?;
+    let router = sluice_api::router(AppState::new(store.clone(), auth));
+    let served = sluice_api::run(listener, router, shutdown_signal()).await;
+    // Brokers keep running: the next start adopts them. Giving the leases up lets another
+    // replica take the clusters over at once instead of after the lease expires.
+    if let Some((task, holder)) = reconciler {
+        task.abort();
+        let _ = task.await;
+        if let Err(e) = store.release_lease(&holder, None).await {
+            tracing::warn!(error = %e, "releasing reconciler leases");
+        }
+    }
+    served.context("serving the API")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the reconciler over the local runtime, unless disabled.
+fn start_reconciler(
+    args: &config::RuntimeArgs,
+    store: &Store,
+) -> anyhow::Result<Option<(tokio::task::JoinHandle<()>, String)>> {
+    if args.no_reconciler {
+        return Ok(None);
+    }
+    let broker_bin = match &args.broker_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()
+            .context("locating this executable")?
+            .with_file_name("sluice-broker"),
+    };
+    if !broker_bin.exists() && !args.require_broker && args.broker_bin.is_none() {
+        // The control-plane image (Helm chart) has no broker: brokers there will come from the
+        // Kubernetes runtime, which is not built yet. Serve the API rather than crash-loop.
+        tracing::warn!(
+            broker_bin = %broker_bin.display(),
+            "no sluice-broker executable: serving the API without a reconciler"
+        );
+        return Ok(None);
+    }
+    if !broker_bin.exists() {
+        bail!(
+            "no broker executable at {} (build it with `cargo build -p sluice-broker`, or set SLUICE_BROKER_BIN)",
+            broker_bin.display()
+        );
+    }
+    let broker_dir = args
+        .broker_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".sluice/brokers"));
+    std::fs::create_dir_all(&broker_dir)
+        .with_context(|| format!("creating {}", broker_dir.display()))?;
+    let broker_dir = broker_dir.canonicalize()?;
+    let mut ctx = sluice_reconciler::Context {
+        resync_interval: Duration::from_secs(args.resync_seconds.max(1)),
+        ..Default::default()
+    };
+    if let Some(id) = &args.reconciler_id {
+        ctx.holder = id.clone();
+    }
+    tracing::info!(broker_dir = %broker_dir.display(), broker_bin = %broker_bin.display(), holder = %ctx.holder, "reconciler starting (local runtime)");
+    let runtime = sluice_reconciler::local::LocalRuntime::new(
+        sluice_reconciler::local::LocalConfig::new(broker_dir, broker_bin),
+    );
+    let holder = ctx.holder.clone();
+    let rec = sluice_reconciler::Reconciler::new(store.clone(), std::sync::Arc::new(runtime), ctx);
+    let task = tokio::spawn(async move {
+        // `run` only returns when it cannot subscribe to notifications (the database is down):
+        // start again shortly, since every pass starts from the stored state anyway.
+        loop {
+            if let Err(e) = rec.clone().run().await {
+                tracing::error!(error = %e, "reconciler stopped; restarting in 2 s");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    Ok(Some((task, holder)))
 }
 
 fn dev_secret_path(state_dir: &std::path::Path) -> PathBuf {
@@ -165,6 +236,14 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     drop(listener);
     args.serve.listen = addr;
+    args.serve.runtime.require_broker = true;
+    if args.serve.runtime.broker_dir.is_none() {
+        args.serve.runtime.broker_dir = Some(args.state_dir.join("brokers"));
+    }
+    if args.serve.runtime.reconciler_id.is_none() {
+        let dir = args.state_dir.canonicalize()?;
+        args.serve.runtime.reconciler_id = Some(format!("dev:{}", dir.display()));
+    }
     println!("Sluice control plane (dev)");
     println!("  API:      http://{addr}/v1   docs: http://{addr}/docs");
     println!("  database: {}", redact(&url));

@@ -183,5 +183,52 @@ async fn dev_runs_with_embedded_defaults_and_keeps_state() {
         .await
         .unwrap();
     assert_eq!(list["clusters"][0]["name"], "kept");
+
+    // dev runs the reconciler: the cluster's broker (started by the first run, or by this one)
+    // is ACTIVE, and deleting the cluster stops it, so the test leaves no process behind.
+    let id = list["clusters"][0]["id"].as_str().unwrap().to_owned();
+    let cluster_url = format!("{}/v1/clusters/{id}", dev.endpoint);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let c: serde_json::Value = http
+            .get(&cluster_url)
+            .bearer_auth(&first_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if c["state"] == "ACTIVE" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "cluster never ACTIVE: {c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deleted = http
+        .delete(&cluster_url)
+        .bearer_auth(&first_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), reqwest::StatusCode::ACCEPTED);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = http
+            .get(&cluster_url)
+            .bearer_auth(&first_token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(Instant::now() < deadline, "cluster never deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !state.join("brokers").join(&id).exists(),
+        "broker data removed"
+    );
     stop(dev);
 }

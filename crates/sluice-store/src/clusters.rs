@@ -559,7 +559,7 @@ async fn check_configuration(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_operation(
+pub(crate) async fn insert_operation(
     tx: &mut Tx<'_>,
     id: Uuid,
     tenant: &TenantId,

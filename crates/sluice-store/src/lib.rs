@@ -19,6 +19,7 @@ mod error;
 mod nodes;
 mod operations;
 mod paging;
+mod reconcile;
 mod rows;
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ use std::time::Duration;
 pub use clusters::{ClusterFilter, ClusterStamp, CreateClusterOutcome};
 pub use error::{Resource, StoreError};
 pub use paging::{Page, PageRequest};
+pub use reconcile::ClusterSnapshot;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 

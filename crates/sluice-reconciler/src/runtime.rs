@@ -1,0 +1,106 @@
+//! The `Runtime` trait: the one boundary between the reconciler and wherever brokers run (local
+//! processes today, Kubernetes pods later). Every method is idempotent, because the reconciler
+//! re-runs a step whose outcome it did not get to record.
+
+use std::future::Future;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::RuntimeError;
+
+/// Everything a runtime needs to run one broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerSpec {
+    pub cluster_id: Uuid,
+    /// Kafka node id, from 1; kept for the broker's whole life (a healed broker keeps it).
+    pub broker_id: u32,
+    pub kafka_version: String,
+    pub storage_gib: u32,
+    /// `server.properties` text from the cluster's configuration revision (empty when none).
+    pub server_properties: String,
+    /// Identifies what the broker must be restarted for when it changes (version and
+    /// configuration revision). See [`crate::planner::fingerprint`].
+    pub fingerprint: String,
+}
+
+/// How a broker answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// Its process runs and it answers ApiVersions and Metadata listing itself.
+    Healthy,
+    /// Its process runs but does not answer yet, within the start-up grace period.
+    Starting,
+    /// Its process runs but has not answered for longer than the grace period.
+    Unresponsive,
+    /// No process (it crashed, was killed, or was never started).
+    Dead,
+}
+
+/// What a runtime observed of one broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedBroker {
+    pub broker_id: u32,
+    pub health: Health,
+    /// The fingerprint the broker was last started with.
+    pub fingerprint: String,
+    pub storage_gib: u32,
+    /// Partition replicas the broker holds; `None` when it could not be asked.
+    pub partitions: Option<u32>,
+    /// The address clients reach it on.
+    pub host: String,
+    pub port: u16,
+}
+
+/// Where brokers run. Implementations: [`crate::local::LocalRuntime`] (processes on this host)
+/// and [`crate::sim::SimRuntime`] (in memory, for tests and benchmarks).
+pub trait Runtime: Send + Sync + 'static {
+    /// The brokers the runtime holds for a cluster, running or not, by broker id.
+    fn observe(
+        &self,
+        cluster_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ObservedBroker>, RuntimeError>> + Send;
+
+    /// Whether the cluster can lose one broker for a moment without losing availability (no
+    /// under-replicated partitions). The rolling-restart gate; the Kafka admin API backs it once
+    /// brokers replicate.
+    fn cluster_safe(
+        &self,
+        cluster_id: Uuid,
+    ) -> impl Future<Output = Result<bool, RuntimeError>> + Send;
+
+    /// Makes the broker run with `spec`: starts it if it is not running (keeping its data and
+    /// address); a broker already running with the same fingerprint is left alone.
+    fn start_broker(
+        &self,
+        spec: &BrokerSpec,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Stops the broker: controlled shutdown first, forced after a timeout. Data is kept.
+    fn stop_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Waits until the broker answers clients.
+    fn wait_ready(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Grows the broker's storage to `spec.storage_gib` without a restart.
+    fn resize_storage(
+        &self,
+        spec: &BrokerSpec,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Stops the broker and removes its data and address.
+    fn remove_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+}

@@ -81,6 +81,23 @@ impl Kube<'_> {
         )
     }
 
+    /// Whether the controller manager (which makes the pods) still runs, and its last log lines.
+    fn controller_manager_report(&self) -> String {
+        let dir = self.kubeconfig.parent().expect("state dir");
+        let pid = std::fs::read_to_string(dir.join("kcm.pid")).unwrap_or_default();
+        let alive = Command::new("kill")
+            .args(["-0", pid.trim()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let log = std::fs::read_to_string(dir.join("kcm.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "kube-controller-manager alive: {alive}; its log ends:\n{}",
+            tail.join("\n")
+        )
+    }
+
     /// Polls `check` until it returns Some, or panics at the deadline.
     fn wait_for<T>(
         &self,
@@ -95,7 +112,8 @@ impl Kube<'_> {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for {what}"
+                "timed out after {timeout:?} waiting for {what}; {}",
+                self.controller_manager_report()
             );
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -18,6 +18,24 @@ use crate::AppState;
 
 type Accepted = (StatusCode, Json<ClusterOperation>);
 
+/// The error answers every update shares; each documents its own 422 beside them.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only documents responses: the errors themselves are `ApiError`s.
+enum UpdateErrors {
+    /// `unauthorized`: no valid token
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// `forbidden`: needs the operator role
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// `cluster-not-found`
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// `version-conflict` (with the current version) or `invalid-state` (with the state)
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+}
+
 async fn apply(
     state: &AppState,
     caller: &Caller,
@@ -41,8 +59,7 @@ async fn apply(
     request_body = UpdateBrokerCountRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -70,8 +87,7 @@ pub async fn broker_count(
     request_body = UpdateStorageRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`, including a shrink", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -99,8 +115,7 @@ pub async fn storage(
     request_body = UpdateConfigurationRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`: no such revision, or it does not allow the cluster's Kafka version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -128,8 +143,7 @@ pub async fn configuration(
     request_body = UpdateKafkaVersionRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -157,8 +171,7 @@ pub async fn kafka_version(
     request_body = UpdateBrokerTypeRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -183,8 +196,7 @@ pub async fn broker_type(
     request_body = RebootBrokerRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
-        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        UpdateErrors,
         (status = 422, description = "`validation-failed`: no such broker", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

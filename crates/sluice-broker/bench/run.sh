@@ -85,3 +85,33 @@ wait_port 29192
 "$TANSU" topic create bench-batched --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
 run_perf "tansu 0.6.0" 29192
 rm -rf "$data"
+
+# Durable mode (every append fsynced, group-committed, before it is acknowledged) with 8 producer
+# processes, one partition each, beside the page-cache mode with the same load.
+eight_producers() { # label port
+    local label="$1" port="$2" start end ps=()
+    start=$(date +%s.%N)
+    for p in 0 1 2 3 4 5 6 7; do
+        "$PERF" -P -t eight -p "$p" -s 100 -c 500000 -b "127.0.0.1:$port" -u -X linger.ms=5 >/dev/null 2>&1 &
+        ps+=($!)
+    done
+    wait "${ps[@]}"
+    end=$(date +%s.%N)
+    python3 -c "print(f'$label: {8 * 500000 * 100 / ($end - $start) / 1e6:.0f} MB/s aggregate, 8 producers x 500,000 x 100 B in {$end - $start:.2f} s')"
+}
+for mode in durable page-cache; do
+    data="$(mktemp -d)"
+    props="$data.properties"
+    echo "num.partitions=8" >"$props"
+    [ "$mode" = durable ] && echo "log.flush.interval.messages=1" >>"$props"
+    "$SLUICE" --listeners PLAINTEXT://127.0.0.1:29093 --data-dir "$data" --config "$props" >/dev/null 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_port 29093
+    # Auto-creates the 8-partition topic before the producers race for it.
+    "$PERF" -P -t eight -p 0 -s 100 -c 1 -b 127.0.0.1:29093 -u >/dev/null 2>&1
+    eight_producers "sluice-broker $mode" 29093
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$data" "$props"
+done

@@ -14,6 +14,7 @@ use sluice_store::{ClusterFilter, PageRequest, Resource};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_id, ApiJson, ApiQuery};
+use crate::routes::responses::AuthErrors;
 use crate::AppState;
 
 /// Header set on a create answered from an earlier request with the same token.
@@ -28,9 +29,8 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
     request_body = CreateClusterRequest,
     responses(
         (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation),
+        AuthErrors,
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name-taken` or `client-request-token-reused`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
@@ -76,8 +76,8 @@ pub async fn create(
     params(ListClustersQuery),
     responses(
         (status = 200, description = "A page of clusters", body = ClusterList),
+        AuthErrors,
         (status = 400, description = "`invalid-query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -134,7 +134,7 @@ fn json_response(body: axum::body::Bytes) -> Response {
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "The cluster", body = Cluster),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -165,8 +165,7 @@ pub async fn get(
     params(("id" = uuid::Uuid, Path, description = "Cluster id"), DeleteClusterQuery),
     responses(
         (status = 202, description = "Deleting", body = ClusterOperation),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -193,7 +192,7 @@ pub async fn delete(
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Bootstrap brokers", body = BootstrapBrokers),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`cluster-not-ready`: no broker is running yet", body = Problem, content_type = "application/problem+json"),
     ),
@@ -226,7 +225,7 @@ pub async fn bootstrap_brokers(
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Nodes", body = NodeList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

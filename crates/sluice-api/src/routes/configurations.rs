@@ -13,6 +13,7 @@ use sluice_store::{PageRequest, Resource};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_id, ApiJson, ApiQuery};
+use crate::routes::responses::AuthErrors;
 use crate::AppState;
 
 /// Create a configuration with its first revision.
@@ -21,7 +22,7 @@ use crate::AppState;
     request_body = CreateConfigurationRequest,
     responses(
         (status = 201, description = "Created", body = Configuration),
-        (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 409, description = "`name-taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`: unknown or invalid settings", body = Problem, content_type = "application/problem+json"),
     ),
@@ -47,6 +48,7 @@ pub async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of configurations", body = ConfigurationList),
+        AuthErrors,
         (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -71,7 +73,7 @@ pub async fn list(
 /// The broker settings a configuration may carry, with their types and ranges.
 #[utoipa::path(
     get, path = "/v1/configurations/catalogue", tag = "configurations",
-    responses((status = 200, description = "The catalogue", body = Catalogue)),
+    responses((status = 200, description = "The catalogue", body = Catalogue), AuthErrors),
     security(("bearer" = []))
 )]
 pub async fn catalogue(caller: Caller) -> Result<Json<Catalogue>, ApiError> {
@@ -87,6 +89,7 @@ pub async fn catalogue(caller: Caller) -> Result<Json<Catalogue>, ApiError> {
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 200, description = "The configuration", body = Configuration),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -109,7 +112,7 @@ pub async fn get(
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`configuration-in-use`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -133,7 +136,7 @@ pub async fn delete(
     request_body = CreateRevisionRequest,
     responses(
         (status = 201, description = "Created", body = ConfigurationRevision),
-        (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -161,6 +164,7 @@ pub async fn create_revision(
     params(("id" = uuid::Uuid, Path, description = "Configuration id"), PageQuery),
     responses(
         (status = 200, description = "A page of revisions", body = RevisionList),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -189,6 +193,7 @@ pub async fn list_revisions(
     params(("id" = uuid::Uuid, Path, description = "Configuration id"), ("revision" = i64, Path, description = "Revision number")),
     responses(
         (status = 200, description = "The revision", body = ConfigurationRevision),
+        AuthErrors,
         (status = 404, description = "`revision-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

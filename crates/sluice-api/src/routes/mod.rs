@@ -4,6 +4,7 @@
 pub mod clusters;
 pub mod configurations;
 pub mod operations;
+pub mod responses;
 pub mod system;
 pub mod tags;
 pub mod updates;

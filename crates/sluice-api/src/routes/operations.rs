@@ -8,6 +8,7 @@ use sluice_store::{PageRequest, Resource};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_id, ApiQuery};
+use crate::routes::responses::AuthErrors;
 use crate::AppState;
 
 /// A cluster's operations, newest first.
@@ -16,6 +17,7 @@ use crate::AppState;
     params(("id" = uuid::Uuid, Path, description = "Cluster id"), PageQuery),
     responses(
         (status = 200, description = "A page of operations", body = OperationList),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -46,6 +48,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Operation id")),
     responses(
         (status = 200, description = "The operation", body = Operation),
+        AuthErrors,
         (status = 404, description = "`operation-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

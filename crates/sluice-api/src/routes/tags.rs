@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_id, ApiJson, ApiQuery};
+use crate::routes::responses::AuthErrors;
 use crate::AppState;
 
 /// Query of a tag removal.
@@ -46,6 +47,7 @@ fn list_of(tags: Tags) -> Json<TagList> {
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Tags", body = TagList),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -68,6 +70,7 @@ pub async fn list_cluster(
     request_body = TagResourceRequest,
     responses(
         (status = 200, description = "The tags now", body = TagList),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -93,6 +96,7 @@ pub async fn tag_cluster(
     params(("id" = uuid::Uuid, Path, description = "Cluster id"), UntagQuery),
     responses(
         (status = 200, description = "The tags now", body = TagList),
+        AuthErrors,
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -119,6 +123,7 @@ pub async fn untag_cluster(
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 200, description = "Tags", body = TagList),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -141,6 +146,7 @@ pub async fn list_configuration(
     request_body = TagResourceRequest,
     responses(
         (status = 200, description = "The tags now", body = TagList),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -169,6 +175,7 @@ pub async fn tag_configuration(
     params(("id" = uuid::Uuid, Path, description = "Configuration id"), UntagQuery),
     responses(
         (status = 200, description = "The tags now", body = TagList),
+        AuthErrors,
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -14,20 +14,15 @@ use sluice_store::Resource;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_id, ApiJson};
+use crate::routes::responses::AuthErrors;
 use crate::AppState;
 
 type Accepted = (StatusCode, Json<ClusterOperation>);
 
-/// The error answers every update shares; each documents its own 422 beside them.
+/// The conflicts and not-found every update shares; each documents its own 422 beside them.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // Only documents responses: the errors themselves are `ApiError`s.
 enum UpdateErrors {
-    /// `unauthorized`: no valid token
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Problem),
-    /// `forbidden`: needs the operator role
-    #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(Problem),
     /// `cluster-not-found`
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
@@ -59,6 +54,7 @@ async fn apply(
     request_body = UpdateBrokerCountRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -87,6 +83,7 @@ pub async fn broker_count(
     request_body = UpdateStorageRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`, including a shrink", body = Problem, content_type = "application/problem+json"),
     ),
@@ -115,6 +112,7 @@ pub async fn storage(
     request_body = UpdateConfigurationRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`: no such revision, or it does not allow the cluster's Kafka version", body = Problem, content_type = "application/problem+json"),
     ),
@@ -143,6 +141,7 @@ pub async fn configuration(
     request_body = UpdateKafkaVersionRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -171,6 +170,7 @@ pub async fn kafka_version(
     request_body = UpdateBrokerTypeRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -196,6 +196,7 @@ pub async fn broker_type(
     request_body = RebootBrokerRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
+        AuthErrors,
         UpdateErrors,
         (status = 422, description = "`validation-failed`: no such broker", body = Problem, content_type = "application/problem+json"),
     ),

@@ -72,7 +72,6 @@ fn family(alg: Algorithm) -> Family {
     }
 }
 
-#[derive(Clone)]
 struct Key {
     family: Family,
     kid: Option<String>,
@@ -229,50 +228,58 @@ impl Authenticator {
     /// Verifies a token and returns who is calling.
     pub async fn verify(&self, token: &str) -> Result<Caller, String> {
         let header = decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
-        let fam = family(header.alg);
-        let mut candidates = self.candidates(fam, header.kid.as_deref()).await;
-        if candidates.is_empty() && self.jwks_url.is_some() {
-            self.refresh_jwks().await;
-            candidates = self.candidates(fam, header.kid.as_deref()).await;
-        }
-        if candidates.is_empty() {
-            return Err(format!(
-                "no key accepts {:?} tokens{}",
-                header.alg,
-                header
-                    .kid
-                    .map(|k| format!(" with kid {k}"))
-                    .unwrap_or_default()
-            ));
-        }
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
-        let mut last_err = String::new();
-        for key in &candidates {
-            match decode::<Claims>(token, &key.key, &validation) {
-                Ok(data) => return Caller::from_claims(data.claims),
-                Err(e) => last_err = e.to_string(),
-            }
+        let kid = header.kid.as_deref();
+        let mut outcome = self
+            .try_keys(token, family(header.alg), kid, &validation)
+            .await;
+        if outcome.is_none() && self.jwks_url.is_some() {
+            self.refresh_jwks().await;
+            outcome = self
+                .try_keys(token, family(header.alg), kid, &validation)
+                .await;
         }
-        Err(format!("invalid token: {last_err}"))
+        outcome.unwrap_or_else(|| {
+            Err(format!(
+                "no key accepts {:?} tokens{}",
+                header.alg,
+                kid.map(|k| format!(" with kid {k}")).unwrap_or_default()
+            ))
+        })
     }
 
-    async fn candidates(&self, fam: Family, kid: Option<&str>) -> Vec<Key> {
+    /// Tries every key of the family (and `kid`, when both name one), without copying keys on
+    /// this per-request path; `None` when no key qualifies.
+    async fn try_keys(
+        &self,
+        token: &str,
+        fam: Family,
+        kid: Option<&str>,
+        validation: &Validation,
+    ) -> Option<Result<Caller, String>> {
         let remote = self.remote.read().await;
-        self.static_keys
+        let mut last_err = None;
+        let candidates = self
+            .static_keys
             .iter()
             .chain(remote.iter())
             .filter(|k| k.family == fam)
             .filter(|k| match (kid, &k.kid) {
                 (Some(want), Some(have)) => want == have,
                 _ => true,
-            })
-            .cloned()
-            .collect()
+            });
+        for key in candidates {
+            match decode::<Claims>(token, &key.key, validation) {
+                Ok(data) => return Some(Caller::from_claims(data.claims)),
+                Err(e) => last_err = Some(e.to_string()),
+            }
+        }
+        last_err.map(|e| Err(format!("invalid token: {e}")))
     }
 }
 

@@ -486,16 +486,6 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant of a cluster, for background work that starts from an id.
-    pub async fn cluster_tenant(&self, id: Uuid) -> Result<TenantId, StoreError> {
-        let (t,): (String,) = sqlx::query_as("SELECT tenant FROM clusters WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound(Resource::Cluster))?;
-        TenantId::parse(&t).map_err(StoreError::Corrupt)
-    }
-
     /// Reads a cluster's state without the tenant check, for the reconciler.
     pub async fn cluster_state(&self, id: Uuid) -> Result<ClusterState, StoreError> {
         let (s,): (String,) =

@@ -53,16 +53,6 @@ impl Store {
         Ok(Page::from_rows(ops, page.limit, |o| o.id))
     }
 
-    /// Operations not yet ended, oldest first, across tenants: the reconciler's work list.
-    pub async fn unfinished_operations(&self) -> Result<Vec<Operation>, StoreError> {
-        let rows = sqlx::query_as::<_, OperationRow>(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE state IN ('PENDING', 'IN_PROGRESS') ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(Operation::try_from).collect()
-    }
-
     /// Records an operation's steps and moves it to IN_PROGRESS.
     pub async fn record_steps(&self, id: Uuid, steps: &[OperationStep]) -> Result<(), StoreError> {
         let done = sqlx::query(

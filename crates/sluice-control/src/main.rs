@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
                 .database_url
                 .clone()
                 .context("DATABASE_URL (or --database-url) is required by serve")?;
-            serve(&args, &url, args.auth.hs_secret()?).await
+            let hs_secret = args.auth.hs_secret()?;
+            serve(bind(args.listen).await?, &args, &url, hs_secret).await
         }
         Command::Dev(args) => dev(args).await,
         Command::Migrate(db) => {
@@ -104,15 +105,23 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(args: &ServeArgs, url: &str, hs_secret: Option<Vec<u8>>) -> anyhow::Result<()> {
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    args: &ServeArgs,
+    url: &str,
+    hs_secret: Option<Vec<u8>>,
+) -> anyhow::Result<()> {
     let auth =
         Authenticator::new(&args.auth.config(hs_secret)?).context("configuring authentication")?;
     auth.refresh_jwks().await;
     let store = connect(url, &args.db).await?;
     store.migrate().await.context("applying migrations")?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sluice-control API listening");
     let reconciler = start_reconciler(&args.runtime, &store)?;
@@ -230,12 +239,10 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
             audience: &args.serve.auth.jwt_audience,
         },
     )?;
-    // Print before serving so a user sees how to reach it; the URL is known once bound.
-    let listener = std::net::TcpListener::bind(args.serve.listen)
-        .with_context(|| format!("binding {}", args.serve.listen))?;
+    // Bound here, and served on as it is, so the address printed (port 0 included) is the one
+    // that answers.
+    let listener = bind(args.serve.listen).await?;
     let addr = listener.local_addr()?;
-    drop(listener);
-    args.serve.listen = addr;
     args.serve.runtime.require_broker = true;
     if args.serve.runtime.broker_dir.is_none() {
         args.serve.runtime.broker_dir = Some(args.state_dir.join("brokers"));
@@ -249,7 +256,7 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     println!("  database: {}", redact(&url));
     println!("  admin token (tenant 'default', 24h):");
     println!("  export SLUICE_ENDPOINT=http://{addr} SLUICE_TOKEN={token}");
-    let result = serve(&args.serve, &url, Some(secret)).await;
+    let result = serve(listener, &args.serve, &url, Some(secret)).await;
     if let Some(pg) = pg {
         pg.stop().await;
     }

@@ -1,44 +1,55 @@
-//! Shared broker state: the topic table, partition logs, the group coordinator and metrics.
+//! Shared broker state: the local replicas, the view of cluster metadata, the group
+//! coordinator and metrics.
+//!
+//! Topics, partitions, leaders and ISRs live in the replicated metadata image (`sluice-meta`);
+//! this broker holds a [`Partition`] (log + producer + replication state) for each partition
+//! it is assigned, created and dropped by `replica::manager` as the image changes. Admin
+//! requests become metadata proposals; nothing here decides leadership.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
+use sluice_meta::image::{BrokerId, MetadataImage, PartitionMeta, Reply};
+use sluice_meta::{Command, MetaNode};
 use tokio::sync::watch;
 
-use crate::config::{parse_properties, BrokerConfig};
-use crate::error::BrokerError;
+use crate::config::BrokerConfig;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
+use crate::replica::fetcher::Fetchers;
 use crate::storage::{PartitionStore, TopicSettings};
-
-/// Producer ids reserved on disk at a time.
-const PRODUCER_ID_BLOCK: i64 = 1000;
 
 /// Name of the internal topic holding committed offsets and group metadata.
 pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
 
-/// One partition: its log and producer state behind a lock.
+/// How long an admin request waits for the metadata quorum.
+pub const META_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One local replica: its log, producer and replication state behind a lock.
 #[derive(Debug)]
 pub struct Partition {
     /// Topic name, for metrics labels.
     pub topic: String,
     /// Partition index.
     pub index: i32,
-    /// Log and idempotence state.
+    /// Id of the topic this replica belongs to (a re-created topic gets new replicas).
+    pub topic_id: uuid::Uuid,
+    /// Log, idempotence and replication state.
     pub store: Mutex<PartitionStore>,
 }
 
-/// A topic and its partitions.
-#[derive(Debug)]
+/// A topic as the metadata image describes it.
+#[derive(Debug, Clone)]
 pub struct Topic {
     /// Topic name.
     pub name: String,
     /// Stable id, reported in Metadata v10+.
     pub id: uuid::Uuid,
-    /// Partitions, by index.
-    pub partitions: Vec<Arc<Partition>>,
+    /// Replication state of each partition, by index.
+    pub partitions: Vec<PartitionMeta>,
     /// Per-topic overrides with Kafka's topic config names.
     pub configs: BTreeMap<String, String>,
 }
@@ -55,19 +66,23 @@ impl Topic {
 pub struct Broker {
     /// Effective configuration.
     pub config: BrokerConfig,
-    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
-    // Serialises topic creation and deletion so directories never race.
-    admin: Mutex<()>,
-    /// Bumped after every append so waiting fetches re-check without polling.
-    pub appended: watch::Sender<u64>,
+    /// This broker's member of the metadata quorum.
+    pub meta: Arc<MetaNode>,
+    // Local replicas by (topic, partition).
+    local: RwLock<BTreeMap<(String, i32), Arc<Partition>>>,
+    /// Serialises applying metadata images to the local replicas.
+    pub(crate) apply_lock: Mutex<()>,
+    /// Bumped after every append and high-watermark move so waiting fetches and acks=all
+    /// produces re-check without polling.
+    pub appended: Arc<watch::Sender<u64>>,
     /// Consumer group coordinator.
     pub groups: GroupCoordinator,
     /// Prometheus metrics.
     pub metrics: Metrics,
-    // (next id to hand out, first id not yet reserved on disk).
-    producer_ids: Mutex<(i64, i64)>,
-    // Dynamic broker configs by broker property name.
-    dynamic: RwLock<BTreeMap<String, String>>,
+    /// Follower fetchers, one per leader this broker copies from.
+    pub fetchers: Fetchers,
+    // (next id to hand out, end of the block the controller gave us).
+    producer_ids: tokio::sync::Mutex<(i64, i64)>,
 }
 
 /// Whether a topic name is one Kafka accepts.
@@ -94,7 +109,7 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
             "message.timestamp.type",
             cfg.log_message_timestamp_type.clone(),
         ),
-        ("min.insync.replicas", "1".to_string()),
+        ("min.insync.replicas", cfg.min_insync_replicas.to_string()),
         (
             "flush.messages",
             cfg.log_flush_interval_messages.to_string(),
@@ -160,91 +175,42 @@ pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
     }
 }
 
-fn meta_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("__sluice").join("topics")
-}
-
-fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
+/// Directory of one local replica.
+pub fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
     data_dir.join(format!("{topic}-{p}"))
 }
 
+/// Maps a refused metadata command to the Kafka error the client gets.
+pub fn reply_error(code: i16) -> ResponseError {
+    ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError)
+}
+
 impl Broker {
-    /// Opens every topic found in the data directory and replays group state.
-    pub fn open(config: BrokerConfig, metrics: Metrics) -> Result<Arc<Broker>, BrokerError> {
-        std::fs::create_dir_all(meta_dir(&config.data_dir))?;
+    /// Creates the broker around a running metadata node; local replicas appear as the
+    /// metadata image is applied (`replica::manager`).
+    pub fn new(config: BrokerConfig, metrics: Metrics, meta: Arc<MetaNode>) -> Arc<Broker> {
         let (appended, _) = watch::channel(0);
-        let broker = Broker {
-            topics: RwLock::new(BTreeMap::new()),
-            admin: Mutex::new(()),
-            appended,
+        let fetchers = Fetchers::new(config.node_id);
+        Arc::new(Broker {
+            config,
+            meta,
+            local: RwLock::new(BTreeMap::new()),
+            apply_lock: Mutex::new(()),
+            appended: Arc::new(appended),
             groups: GroupCoordinator::default(),
             metrics,
-            producer_ids: Mutex::new((0, 0)),
-            dynamic: RwLock::new(BTreeMap::new()),
-            config,
-        };
-        let dynamic_path = broker
-            .config
-            .data_dir
-            .join("__sluice")
-            .join("broker.properties");
-        if dynamic_path.exists() {
-            *broker.dynamic.write().expect("poisoned") =
-                parse_properties(&std::fs::read_to_string(&dynamic_path)?);
-        }
-        let mut max_pid = -1;
-        for entry in std::fs::read_dir(meta_dir(&broker.config.data_dir))? {
-            let path = entry?.path();
-            let Some(name) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".properties"))
-            else {
-                continue;
-            };
-            let props = parse_properties(&std::fs::read_to_string(&path)?);
-            let count: i32 = props
-                .get("partitions")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1);
-            let id = props
-                .get("id")
-                .and_then(|i| uuid::Uuid::parse_str(i).ok())
-                .unwrap_or_else(uuid::Uuid::new_v4);
-            let configs: BTreeMap<String, String> = props
-                .iter()
-                .filter_map(|(k, v)| {
-                    k.strip_prefix("config.")
-                        .map(|k| (k.to_string(), v.clone()))
-                })
-                .collect();
-            let topic = broker.open_topic(name, id, count, configs)?;
-            for p in &topic.partitions {
-                max_pid = max_pid.max(p.store.lock().expect("poisoned").max_producer_id());
-            }
-            broker
-                .topics
-                .write()
-                .expect("poisoned")
-                .insert(name.to_string(), topic);
-        }
-        // Ids are reserved on disk in blocks, so none is handed out twice even if the producer
-        // that got it never wrote anything before a restart.
-        let reserved: i64 = std::fs::read_to_string(broker.producer_ids_path())
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        let next = (max_pid + 1).max(reserved);
-        *broker.producer_ids.lock().expect("poisoned") = (next, next);
-        if broker.topic(CONSUMER_OFFSETS).is_none() {
-            let _created = broker.create_topic(CONSUMER_OFFSETS, 1, BTreeMap::new())?;
-        }
-        let broker = Arc::new(broker);
-        crate::groups::replay(&broker)?;
-        Ok(broker)
+            fetchers,
+            producer_ids: tokio::sync::Mutex::new((0, 0)),
+        })
     }
 
-    fn settings(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
+    /// The latest applied metadata image.
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.meta.current()
+    }
+
+    /// Settings for a topic's logs from its overrides and the cluster's dynamic configs.
+    pub fn settings(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
         TopicSettings::resolve(
             &self
                 .effective_topic_configs(configs)
@@ -257,7 +223,8 @@ impl Broker {
     /// Broker-level defaults of every topic config: static configuration overlaid with
     /// dynamic broker configs (AlterConfigs on the broker resource).
     pub fn topic_defaults(&self) -> BTreeMap<String, (String, ConfigSource)> {
-        let dynamic = self.dynamic.read().expect("poisoned");
+        let image = self.image();
+        let dynamic = &image.broker_configs;
         topic_config_defaults(&self.config)
             .into_iter()
             .map(|(k, v)| match broker_name(k).and_then(|b| dynamic.get(b)) {
@@ -285,11 +252,7 @@ impl Broker {
     pub fn broker_configs(&self) -> Vec<(String, String, ConfigSource)> {
         let cfg = &self.config;
         let mut out: Vec<(String, String, ConfigSource)> = vec![
-            (
-                "node.id".into(),
-                cfg.node_id.to_string(),
-                ConfigSource::Static,
-            ),
+            ("node.id".into(), cfg.node_id.to_string(), ConfigSource::Static),
             (
                 "num.partitions".into(),
                 cfg.num_partitions.to_string(),
@@ -316,6 +279,9 @@ impl Broker {
                 ConfigSource::Static,
             ),
         ];
+        if let Some(rack) = &cfg.broker_rack {
+            out.push(("broker.rack".into(), rack.clone(), ConfigSource::Static));
+        }
         for (topic_key, (value, src)) in self.topic_defaults() {
             if let Some(b) = broker_name(&topic_key) {
                 let src = if src == ConfigSource::DynamicBroker {
@@ -329,155 +295,180 @@ impl Broker {
         out
     }
 
-    /// Replaces a topic's config overrides (already validated) and applies them to its logs.
-    pub fn set_topic_configs(
+    /// Proposes a metadata command and maps quorum trouble to retriable Kafka errors.
+    pub async fn propose(&self, command: Command) -> Result<Reply, ResponseError> {
+        let reply = self.meta.propose(command, META_TIMEOUT).await.map_err(|e| {
+            tracing::warn!(error = %e, "metadata proposal failed");
+            match e {
+                sluice_meta::MetaError::Timeout(_) => ResponseError::RequestTimedOut,
+                _ => ResponseError::NotController,
+            }
+        })?;
+        // Make the local replicas match the image that includes the change, so a client
+        // that created a topic here can use it here right away.
+        crate::replica::manager::apply_current(self);
+        Ok(reply)
+    }
+
+    async fn propose_ok(&self, command: Command) -> Result<(), ResponseError> {
+        match self.propose(command).await? {
+            Reply::Error { code, message } => {
+                tracing::debug!(code, %message, "metadata command refused");
+                Err(reply_error(code))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Replaces a topic's config overrides (already validated).
+    pub async fn set_topic_configs(
         &self,
         name: &str,
         configs: BTreeMap<String, String>,
-    ) -> Result<Result<(), ResponseError>, BrokerError> {
-        let _guard = self.admin.lock().expect("poisoned");
-        let Some(topic) = self.topic(name) else {
-            return Ok(Err(ResponseError::UnknownTopicOrPartition));
-        };
-        let updated = Arc::new(Topic {
-            name: topic.name.clone(),
-            id: topic.id,
-            partitions: topic.partitions.clone(),
+    ) -> Result<(), ResponseError> {
+        self.propose_ok(Command::SetTopicConfigs {
+            name: name.to_string(),
             configs,
-        });
-        self.write_meta(&updated)?;
-        self.apply_settings(&updated);
-        self.topics
-            .write()
-            .expect("poisoned")
-            .insert(name.to_string(), updated);
-        Ok(Ok(()))
+        })
+        .await
     }
 
-    /// Replaces the dynamic broker configs (broker names, already validated), persists them and
-    /// applies them to every log without a topic override.
-    pub fn set_dynamic_configs(
+    /// Replaces the cluster's dynamic broker configs (broker names, already validated).
+    pub async fn set_dynamic_configs(
         &self,
         configs: BTreeMap<String, String>,
-    ) -> Result<(), BrokerError> {
-        let _guard = self.admin.lock().expect("poisoned");
-        let text: String = configs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        let path = self
-            .config
-            .data_dir
-            .join("__sluice")
-            .join("broker.properties");
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(tmp, path)?;
-        *self.dynamic.write().expect("poisoned") = configs;
-        for t in self.topics() {
-            self.apply_settings(&t);
-        }
-        Ok(())
+    ) -> Result<(), ResponseError> {
+        self.propose_ok(Command::SetBrokerConfigs { configs }).await
+    }
+
+    /// `min.insync.replicas` of a topic: its override, else the cluster's dynamic default, else
+    /// this broker's configuration.
+    pub fn min_insync_replicas(&self, topic: &str) -> usize {
+        const KEY: &str = "min.insync.replicas";
+        let image = self.image();
+        image
+            .topics
+            .get(topic)
+            .and_then(|t| t.configs.get(KEY))
+            .or_else(|| image.broker_configs.get(KEY))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(self.config.min_insync_replicas.max(1) as usize)
     }
 
     /// Current dynamic broker configs.
     pub fn dynamic_configs(&self) -> BTreeMap<String, String> {
-        self.dynamic.read().expect("poisoned").clone()
+        self.image().broker_configs.clone()
     }
 
-    fn apply_settings(&self, topic: &Topic) {
-        let settings = self.settings(&topic.configs);
-        for p in &topic.partitions {
-            if let Err(e) = p.store.lock().expect("poisoned").update_settings(&settings) {
-                tracing::error!(topic = %topic.name, partition = p.index, error = ?e, "applying config failed");
+    /// Looks up a topic in the metadata image.
+    pub fn topic(&self, name: &str) -> Option<Topic> {
+        self.image().topics.get(name).map(|t| Topic {
+            name: name.to_string(),
+            id: t.id,
+            partitions: t.partitions.clone(),
+            configs: t.configs.clone(),
+        })
+    }
+
+    /// All topics of the image, by name.
+    pub fn topics(&self) -> Vec<Topic> {
+        self.image()
+            .topics
+            .iter()
+            .map(|(name, t)| Topic {
+                name: name.clone(),
+                id: t.id,
+                partitions: t.partitions.clone(),
+                configs: t.configs.clone(),
+            })
+            .collect()
+    }
+
+    /// The local replica of a partition: UNKNOWN_TOPIC_OR_PARTITION if the cluster has no
+    /// such partition, NOT_LEADER_OR_FOLLOWER if this broker holds no replica of it.
+    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, ResponseError> {
+        if let Some(p) = self
+            .local
+            .read()
+            .expect("poisoned")
+            .get(&(topic.to_string(), index))
+        {
+            return Ok(p.clone());
+        }
+        match self.image().partition(topic, index) {
+            Some(_) => Err(ResponseError::NotLeaderOrFollower),
+            None => Err(ResponseError::UnknownTopicOrPartition),
+        }
+    }
+
+    /// The local replica if this broker leads it; `current_epoch` (-1: any) is the client's
+    /// view, answered FENCED_LEADER_EPOCH when older and UNKNOWN_LEADER_EPOCH when newer.
+    pub fn leader_partition(
+        &self,
+        topic: &str,
+        index: i32,
+        current_epoch: i32,
+    ) -> Result<Arc<Partition>, ResponseError> {
+        let p = self.partition(topic, index)?;
+        let store = p.store.lock().expect("poisoned");
+        check_leader(&store, current_epoch)?;
+        drop(store);
+        Ok(p)
+    }
+
+    /// Every local replica.
+    pub fn local_partitions(&self) -> Vec<Arc<Partition>> {
+        self.local.read().expect("poisoned").values().cloned().collect()
+    }
+
+    pub(crate) fn insert_local(&self, p: Arc<Partition>) {
+        self.local
+            .write()
+            .expect("poisoned")
+            .insert((p.topic.clone(), p.index), p);
+    }
+
+    pub(crate) fn remove_local(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        self.local
+            .write()
+            .expect("poisoned")
+            .remove(&(topic.to_string(), index))
+    }
+
+    /// Creates a topic through the controller.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: Option<i16>,
+        assignments: Option<Vec<Vec<BrokerId>>>,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), (ResponseError, Option<String>)> {
+        let command = Command::CreateTopic {
+            name: name.to_string(),
+            id: uuid::Uuid::new_v4(),
+            partitions,
+            replication_factor,
+            default_replication_factor: self.config.default_replication_factor,
+            assignments,
+            configs,
+            validate_only,
+        };
+        match self.propose(command).await.map_err(|e| (e, None))? {
+            Reply::Error { code, message } => Err((reply_error(code), Some(message))),
+            _ => {
+                if !validate_only {
+                    tracing::info!(topic = name, partitions, "created topic");
+                }
+                Ok(())
             }
         }
     }
 
-    fn open_topic(
-        &self,
-        name: &str,
-        id: uuid::Uuid,
-        count: i32,
-        configs: BTreeMap<String, String>,
-    ) -> Result<Arc<Topic>, BrokerError> {
-        let settings = self.settings(&configs);
-        let mut partitions = Vec::with_capacity(count as usize);
-        for p in 0..count {
-            let store =
-                PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
-            partitions.push(Arc::new(Partition {
-                topic: name.to_string(),
-                index: p,
-                store: Mutex::new(store),
-            }));
-        }
-        Ok(Arc::new(Topic {
-            name: name.to_string(),
-            id,
-            partitions,
-            configs,
-        }))
-    }
-
-    fn write_meta(&self, topic: &Topic) -> Result<(), BrokerError> {
-        let mut text = format!("id={}\npartitions={}\n", topic.id, topic.partitions.len());
-        for (k, v) in &topic.configs {
-            text.push_str(&format!("config.{k}={v}\n"));
-        }
-        let dir = meta_dir(&self.config.data_dir);
-        let tmp = dir.join(format!("{}.tmp", topic.name));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(tmp, dir.join(format!("{}.properties", topic.name)))?;
-        Ok(())
-    }
-
-    /// Looks up a topic.
-    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        self.topics.read().expect("poisoned").get(name).cloned()
-    }
-
-    /// All topics, by name.
-    pub fn topics(&self) -> Vec<Arc<Topic>> {
-        self.topics
-            .read()
-            .expect("poisoned")
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    /// Looks up a partition, or the Kafka error for its absence.
-    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, ResponseError> {
-        self.topic(topic)
-            .and_then(|t| {
-                usize::try_from(index)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i).cloned())
-            })
-            .ok_or(ResponseError::UnknownTopicOrPartition)
-    }
-
-    /// Creates a topic; `TopicAlreadyExists` if it exists.
-    pub fn create_topic(
-        &self,
-        name: &str,
-        partitions: i32,
-        configs: BTreeMap<String, String>,
-    ) -> Result<Result<Arc<Topic>, ResponseError>, BrokerError> {
-        let _guard = self.admin.lock().expect("poisoned");
-        if self.topic(name).is_some() {
-            return Ok(Err(ResponseError::TopicAlreadyExists));
-        }
-        let topic = self.open_topic(name, uuid::Uuid::new_v4(), partitions, configs)?;
-        self.write_meta(&topic)?;
-        self.topics
-            .write()
-            .expect("poisoned")
-            .insert(name.to_string(), topic.clone());
-        tracing::info!(topic = name, partitions, "created topic");
-        Ok(Ok(topic))
-    }
-
     /// Returns the topic, creating it with defaults when auto-creation is on.
-    pub fn get_or_auto_create(&self, name: &str) -> Result<Arc<Topic>, ResponseError> {
+    pub async fn get_or_auto_create(&self, name: &str) -> Result<Topic, ResponseError> {
         if let Some(t) = self.topic(name) {
             return Ok(t);
         }
@@ -487,146 +478,136 @@ impl Broker {
         if !valid_topic_name(name) {
             return Err(ResponseError::InvalidTopicException);
         }
-        match self.create_topic(name, self.config.num_partitions, BTreeMap::new()) {
-            Ok(Ok(t)) => Ok(t),
-            Ok(Err(_)) => self
+        match self
+            .create_topic(
+                name,
+                self.config.num_partitions,
+                None,
+                None,
+                BTreeMap::new(),
+                false,
+            )
+            .await
+        {
+            Ok(()) | Err((ResponseError::TopicAlreadyExists, _)) => self
                 .topic(name)
                 .ok_or(ResponseError::UnknownTopicOrPartition),
-            Err(e) => {
-                tracing::error!(topic = name, error = %e, "auto-creating topic failed");
-                Err(ResponseError::UnknownServerError)
+            Err((e, msg)) => {
+                tracing::warn!(topic = name, error = ?e, message = ?msg, "auto-creating topic failed");
+                Err(if e == ResponseError::InvalidReplicationFactor {
+                    ResponseError::LeaderNotAvailable
+                } else {
+                    e
+                })
             }
         }
     }
 
-    /// Deletes a topic and its data.
-    pub fn delete_topic(&self, name: &str) -> Result<Result<(), ResponseError>, BrokerError> {
-        let _guard = self.admin.lock().expect("poisoned");
+    /// Deletes a topic; each broker drops its replicas when it applies the change.
+    pub async fn delete_topic(&self, name: &str) -> Result<(), ResponseError> {
         if name == CONSUMER_OFFSETS {
-            return Ok(Err(ResponseError::InvalidTopicException));
+            return Err(ResponseError::InvalidTopicException);
         }
-        let Some(topic) = self.topics.write().expect("poisoned").remove(name) else {
-            return Ok(Err(ResponseError::UnknownTopicOrPartition));
-        };
-        std::fs::remove_file(meta_dir(&self.config.data_dir).join(format!("{name}.properties")))?;
-        for p in &topic.partitions {
-            let dir = partition_dir(&self.config.data_dir, name, p.index);
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "removing partition directory");
-            }
-        }
+        self.propose_ok(Command::DeleteTopic {
+            name: name.to_string(),
+        })
+        .await?;
         self.metrics.forget_topic(name);
         tracing::info!(topic = name, "deleted topic");
-        Ok(Ok(()))
+        Ok(())
     }
 
-    /// Adds partitions to a topic, keeping the existing ones.
-    pub fn add_partitions(
+    /// Grows a topic to `count` partitions.
+    pub async fn add_partitions(
         &self,
         name: &str,
         count: i32,
-    ) -> Result<Result<(), ResponseError>, BrokerError> {
-        let _guard = self.admin.lock().expect("poisoned");
-        let Some(topic) = self.topic(name) else {
-            return Ok(Err(ResponseError::UnknownTopicOrPartition));
+        assignments: Option<Vec<Vec<BrokerId>>>,
+        validate_only: bool,
+    ) -> Result<(), (ResponseError, Option<String>)> {
+        let command = Command::CreatePartitions {
+            name: name.to_string(),
+            count,
+            assignments,
+            validate_only,
         };
-        let have = topic.partitions.len() as i32;
-        if count <= have {
-            return Ok(Err(ResponseError::InvalidPartitions));
+        match self.propose(command).await.map_err(|e| (e, None))? {
+            Reply::Error { code, message } => Err((reply_error(code), Some(message))),
+            _ => Ok(()),
         }
-        let settings = self.settings(&topic.configs);
-        let mut partitions = topic.partitions.clone();
-        for p in have..count {
-            let store =
-                PartitionStore::open(&partition_dir(&self.config.data_dir, name, p), &settings)?;
-            partitions.push(Arc::new(Partition {
-                topic: name.to_string(),
-                index: p,
-                store: Mutex::new(store),
-            }));
-        }
-        let grown = Arc::new(Topic {
-            name: topic.name.clone(),
-            id: topic.id,
-            partitions,
-            configs: topic.configs.clone(),
-        });
-        self.write_meta(&grown)?;
-        self.topics
-            .write()
-            .expect("poisoned")
-            .insert(name.to_string(), grown);
-        Ok(Ok(()))
     }
 
-    fn producer_ids_path(&self) -> PathBuf {
-        self.config
-            .data_dir
-            .join("__sluice")
-            .join("producer-id-block")
-    }
-
-    /// Allocates a fresh producer id for InitProducerId.
-    pub fn allocate_producer_id(&self) -> i64 {
-        let mut ids = self.producer_ids.lock().expect("poisoned");
-        let id = ids.0;
-        if id >= ids.1 {
-            let reserve = id + PRODUCER_ID_BLOCK;
-            let path = self.producer_ids_path();
-            let tmp = path.with_extension("tmp");
-            let written = std::fs::write(&tmp, reserve.to_string())
-                .and_then(|_| std::fs::rename(&tmp, &path));
-            if let Err(e) = written {
-                tracing::error!(error = %e, "persisting producer id block failed");
-            } else {
-                ids.1 = reserve;
+    /// Allocates a fresh producer id for InitProducerId, from blocks the controller hands out
+    /// so ids are unique across the cluster and across restarts.
+    pub async fn allocate_producer_id(&self) -> Result<i64, ResponseError> {
+        let mut ids = self.producer_ids.lock().await;
+        if ids.0 >= ids.1 {
+            match self
+                .propose(Command::AllocateProducerIds {
+                    broker: self.config.node_id,
+                })
+                .await?
+            {
+                Reply::ProducerIds { first, count } => *ids = (first, first + count),
+                Reply::Error { code, .. } => return Err(reply_error(code)),
+                _ => return Err(ResponseError::UnknownServerError),
             }
         }
+        let id = ids.0;
         ids.0 += 1;
-        id
+        Ok(id)
     }
 
-    /// Wakes fetches waiting for data.
+    /// Wakes fetches and acks=all produces waiting for data or a high-watermark move.
     pub fn notify_appended(&self) {
         self.appended.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Flushes every partition; used on shutdown.
+    /// Flushes every local replica; used on shutdown.
     pub fn flush_all(&self) {
-        for topic in self.topics() {
-            for p in &topic.partitions {
-                if let Err(e) = p.store.lock().expect("poisoned").flush() {
-                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
-                }
+        for p in self.local_partitions() {
+            if let Err(e) = p.store.lock().expect("poisoned").flush() {
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
             }
         }
     }
 
-    /// Segment rolls and retention for every partition.
+    /// Segment rolls and retention for every local replica.
     pub fn maintain_logs(&self) {
         let now = now_ms();
-        for topic in self.topics() {
-            for p in &topic.partitions {
-                if let Err(e) = p.store.lock().expect("poisoned").maintain(now) {
-                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "log maintenance failed");
-                }
+        for p in self.local_partitions() {
+            if let Err(e) = p.store.lock().expect("poisoned").maintain(now) {
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed");
             }
         }
     }
 
-    /// Snapshot of log sizes per partition for `/metrics`.
+    /// Snapshot of log sizes per local replica for `/metrics`.
     pub fn log_sizes(&self) -> HashMap<(String, i32), u64> {
-        let mut out = HashMap::new();
-        for topic in self.topics() {
-            for p in &topic.partitions {
-                out.insert(
-                    (topic.name.clone(), p.index),
-                    p.store.lock().expect("poisoned").size_bytes(),
-                );
-            }
-        }
-        out
+        self.local_partitions()
+            .into_iter()
+            .map(|p| {
+                let size = p.store.lock().expect("poisoned").size_bytes();
+                ((p.topic.clone(), p.index), size)
+            })
+            .collect()
     }
+}
+
+/// NOT_LEADER_OR_FOLLOWER unless the replica leads; the client's epoch checked as Kafka does.
+pub fn check_leader(store: &PartitionStore, current_epoch: i32) -> Result<(), ResponseError> {
+    if !store.replica.leads(-1) {
+        return Err(ResponseError::NotLeaderOrFollower);
+    }
+    if current_epoch >= 0 {
+        if current_epoch < store.replica.leader_epoch {
+            return Err(ResponseError::FencedLeaderEpoch);
+        }
+        if current_epoch > store.replica.leader_epoch {
+            return Err(ResponseError::UnknownLeaderEpoch);
+        }
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch.

@@ -28,9 +28,16 @@ pub struct Cli {
     /// Java properties file with Kafka broker property names.
     #[arg(long, env = "SLUICE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address of the HTTP admin listener serving `/metrics`.
+    /// Address of the HTTP admin listener serving `/metrics` and the metadata quorum's RPCs.
     #[arg(long, env = "SLUICE_ADMIN_LISTENER")]
     pub admin_listener: Option<SocketAddr>,
+    /// Metadata quorum voters, `id@host:port` of their admin listeners, comma separated
+    /// (Kafka's `controller.quorum.voters`).
+    #[arg(long, env = "SLUICE_CONTROLLER_QUORUM_VOTERS")]
+    pub controller_quorum_voters: Option<String>,
+    /// Rack (zone) of this broker, for rack-aware replica placement (Kafka's `broker.rack`).
+    #[arg(long, env = "SLUICE_BROKER_RACK")]
+    pub broker_rack: Option<String>,
 }
 
 /// Effective broker configuration.
@@ -48,7 +55,8 @@ pub struct BrokerConfig {
     pub admin_listener: Option<SocketAddr>,
     /// `num.partitions`: partitions of auto-created topics and of CreateTopics with -1.
     pub num_partitions: i32,
-    /// `default.replication.factor`: only 1 is possible on a single broker.
+    /// `default.replication.factor`: replicas of auto-created topics and of CreateTopics with
+    /// -1, capped at the number of live brokers.
     pub default_replication_factor: i16,
     /// `auto.create.topics.enable`: Metadata and Produce create unknown topics.
     pub auto_create_topics_enable: bool,
@@ -80,6 +88,30 @@ pub struct BrokerConfig {
     pub log_retention_check_interval_ms: u64,
     /// `cluster.id` reported in metadata.
     pub cluster_id: String,
+    /// `controller.quorum.voters`: `id@host:port` of each voter's admin listener, comma
+    /// separated. Empty: this broker alone is the metadata quorum (a single-broker cluster).
+    pub controller_quorum_voters: BTreeMap<i32, String>,
+    /// `broker.rack`: placement hint for rack-aware replica assignment.
+    pub broker_rack: Option<String>,
+    /// `min.insync.replicas`: default for topics; acks=all needs this many in-sync replicas.
+    pub min_insync_replicas: i32,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a follower's fetch waits at the leader for data.
+    pub replica_fetch_wait_max_ms: i32,
+    /// `replica.fetch.max.bytes`: per-partition bytes a follower asks for at once.
+    pub replica_fetch_max_bytes: i32,
+    /// `broker.heartbeat.interval.ms`: how often the broker heartbeats to the controller.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`: a broker silent this long is fenced and loses leaderships.
+    pub broker_session_timeout_ms: u64,
+    /// `controlled.shutdown.timeout.ms`: how long SIGTERM waits for leaderships to move away.
+    pub controlled_shutdown_timeout_ms: u64,
+    /// `offsets.topic.replication.factor`: replicas of `__consumer_offsets`.
+    pub offsets_topic_replication_factor: i16,
+    /// `follower.replication.throttled.rate`: bytes/s a follower copies for partitions it is
+    /// being added to by a reassignment (-1: unthrottled), so moves do not starve producers.
+    pub follower_replication_throttled_rate: i64,
 }
 
 impl Default for BrokerConfig {
@@ -91,7 +123,7 @@ impl Default for BrokerConfig {
             data_dir: PathBuf::from("/var/lib/sluice-broker"),
             admin_listener: None,
             num_partitions: 1,
-            default_replication_factor: 1,
+            default_replication_factor: 3,
             auto_create_topics_enable: true,
             log_segment_bytes: 1 << 30,
             log_roll_ms: 7 * 24 * 3600 * 1000,
@@ -107,6 +139,17 @@ impl Default for BrokerConfig {
             log_cleanup_policy: "delete".into(),
             log_retention_check_interval_ms: 300_000,
             cluster_id: "sluice-cluster".into(),
+            controller_quorum_voters: BTreeMap::new(),
+            broker_rack: None,
+            min_insync_replicas: 1,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1_048_576,
+            broker_heartbeat_interval_ms: 500,
+            broker_session_timeout_ms: 3_000,
+            controlled_shutdown_timeout_ms: 30_000,
+            offsets_topic_replication_factor: 3,
+            follower_replication_throttled_rate: -1,
         }
     }
 }
@@ -137,6 +180,22 @@ fn parse_listener(s: &str) -> Result<(String, u16), BrokerError> {
         .parse()
         .map_err(|_| BrokerError::Config(format!("listener {s:?} has a bad port")))?;
     Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+/// Parses `controller.quorum.voters`: `1@host:port,2@host:port`.
+pub fn parse_voters(v: &str) -> Result<BTreeMap<i32, String>, BrokerError> {
+    let mut out = BTreeMap::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || BrokerError::Config(format!("controller.quorum.voters entry {part:?} is not id@host:port"));
+        let (id, addr) = part.split_once('@').ok_or_else(bad)?;
+        let id: i32 = id.trim().parse().map_err(|_| bad())?;
+        let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return Err(bad());
+        }
+        out.insert(id, addr.trim().to_string());
+    }
+    Ok(out)
 }
 
 fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, BrokerError> {
@@ -182,6 +241,23 @@ impl BrokerConfig {
                 "cluster.id" => self.cluster_id = v.clone(),
                 "log.retention.check.interval.ms" => {
                     self.log_retention_check_interval_ms = num(k, v)?
+                }
+                "controller.quorum.voters" => self.controller_quorum_voters = parse_voters(v)?,
+                "broker.rack" => self.broker_rack = Some(v.clone()).filter(|r| !r.is_empty()),
+                "min.insync.replicas" => self.min_insync_replicas = num(k, v)?,
+                "replica.lag.time.max.ms" => self.replica_lag_time_max_ms = num(k, v)?,
+                "replica.fetch.wait.max.ms" => self.replica_fetch_wait_max_ms = num(k, v)?,
+                "replica.fetch.max.bytes" => self.replica_fetch_max_bytes = num(k, v)?,
+                "broker.heartbeat.interval.ms" => self.broker_heartbeat_interval_ms = num(k, v)?,
+                "broker.session.timeout.ms" => self.broker_session_timeout_ms = num(k, v)?,
+                "controlled.shutdown.timeout.ms" => {
+                    self.controlled_shutdown_timeout_ms = num(k, v)?
+                }
+                "offsets.topic.replication.factor" => {
+                    self.offsets_topic_replication_factor = num(k, v)?
+                }
+                "follower.replication.throttled.rate" => {
+                    self.follower_replication_throttled_rate = num(k, v)?
                 }
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
@@ -231,6 +307,12 @@ impl BrokerConfig {
         if let Some(a) = cli.admin_listener {
             cfg.admin_listener = Some(a);
         }
+        if let Some(v) = &cli.controller_quorum_voters {
+            cfg.controller_quorum_voters = parse_voters(v)?;
+        }
+        if let Some(r) = &cli.broker_rack {
+            cfg.broker_rack = Some(r.clone()).filter(|r| !r.is_empty());
+        }
         Ok(cfg)
     }
 
@@ -261,6 +343,15 @@ mod tests {
         assert!(!cfg.auto_create_topics_enable);
         assert_eq!(cfg.listener.port(), 19092);
         assert_eq!(cfg.log_retention_ms, 7_200_000);
+    }
+
+    #[test]
+    fn quorum_voters_parse_and_reject_garbage() {
+        let v = parse_voters("1@127.0.0.1:9101, 2@broker-2.sluice:9101").unwrap();
+        assert_eq!(v.get(&2).map(String::as_str), Some("broker-2.sluice:9101"));
+        for bad in ["1", "x@h:1", "1@h", "1@:9", "1@h:notaport"] {
+            assert!(parse_voters(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

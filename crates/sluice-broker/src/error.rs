@@ -54,4 +54,7 @@ pub enum BrokerError {
     /// Response encoding failed (a bug: responses are built by this crate).
     #[error("encode: {0}")]
     Encode(String),
+    /// The metadata quorum could not be started.
+    #[error("metadata: {0}")]
+    Meta(#[from] sluice_meta::MetaError),
 }

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::broker::{now_ms, Broker, Partition, CONSUMER_OFFSETS};
-use crate::error::BrokerError;
 
 /// Group state as reported by DescribeGroups/ListGroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,13 +329,19 @@ struct StoredGroup {
     generation: i32,
 }
 
+/// How long a group write waits for the ISR before failing the request.
+const PERSIST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The group coordinator.
 #[derive(Debug, Default)]
 pub struct GroupCoordinator {
     groups: Mutex<HashMap<String, Group>>,
-    log: OnceLock<Arc<Partition>>,
+    // The `__consumer_offsets` replica this broker leads, while it is the coordinator.
+    log: Mutex<Option<Arc<Partition>>>,
     min_session_ms: OnceLock<(i32, i32)>,
     initial_delay: OnceLock<Duration>,
+    // Wakes followers' fetches after a write, and waits for the high watermark.
+    notify: OnceLock<Arc<tokio::sync::watch::Sender<u64>>>,
     next_member: std::sync::atomic::AtomicU64,
 }
 
@@ -349,8 +354,8 @@ impl GroupCoordinator {
     }
 
     fn persist(&self, records: Vec<(StoredKey, Option<Vec<u8>>)>) -> Result<(), ResponseError> {
-        let Some(log) = self.log.get() else {
-            return Ok(());
+        let Some(log) = self.log.lock().expect("poisoned").clone() else {
+            return Err(ResponseError::NotCoordinator);
         };
         let batch = crate::storage::encode_batch(
             records
@@ -359,11 +364,14 @@ impl GroupCoordinator {
             now_ms(),
         )
         .map_err(|_| ResponseError::UnknownServerError)?;
-        let appended = log
-            .store
-            .lock()
-            .expect("poisoned")
-            .append(&batch, now_ms())
+        let appended = {
+            let mut store = log.store.lock().expect("poisoned");
+            if !store.replica.leads(-1) {
+                return Err(ResponseError::NotCoordinator);
+            }
+            let epoch = store.replica.leader_epoch;
+            store.append(&batch, now_ms(), epoch)
+        }
             .map_err(|e| {
                 tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
                 ResponseError::CoordinatorNotAvailable
@@ -377,8 +385,44 @@ impl GroupCoordinator {
         log.store
             .lock()
             .expect("poisoned")
-            .advance_high_watermark(appended.end_offset);
-        Ok(())
+            .mark_durable(appended.end_offset);
+        let Some(notify) = self.notify.get() else {
+            return Ok(());
+        };
+        let mut changes = notify.subscribe();
+        notify.send_modify(|n| *n = n.wrapping_add(1));
+        // Committed state must survive a coordinator failover: wait until the ISR holds it.
+        let end = appended.end_offset;
+        let wait = async move {
+            loop {
+                changes.borrow_and_update();
+                {
+                    let store = log.store.lock().expect("poisoned");
+                    if !store.replica.leads(-1) {
+                        return Err(ResponseError::NotCoordinator);
+                    }
+                    if store.high_watermark() >= end {
+                        return Ok(());
+                    }
+                }
+                if changes.changed().await.is_err() {
+                    return Err(ResponseError::CoordinatorNotAvailable);
+                }
+            }
+        };
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| {
+            handle.block_on(async { tokio::time::timeout(PERSIST_TIMEOUT, wait).await })
+        })
+        .unwrap_or_else(|_| {
+            tracing::warn!("group state not replicated in time");
+            Err(ResponseError::RequestTimedOut)
+        })
+    }
+
+    /// Whether this broker coordinates groups now (it leads `__consumer_offsets`).
+    pub fn is_active(&self) -> bool {
+        self.log.lock().expect("poisoned").is_some()
     }
 
     fn persist_group(&self, id: &str, g: &Group) {
@@ -403,6 +447,9 @@ impl GroupCoordinator {
                 ..Default::default()
             })
         };
+        if !self.is_active() {
+            return fail(ResponseError::NotCoordinator, &p.member_id);
+        }
         let (min, max) = *self.min_session_ms.get().unwrap_or(&(6_000, 1_800_000));
         if p.group_id.is_empty() {
             return fail(ResponseError::InvalidGroupId, &p.member_id);
@@ -532,6 +579,9 @@ impl GroupCoordinator {
                 ..Default::default()
             })
         };
+        if !self.is_active() {
+            return fail(ResponseError::NotCoordinator);
+        }
         let mut groups = self.groups.lock().expect("poisoned");
         let Some(group) = groups.get_mut(group_id) else {
             return fail(ResponseError::UnknownMemberId);
@@ -592,6 +642,9 @@ impl GroupCoordinator {
 
     /// Handles Heartbeat; returns the error code.
     pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str, now: Instant) -> i16 {
+        if !self.is_active() {
+            return ResponseError::NotCoordinator.code();
+        }
         let mut groups = self.groups.lock().expect("poisoned");
         let Some(group) = groups.get_mut(group_id) else {
             return ResponseError::UnknownMemberId.code();
@@ -616,6 +669,9 @@ impl GroupCoordinator {
         members: &[(String, Option<String>)],
         now: Instant,
     ) -> Result<Vec<i16>, i16> {
+        if !self.is_active() {
+            return Err(ResponseError::NotCoordinator.code());
+        }
         let mut groups = self.groups.lock().expect("poisoned");
         let Some(group) = groups.get_mut(group_id) else {
             return Err(ResponseError::UnknownMemberId.code());
@@ -689,6 +745,9 @@ impl GroupCoordinator {
         member_id: &str,
         offsets: Vec<(String, i32, Committed)>,
     ) -> Vec<i16> {
+        if !self.is_active() {
+            return vec![ResponseError::NotCoordinator.code(); offsets.len()];
+        }
         let mut groups = self.groups.lock().expect("poisoned");
         let group = groups
             .entry(group_id.to_string())
@@ -812,6 +871,9 @@ impl GroupCoordinator {
 
     /// Deletes an empty group and its offsets.
     pub fn delete(&self, group_id: &str) -> Result<(), ResponseError> {
+        if !self.is_active() {
+            return Err(ResponseError::NotCoordinator);
+        }
         let mut groups = self.groups.lock().expect("poisoned");
         let Some(g) = groups.get(group_id) else {
             return Err(ResponseError::GroupIdNotFound);
@@ -916,32 +978,50 @@ pub struct MemberDescription {
     pub assignment: Bytes,
 }
 
-/// Connects the coordinator to `__consumer_offsets` and replays it.
-pub fn replay(broker: &Arc<Broker>) -> Result<(), BrokerError> {
-    let _ = broker.groups.initial_delay.set(Duration::from_millis(
+/// Makes this broker the group coordinator (it became leader of `__consumer_offsets`:
+/// replay the log into group state) or stops coordinating (leadership moved: forget the
+/// groups, whose members rejoin at the new coordinator).
+pub fn set_coordinator(broker: &Broker, active: bool) {
+    let g = &broker.groups;
+    let _ = g.initial_delay.set(Duration::from_millis(
         broker.config.group_initial_rebalance_delay_ms,
     ));
-    let _ = broker.groups.min_session_ms.set((
+    let _ = g.min_session_ms.set((
         broker.config.group_min_session_timeout_ms,
         broker.config.group_max_session_timeout_ms,
     ));
-    let partition = broker
-        .partition(CONSUMER_OFFSETS, 0)
-        .map_err(|e| BrokerError::Log(format!("{CONSUMER_OFFSETS}: {e:?}")))?;
-    let records = partition
-        .store
-        .lock()
-        .expect("poisoned")
-        .read_all_records()?;
+    let _ = g.notify.set(broker.appended.clone());
+    if active == g.is_active() {
+        return;
+    }
+    if !active {
+        *g.log.lock().expect("poisoned") = None;
+        g.groups.lock().expect("poisoned").clear();
+        tracing::info!("no longer the group coordinator");
+        return;
+    }
+    let Ok(partition) = broker.partition(CONSUMER_OFFSETS, 0) else {
+        return;
+    };
+    // Up to the log end, not the high watermark: a new leader's log holds everything the old
+    // one committed, while its high watermark catches up only as followers fetch.
+    let records = partition.store.lock().expect("poisoned").read_all_records();
+    let records = match records {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "replaying {CONSUMER_OFFSETS} failed");
+            return;
+        }
+    };
+    let mut groups = g.groups.lock().expect("poisoned");
+    groups.clear();
+    drop(groups);
     for (key, value) in records {
-        broker.groups.apply_stored(&key, value.as_deref());
+        g.apply_stored(&key, value.as_deref());
     }
-    let _ = broker.groups.log.set(partition);
-    {
-        let groups = broker.groups.groups.lock().expect("poisoned");
-        tracing::info!(groups = groups.len(), "replayed {CONSUMER_OFFSETS}");
-    }
-    Ok(())
+    *g.log.lock().expect("poisoned") = Some(partition);
+    let n = g.groups.lock().expect("poisoned").len();
+    tracing::info!(groups = n, "coordinating groups: replayed {CONSUMER_OFFSETS}");
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod frame;
 pub mod groups;
 pub mod metrics;
 pub mod producer_state;
+pub mod replica;
 pub mod server;
 pub mod storage;
 

@@ -19,6 +19,7 @@ use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::frame::parse_frame;
 use crate::metrics::Metrics;
+use sluice_meta::{BrokerRegistration, MetaConfig, MetaNode};
 
 tokio::task_local! {
     /// Address of the client whose request is being handled (DescribeGroups reports it).
@@ -56,13 +57,20 @@ pub async fn run_with_admin(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let metrics = Metrics::new();
-    let broker = tokio::task::block_in_place(|| Broker::open(config, metrics))?;
+    let admin_port = match &admin {
+        Some(a) => Some(a.local_addr()?.port()),
+        None => None,
+    };
+    let meta = MetaNode::start(meta_config(&config, admin_port)).await?;
+    let broker = Broker::new(config, metrics, meta.clone());
     tracing::info!(addr = %listener.local_addr()?, node_id = broker.config.node_id, "broker listening");
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = JoinSet::new();
     if let Some(admin) = admin {
-        background.spawn(serve_admin(admin, broker.clone(), stop_rx.clone()));
+        background.spawn(serve_admin(admin, broker.clone(), meta.router(), stop_rx.clone()));
     }
+    background.spawn(crate::replica::manager::run(broker.clone(), stop_rx.clone()));
+    background.spawn(crate::replica::manager::isr_upkeep(broker.clone(), stop_rx.clone()));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
     background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
 
@@ -92,6 +100,12 @@ pub async fn run_with_admin(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    // Controlled shutdown: hand leaderships over while still serving, so clients and
+    // followers move to the new leaders without errors.
+    let handover = Duration::from_millis(broker.config.controlled_shutdown_timeout_ms);
+    if let Err(e) = meta.controlled_shutdown(handover).await {
+        tracing::warn!(error = %e, "controlled shutdown incomplete; stopping anyway");
+    }
     tracing::info!("shutting down: draining connections");
     drop(listener);
     let _ = stop_tx.send(true);
@@ -104,6 +118,8 @@ pub async fn run_with_admin(
         connections.abort_all();
     }
     background.abort_all();
+    broker.fetchers.shutdown();
+    meta.shutdown().await;
     tokio::task::block_in_place(|| broker.flush_all());
     tracing::info!("broker stopped");
     Ok(())
@@ -206,8 +222,44 @@ async fn log_maintenance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn serve_admin(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
-    let app = axum::Router::new().route(
+/// The metadata node's configuration from the broker's.
+fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
+    let host = config.advertised.0.clone();
+    MetaConfig {
+        broker: BrokerRegistration {
+            id: config.node_id,
+            host: host.clone(),
+            port: i32::from(config.advertised.1),
+            rack: config.broker_rack.clone(),
+            rpc_addr: format!("{host}:{}", admin_port.unwrap_or(0)),
+            incarnation: uuid::Uuid::new_v4(),
+            fenced: true,
+            shutting_down: false,
+        },
+        voters: config.controller_quorum_voters.clone(),
+        dir: config.data_dir.join("__sluice").join("meta"),
+        heartbeat_interval: Duration::from_millis(config.broker_heartbeat_interval_ms.max(10)),
+        session_timeout: Duration::from_millis(config.broker_session_timeout_ms.max(100)),
+    }
+}
+
+async fn serve_admin(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    meta_routes: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let cluster = broker.clone();
+    let app = axum::Router::new()
+        .route(
+            "/cluster",
+            axum::routing::get(move || {
+                let broker = cluster.clone();
+                async move { axum::Json(crate::replica::manager::cluster_status(&broker)) }
+            }),
+        )
+        .merge(meta_routes)
+        .route(
         "/metrics",
         axum::routing::get(move || {
             let broker = broker.clone();

@@ -1,6 +1,6 @@
 //! Adapter between the handlers and `sluice-log`: one [`PartitionStore`] per partition holds
-//! the log and the idempotent-producer state, maps log errors to Kafka error codes and keeps
-//! the high watermark at the log end (a single broker is the whole ISR).
+//! the log, the idempotent-producer state and the replica's replication state, maps log errors
+//! to Kafka error codes and moves the high watermark as the ISR allows.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,9 +13,12 @@ use kafka_protocol::records::{
 use sluice_log::batch::iter_batches;
 use sluice_log::{FlushTicket, LogConfig, LogError, PartitionLog};
 
-use crate::api::metadata::LEADER_EPOCH;
 use crate::error::BrokerError;
 use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
+use crate::replica::state::ReplicaState;
+
+/// Leader epoch stamped on internal batches before they are appended (the log overwrites it).
+const INTERNAL_EPOCH: i32 = 0;
 
 /// Effective log settings of a topic: broker defaults overridden by topic configs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,26 +96,36 @@ fn log_err(e: LogError) -> BrokerError {
     BrokerError::Log(e.to_string())
 }
 
-/// A partition's log plus its producer state.
+/// A partition's log, producer state and replication state, behind one lock.
 #[derive(Debug)]
 pub struct PartitionStore {
     log: PartitionLog,
     producers: ProducerStates,
+    /// Role, epochs, ISR and (on the leader) follower progress.
+    pub replica: ReplicaState,
+    // Offset below which this replica's log counts toward the high watermark: the log end,
+    // or for durable topics the end of what has been fsynced.
+    local_end: i64,
 }
 
 impl PartitionStore {
     /// Opens (or creates) the partition directory and rebuilds producer state from the batch
     /// headers in the log.
-    pub fn open(dir: &Path, settings: &TopicSettings) -> Result<PartitionStore, BrokerError> {
+    pub fn open(
+        dir: &Path,
+        settings: &TopicSettings,
+        replica: ReplicaState,
+    ) -> Result<PartitionStore, BrokerError> {
         std::fs::create_dir_all(dir)?;
-        let mut log = PartitionLog::open(dir, settings.log.clone()).map_err(log_err)?;
-        // Everything on disk after recovery was acknowledged or is at least intact; a single
-        // broker has no replica to wait for.
-        let leo = log.log_end_offset();
-        log.set_high_watermark(leo);
+        // The checkpointed high watermark stays: records past it were never committed, and a
+        // leader moves it up once its ISR holds them (at once when it is the only replica).
+        let log = PartitionLog::open(dir, settings.log.clone()).map_err(log_err)?;
+        let local_end = log.log_end_offset();
         let mut store = PartitionStore {
             log,
             producers: ProducerStates::default(),
+            replica,
+            local_end,
         };
         store.rebuild_producers()?;
         Ok(store)
@@ -143,7 +156,12 @@ impl PartitionStore {
 
     /// Validates and appends a produce request's records (all or nothing), applying
     /// idempotent-producer sequence checks.
-    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, ResponseError> {
+    pub fn append(
+        &mut self,
+        records: &[u8],
+        now_ms: i64,
+        leader_epoch: i32,
+    ) -> Result<Appended, ResponseError> {
         let mut producers = Vec::new();
         for b in iter_batches(records) {
             let h = b.map_err(|e| error_code(&e))?.header;
@@ -174,15 +192,16 @@ impl PartitionStore {
         }
         let info = self
             .log
-            .append(records, LEADER_EPOCH, now_ms)
+            .append(records, leader_epoch, now_ms)
             .map_err(|e| {
                 tracing::debug!(error = %e, "append rejected");
                 error_code(&e)
             })?;
-        // A single broker is the whole ISR: records are committed once written, or, for durable
-        // topics, once fsynced (the caller advances the high watermark after the ticket).
+        // Durable topics count toward the high watermark only once fsynced (the caller calls
+        // `mark_durable` after the ticket).
         if info.sync.is_complete() {
-            self.log.set_high_watermark(info.last_offset + 1);
+            self.local_end = info.last_offset + 1;
+            self.recompute_high_watermark();
         }
         let mut offset = info.base_offset;
         for b in iter_batches(records).flatten() {
@@ -205,12 +224,82 @@ impl PartitionStore {
         })
     }
 
-    /// Moves the high watermark up to `end` once an append is durable; an fsync covers every
-    /// earlier write, so everything below `end` is durable too.
-    pub fn advance_high_watermark(&mut self, end: i64) {
-        if end > self.log.high_watermark() && end <= self.log.log_end_offset() {
-            self.log.set_high_watermark(end);
+    /// Records that everything below `end` is on disk (an fsync covers every earlier write)
+    /// and moves the high watermark as far as the ISR allows; true if it moved.
+    pub fn mark_durable(&mut self, end: i64) -> bool {
+        if end > self.local_end {
+            self.local_end = end.min(self.log.log_end_offset());
         }
+        self.recompute_high_watermark()
+    }
+
+    /// Leader: moves the high watermark up to what every ISR member holds; true if it moved.
+    pub fn recompute_high_watermark(&mut self) -> bool {
+        if !self.replica.leads(-1) {
+            return false;
+        }
+        match self.replica.isr_high_watermark(self.local_end) {
+            Some(hw) if hw > self.log.high_watermark() && hw <= self.log.log_end_offset() => {
+                self.log.set_high_watermark(hw);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Follower: appends batches fetched from the leader, keeping their offsets and epochs,
+    /// and tracks their producers so this replica can dedupe retries if it becomes leader.
+    pub fn append_as_follower(&mut self, records: &[u8]) -> Result<(), LogError> {
+        let info = self.log.append_as_follower(records)?;
+        let _ = info;
+        for b in iter_batches(records).flatten() {
+            let p = BatchProducer {
+                producer_id: b.header.producer_id,
+                epoch: b.header.producer_epoch,
+                base_sequence: b.header.base_sequence,
+                record_count: b.header.records_count,
+            };
+            self.producers.record(&p, b.header.base_offset);
+        }
+        self.local_end = self.log.log_end_offset();
+        Ok(())
+    }
+
+    /// Follower: adopts the leader's high watermark, bounded by what this replica holds.
+    pub fn follow_high_watermark(&mut self, leader_hw: i64) {
+        let hw = leader_hw
+            .min(self.log.log_end_offset())
+            .max(self.log.log_start_offset());
+        if hw != self.log.high_watermark() {
+            self.log.set_high_watermark(hw);
+        }
+    }
+
+    /// Follower: cuts the log back to `offset` (divergence after a leader change) and rebuilds
+    /// producer state from what remains.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<(), BrokerError> {
+        if offset >= self.log.log_end_offset() {
+            return Ok(());
+        }
+        self.log.truncate_to(offset).map_err(log_err)?;
+        self.local_end = self.local_end.min(self.log.log_end_offset());
+        self.producers = ProducerStates::default();
+        self.rebuild_producers()
+    }
+
+    /// Leader epoch of the last batch, if any.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.log.latest_epoch()
+    }
+
+    /// Whole batches from `offset` up to the log end (not the high watermark): what a follower
+    /// copies.
+    pub fn read_for_follower(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ResponseError> {
+        let slice = self
+            .log
+            .read(offset, max_bytes, self.log.log_end_offset())
+            .map_err(|e| error_code(&e))?;
+        Ok(slice.records)
     }
 
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),
@@ -232,6 +321,11 @@ impl PartitionStore {
             return Ok(Bytes::new());
         }
         Ok(slice.records)
+    }
+
+    /// The log's current settings.
+    pub fn log_config(&self) -> &LogConfig {
+        self.log.config()
     }
 
     /// First offset.
@@ -322,7 +416,7 @@ impl PartitionStore {
     pub fn read_all_records(&self) -> Result<Vec<KeyValue>, BrokerError> {
         let mut out = Vec::new();
         let mut offset = self.log.log_start_offset();
-        let end = self.log.high_watermark();
+        let end = self.log.log_end_offset();
         while offset < end {
             let slice = self.log.read(offset, 8 << 20, end).map_err(log_err)?;
             if slice.records.is_empty() || slice.next_offset <= offset {
@@ -357,7 +451,7 @@ pub fn encode_batch(
             transactional: false,
             control: false,
             delete_horizon: false,
-            partition_leader_epoch: LEADER_EPOCH,
+            partition_leader_epoch: INTERNAL_EPOCH,
             producer_id: -1,
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,

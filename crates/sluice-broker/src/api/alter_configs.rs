@@ -38,15 +38,13 @@ pub fn validate_broker(configs: &BTreeMap<String, String>) -> Result<(), Refusal
 }
 
 /// Validates and (unless `validate_only`) applies new configs for one resource.
-pub fn apply(
+pub async fn apply(
     broker: &Broker,
     resource_type: i8,
     name: &str,
     configs: BTreeMap<String, String>,
     validate_only: bool,
 ) -> Result<(), Refusal> {
-    let internal =
-        |e: crate::error::BrokerError| (ResponseError::UnknownServerError, e.to_string());
     match resource_type {
         TOPIC => {
             if broker.topic(name).is_none() {
@@ -61,7 +59,7 @@ pub fn apply(
             }
             broker
                 .set_topic_configs(name, configs)
-                .map_err(internal)?
+                .await
                 .map_err(|e| (e, e.to_string()))
         }
         BROKER if is_this_broker(broker, name) => {
@@ -69,7 +67,10 @@ pub fn apply(
             if validate_only {
                 return Ok(());
             }
-            broker.set_dynamic_configs(configs).map_err(internal)
+            broker
+                .set_dynamic_configs(configs)
+                .await
+                .map_err(|e| (e, e.to_string()))
         }
         _ => Err((
             ResponseError::InvalidRequest,
@@ -79,7 +80,7 @@ pub fn apply(
 }
 
 /// Replaces the configs of each resource.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: AlterConfigsRequest,
@@ -109,7 +110,8 @@ pub fn handle(
                 &r.resource_name,
                 configs,
                 req.validate_only,
-            ),
+            )
+            .await,
         };
         if let Err((e, msg)) = result {
             out.error_code = e.code();

@@ -10,7 +10,7 @@ use crate::api::sb;
 use crate::broker::Broker;
 
 /// Grows (or, with `validate_only`, checks growing) each topic.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: CreatePartitionsRequest,
@@ -20,22 +20,29 @@ pub fn handle(
         let mut r = CreatePartitionsTopicResult::default();
         r.name = t.name.clone();
         let outcome = match broker.topic(&t.name.0) {
-            None => Err(ResponseError::UnknownTopicOrPartition),
+            None => Err((ResponseError::UnknownTopicOrPartition, None)),
             Some(topic) if t.count <= topic.partitions.len() as i32 => {
-                Err(ResponseError::InvalidPartitions)
+                Err((ResponseError::InvalidPartitions, None))
             }
-            Some(_) if t.count > 10_000 => Err(ResponseError::InvalidPartitions),
-            Some(_) if req.validate_only => Ok(()),
-            Some(_) => broker
-                .add_partitions(&t.name.0, t.count)
-                .unwrap_or_else(|e| {
-                    tracing::error!(topic = %t.name.0, error = %e, "adding partitions failed");
-                    Err(ResponseError::UnknownServerError)
-                }),
+            Some(_) if t.count > 10_000 => Err((ResponseError::InvalidPartitions, None)),
+            Some(_) => {
+                let assignments = t.assignments.as_ref().map(|a| {
+                    a.iter()
+                        .map(|r| r.broker_ids.iter().map(|b| b.0).collect())
+                        .collect()
+                });
+                broker
+                    .add_partitions(&t.name.0, t.count, assignments, req.validate_only)
+                    .await
+                    .map_err(|(e, msg)| (e, msg))
+            }
         };
-        if let Err(e) = outcome {
-            r.error_code = e.code();
-            r.error_message = Some(sb(e.to_string()));
+        if let Err(e) = outcome.map_err(|e| match e {
+            (e, Some(m)) => (e, m),
+            (e, None) => (e, e.to_string()),
+        }) {
+            r.error_code = e.0.code();
+            r.error_message = Some(sb(e.1));
         }
         resp.results.push(r);
     }

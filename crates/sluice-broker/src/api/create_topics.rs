@@ -1,5 +1,6 @@
-//! CreateTopics (key 19): validates names, partition counts, replication factor (1 on a single
-//! broker) and configs; `validate_only` checks without creating.
+//! CreateTopics (key 19): validates names, partition counts and configs here, then proposes the
+//! topic to the controller, which places replicas (rack-aware) and checks the replication
+//! factor against the live brokers; `validate_only` checks without creating.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use crate::api::sb;
 use crate::broker::{valid_topic_name, validate_topic_config, Broker};
 
 /// Creates (or validates) each topic independently.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: CreateTopicsRequest,
@@ -40,12 +41,12 @@ pub fn handle(
                 format!("topic {name} appears more than once"),
             ))
         } else {
-            create_one(broker, topic, req.validate_only)
+            create_one(broker, topic, req.validate_only).await
         };
         match outcome {
-            Ok((partitions, configs, id)) => {
+            Ok((partitions, configs, id, rf)) => {
                 r.num_partitions = partitions;
-                r.replication_factor = 1;
+                r.replication_factor = rf;
                 r.topic_id = id;
                 r.configs = Some(
                     broker
@@ -71,9 +72,9 @@ pub fn handle(
     resp
 }
 
-type Created = (i32, BTreeMap<String, String>, uuid::Uuid);
+type Created = (i32, BTreeMap<String, String>, uuid::Uuid, i16);
 
-fn create_one(
+async fn create_one(
     broker: &Broker,
     topic: &CreatableTopic,
     validate_only: bool,
@@ -104,17 +105,36 @@ fn create_one(
             "number of partitions must be between 1 and 10000".into(),
         ));
     }
-    let rf = if topic.replication_factor == -1 {
-        broker.config.default_replication_factor
-    } else {
-        topic.replication_factor
+    let rf = match topic.replication_factor {
+        -1 => None,
+        rf if rf < 1 || !topic.assignments.is_empty() => {
+            if topic.assignments.is_empty() {
+                return Err((
+                    ResponseError::InvalidReplicationFactor,
+                    format!("replication factor {rf} must be at least 1"),
+                ));
+            }
+            None
+        }
+        rf => Some(rf),
     };
-    if rf != 1 {
-        return Err((
-            ResponseError::InvalidReplicationFactor,
-            format!("replication factor {rf} is larger than the 1 available broker"),
-        ));
-    }
+    let assignments = if topic.assignments.is_empty() {
+        None
+    } else {
+        let mut a: Vec<_> = topic.assignments.iter().collect();
+        a.sort_by_key(|r| r.partition_index);
+        if a.iter().enumerate().any(|(i, r)| r.partition_index != i as i32) {
+            return Err((
+                ResponseError::InvalidReplicaAssignment,
+                "assignments must cover partitions 0..n exactly once".into(),
+            ));
+        }
+        Some(
+            a.iter()
+                .map(|r| r.broker_ids.iter().map(|b| b.0).collect())
+                .collect(),
+        )
+    };
     let mut configs = BTreeMap::new();
     for c in &topic.configs {
         let key = c.name.to_string();
@@ -127,15 +147,22 @@ fn create_one(
         validate_topic_config(&key, &value).map_err(|m| (ResponseError::InvalidConfig, m))?;
         configs.insert(key, value);
     }
+    broker
+        .create_topic(&name, partitions, rf, assignments, configs.clone(), validate_only)
+        .await
+        .map_err(|(e, msg)| (e, msg.unwrap_or_else(|| e.to_string())))?;
     if validate_only {
-        return Ok((partitions, configs, uuid::Uuid::nil()));
+        let rf = rf.unwrap_or(broker.config.default_replication_factor);
+        return Ok((partitions, configs, uuid::Uuid::nil(), rf));
     }
-    match broker.create_topic(&name, partitions, configs.clone()) {
-        Ok(Ok(t)) => Ok((partitions, configs, t.id)),
-        Ok(Err(e)) => Err((e, format!("topic '{name}' already exists"))),
-        Err(e) => {
-            tracing::error!(topic = %name, error = %e, "creating topic failed");
-            Err((ResponseError::UnknownServerError, e.to_string()))
+    match broker.topic(&name) {
+        Some(t) => {
+            let rf = t.partitions.first().map_or(0, |p| p.replicas.len() as i16);
+            Ok((partitions, configs, t.id, rf))
         }
+        None => Err((
+            ResponseError::UnknownTopicOrPartition,
+            format!("topic '{name}' was deleted right after creation"),
+        )),
     }
 }

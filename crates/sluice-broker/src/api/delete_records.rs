@@ -24,7 +24,7 @@ pub fn handle(
             let mut pr = DeleteRecordsPartitionResult::default();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
-            match broker.partition(&t.name.0, p.partition_index) {
+            match broker.leader_partition(&t.name.0, p.partition_index, -1) {
                 Err(e) => pr.error_code = e.code(),
                 Ok(part) => {
                     let mut store = part.store.lock().expect("poisoned");

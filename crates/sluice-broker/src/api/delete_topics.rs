@@ -2,14 +2,13 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, RequestHeader};
 
 use crate::broker::Broker;
 
 /// Deletes each named topic.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: DeleteTopicsRequest,
@@ -22,13 +21,9 @@ pub fn handle(
     for name in names {
         let mut r = DeletableTopicResult::default();
         let id = broker.topic(&name.0).map(|t| t.id);
-        r.error_code = match broker.delete_topic(&name.0) {
-            Ok(Ok(())) => 0,
-            Ok(Err(e)) => e.code(),
-            Err(e) => {
-                tracing::error!(topic = %name.0, error = %e, "deleting topic failed");
-                ResponseError::UnknownServerError.code()
-            }
+        r.error_code = match broker.delete_topic(&name.0).await {
+            Ok(()) => 0,
+            Err(e) => e.code(),
         };
         r.topic_id = id.unwrap_or_default();
         r.name = Some(name);

@@ -1,4 +1,4 @@
-//! DescribeCluster (key 60): this broker is the whole cluster and its controller.
+//! DescribeCluster (key 60): the live brokers and the controller (the metadata quorum's leader).
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
 use crate::api::sb;
 use crate::broker::Broker;
 
-/// Describes the one-broker cluster.
+/// Describes the cluster.
 pub fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
@@ -19,11 +19,18 @@ pub fn handle(
     let cfg = &broker.config;
     let mut resp = DescribeClusterResponse::default();
     resp.cluster_id = sb(cfg.cluster_id.clone());
-    resp.controller_id = BrokerId(cfg.node_id);
-    let mut b = DescribeClusterBroker::default();
-    b.broker_id = BrokerId(cfg.node_id);
-    b.host = sb(cfg.advertised.0.clone());
-    b.port = i32::from(cfg.advertised.1);
-    resp.brokers = vec![b];
+    resp.controller_id = BrokerId(broker.meta.controller_id().unwrap_or(-1));
+    let image = broker.image();
+    resp.brokers = crate::api::metadata::live_brokers(broker, &image)
+        .into_iter()
+        .map(|(id, host, port, rack)| {
+            let mut b = DescribeClusterBroker::default();
+            b.broker_id = BrokerId(id);
+            b.host = sb(host);
+            b.port = port;
+            b.rack = rack.map(sb);
+            b
+        })
+        .collect();
     resp
 }

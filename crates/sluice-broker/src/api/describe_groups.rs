@@ -17,6 +17,12 @@ pub fn handle(
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
+        if !broker.groups.is_active() {
+            g.error_code = kafka_protocol::error::ResponseError::NotCoordinator.code();
+            g.group_id = id;
+            resp.groups.push(g);
+            continue;
+        }
         match broker.groups.describe(&id.0) {
             None => g.group_state = sb("Dead"),
             Some(d) => {

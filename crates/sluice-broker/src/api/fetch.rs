@@ -1,6 +1,10 @@
 //! Fetch (key 1): long polling. A fetch that has fewer than `min_bytes` waits until data is
 //! appended (woken through `Broker::appended`, not by polling) or `max_wait_ms` passes.
 //! Fetch sessions are answered sessionlessly (session id 0), which clients must accept.
+//!
+//! Only the leader serves fetches. A fetch with a replica id is a follower copying: it reads up
+//! to the log end (consumers only up to the high watermark), and its fetch offset tells the
+//! leader the follower's log end offset, which may move the high watermark.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +15,7 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse, RequestHeader};
 use tokio::time::Instant;
 
-use crate::broker::Broker;
+use crate::broker::{check_leader, Broker};
 
 /// Serves the fetch, waiting for data as the request allows.
 pub async fn handle(
@@ -25,7 +29,10 @@ pub async fn handle(
         // Mark the current value seen before reading, so an append racing with the read
         // still wakes us.
         appended.borrow_and_update();
-        let (resp, bytes, errored) = read_once(broker, &req);
+        let (resp, bytes, errored, hw_moved) = read_once(broker, &req);
+        if hw_moved {
+            broker.notify_appended();
+        }
         if bytes >= req.min_bytes.max(0) as usize || errored || Instant::now() >= deadline {
             return resp;
         }
@@ -36,7 +43,10 @@ pub async fn handle(
     }
 }
 
-fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool, bool) {
+    let replica = req.replica_id.0;
+    let now = std::time::Instant::now();
+    let mut hw_moved = false;
     let mut resp = FetchResponse::default();
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
@@ -63,7 +73,20 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                     errored = true;
                 }
                 Ok(p) => {
-                    let store = p.store.lock().expect("poisoned");
+                    let mut store = p.store.lock().expect("poisoned");
+                    if let Err(e) = check_leader(&store, fp.current_leader_epoch) {
+                        pd.error_code = e.code();
+                        errored = true;
+                        tr.partitions.push(pd);
+                        continue;
+                    }
+                    if replica >= 0 {
+                        let leo = store.log_end_offset();
+                        store
+                            .replica
+                            .record_fetch(replica, fp.fetch_offset, leo, now);
+                        hw_moved |= store.recompute_high_watermark();
+                    }
                     pd.high_watermark = store.high_watermark();
                     pd.last_stable_offset = pd.high_watermark;
                     pd.log_start_offset = store.log_start_offset();
@@ -77,7 +100,12 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                         // KIP-74: the first non-empty partition returns at least one whole batch,
                         // even past the limits, so a large batch can never stall a consumer.
                         let must_progress = total == 0;
-                        match store.read(fp.fetch_offset, limit, must_progress) {
+                        let read = if replica >= 0 {
+                            store.read_for_follower(fp.fetch_offset, limit)
+                        } else {
+                            store.read(fp.fetch_offset, limit, must_progress)
+                        };
+                        match read {
                             Ok(records) => {
                                 total += records.len();
                                 budget = budget.saturating_sub(records.len());
@@ -96,5 +124,5 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
         }
         resp.responses.push(tr);
     }
-    (resp, total, errored)
+    (resp, total, errored, hw_moved)
 }

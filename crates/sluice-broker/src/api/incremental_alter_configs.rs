@@ -76,7 +76,7 @@ pub fn merge(
 }
 
 /// Applies each resource's operations.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: IncrementalAlterConfigsRequest,
@@ -101,15 +101,19 @@ pub fn handle(
             BROKER => (broker.dynamic_configs(), BTreeMap::new()),
             _ => (BTreeMap::new(), BTreeMap::new()),
         };
-        let result = merge(current, &defaults, &r.configs).and_then(|configs| {
-            apply(
-                broker,
-                r.resource_type,
-                &r.resource_name,
-                configs,
-                req.validate_only,
-            )
-        });
+        let result = match merge(current, &defaults, &r.configs) {
+            Ok(configs) => {
+                apply(
+                    broker,
+                    r.resource_type,
+                    &r.resource_name,
+                    configs,
+                    req.validate_only,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         if let Err((e, msg)) = result {
             out.error_code = e.code();
             out.error_message = Some(sb(msg));

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
 use crate::broker::Broker;
 
 /// Allocates a producer id or bumps an epoch.
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     _header: &RequestHeader,
     req: InitProducerIdRequest,
@@ -25,15 +25,25 @@ pub fn handle(
     }
     if req.producer_id.0 >= 0 && req.producer_epoch >= 0 {
         if req.producer_epoch == i16::MAX - 1 {
-            resp.producer_id = ProducerId(broker.allocate_producer_id());
-            resp.producer_epoch = 0;
+            match broker.allocate_producer_id().await {
+                Ok(id) => {
+                    resp.producer_id = ProducerId(id);
+                    resp.producer_epoch = 0;
+                }
+                Err(e) => resp.error_code = e.code(),
+            }
         } else {
             resp.producer_id = req.producer_id;
             resp.producer_epoch = req.producer_epoch + 1;
         }
         return resp;
     }
-    resp.producer_id = ProducerId(broker.allocate_producer_id());
-    resp.producer_epoch = 0;
+    match broker.allocate_producer_id().await {
+        Ok(id) => {
+            resp.producer_id = ProducerId(id);
+            resp.producer_epoch = 0;
+        }
+        Err(e) => resp.error_code = e.code(),
+    }
     resp
 }

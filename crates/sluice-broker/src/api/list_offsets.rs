@@ -8,7 +8,6 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
 
-use crate::api::metadata::LEADER_EPOCH;
 use crate::broker::Broker;
 
 const LATEST: i64 = -1;
@@ -31,13 +30,13 @@ pub fn handle(
             pr.partition_index = p.partition_index;
             pr.timestamp = -1;
             pr.offset = -1;
-            if header.request_api_version >= 4 {
-                pr.leader_epoch = LEADER_EPOCH;
-            }
-            match broker.partition(&name, p.partition_index) {
+            match broker.leader_partition(&name, p.partition_index, p.current_leader_epoch) {
                 Err(e) => pr.error_code = e.code(),
                 Ok(part) => {
                     let store = part.store.lock().expect("poisoned");
+                    if header.request_api_version >= 4 {
+                        pr.leader_epoch = store.replica.leader_epoch;
+                    }
                     match p.timestamp {
                         LATEST => pr.offset = store.high_watermark(),
                         EARLIEST => pr.offset = store.log_start_offset(),

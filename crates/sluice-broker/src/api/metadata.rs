@@ -1,4 +1,5 @@
-//! Metadata (key 3): the single broker leads every partition; unknown topics are auto-created
+//! Metadata (key 3): brokers, controller, and each topic's leaders, replicas and ISRs as the
+//! replicated metadata image has them; unknown topics are auto-created through the controller
 //! when `auto.create.topics.enable` is on and the request allows it.
 
 use std::sync::Arc;
@@ -10,30 +11,39 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName,
 };
+use sluice_meta::image::{MetadataImage, NO_LEADER};
 
 use crate::api::sb;
 use crate::broker::{valid_topic_name, Broker, Topic};
 
-/// Leader epoch reported for every partition: a single broker never changes leaders.
-pub const LEADER_EPOCH: i32 = 0;
+/// Live brokers as `(id, host, port, rack)`; this broker alone until the image knows any,
+/// so a client bootstrapping during start-up still has somewhere to go.
+pub fn live_brokers(broker: &Broker, image: &MetadataImage) -> Vec<(i32, String, i32, Option<String>)> {
+    let live: Vec<_> = image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .map(|b| (b.id, b.host.clone(), b.port, b.rack.clone()))
+        .collect();
+    if live.is_empty() {
+        let cfg = &broker.config;
+        return vec![(
+            cfg.node_id,
+            cfg.advertised.0.clone(),
+            i32::from(cfg.advertised.1),
+            cfg.broker_rack.clone(),
+        )];
+    }
+    live
+}
 
-/// Describes the broker and the requested (or all) topics.
-pub fn handle(
+/// Describes the cluster and the requested (or all) topics.
+pub async fn handle(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     req: MetadataRequest,
 ) -> MetadataResponse {
     let version = header.request_api_version;
-    let cfg = &broker.config;
-    let mut resp = MetadataResponse::default();
-    let mut b = MetadataResponseBroker::default();
-    b.node_id = BrokerId(cfg.node_id);
-    b.host = sb(cfg.advertised.0.clone());
-    b.port = i32::from(cfg.advertised.1);
-    resp.brokers = vec![b];
-    resp.cluster_id = Some(sb(cfg.cluster_id.clone()));
-    resp.controller_id = BrokerId(cfg.node_id);
-
     let requested: Option<Vec<String>> = match req.topics {
         None => None,
         Some(t) if t.is_empty() && version == 0 => None,
@@ -44,24 +54,20 @@ pub fn handle(
         ),
     };
     let allow_create = version < 4 || req.allow_auto_topic_creation;
-    resp.topics = match requested {
-        None => broker
-            .topics()
-            .iter()
-            .map(|t| describe(t, cfg.node_id))
-            .collect(),
-        Some(names) => names
-            .into_iter()
-            .map(|name| {
+    let mut topics = Vec::new();
+    match requested {
+        None => topics.extend(broker.topics().iter().map(describe)),
+        Some(names) => {
+            for name in names {
                 let found = if allow_create {
-                    broker.get_or_auto_create(&name)
+                    broker.get_or_auto_create(&name).await
                 } else {
                     broker
                         .topic(&name)
                         .ok_or(ResponseError::UnknownTopicOrPartition)
                 };
-                match found {
-                    Ok(t) => describe(&t, cfg.node_id),
+                topics.push(match found {
+                    Ok(t) => describe(&t),
                     Err(e) => {
                         let e = if valid_topic_name(&name) {
                             e
@@ -73,15 +79,33 @@ pub fn handle(
                         t.name = Some(TopicName(sb(name)));
                         t
                     }
-                }
-            })
-            .collect(),
-    };
+                });
+            }
+        }
+    }
+    // Read the image after any auto-creation so brokers and topics agree.
+    let image = broker.image();
+    let mut resp = MetadataResponse::default();
+    resp.brokers = live_brokers(broker, &image)
+        .into_iter()
+        .map(|(id, host, port, rack)| {
+            let mut b = MetadataResponseBroker::default();
+            b.node_id = BrokerId(id);
+            b.host = sb(host);
+            b.port = port;
+            b.rack = rack.map(sb);
+            b
+        })
+        .collect();
+    resp.cluster_id = Some(sb(broker.config.cluster_id.clone()));
+    resp.controller_id = BrokerId(broker.meta.controller_id().unwrap_or(-1));
+    resp.topics = topics;
     resp
 }
 
-/// Metadata of one topic led entirely by this broker.
-pub fn describe(topic: &Topic, node_id: i32) -> MetadataResponseTopic {
+/// Metadata of one topic: per partition its leader, epoch, replicas, ISR and offline replicas
+/// (fenced brokers), LEADER_NOT_AVAILABLE while no leader is elected.
+pub fn describe(topic: &Topic) -> MetadataResponseTopic {
     let mut t = MetadataResponseTopic::default();
     t.name = Some(TopicName(sb(topic.name.clone())));
     t.topic_id = topic.id;
@@ -89,13 +113,17 @@ pub fn describe(topic: &Topic, node_id: i32) -> MetadataResponseTopic {
     t.partitions = topic
         .partitions
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let mut mp = MetadataResponsePartition::default();
-            mp.partition_index = p.index;
-            mp.leader_id = BrokerId(node_id);
-            mp.leader_epoch = LEADER_EPOCH;
-            mp.replica_nodes = vec![BrokerId(node_id)];
-            mp.isr_nodes = vec![BrokerId(node_id)];
+            mp.partition_index = i as i32;
+            mp.leader_id = BrokerId(p.leader);
+            mp.leader_epoch = p.leader_epoch;
+            mp.replica_nodes = p.replicas.iter().copied().map(BrokerId).collect();
+            mp.isr_nodes = p.isr.iter().copied().map(BrokerId).collect();
+            if p.leader == NO_LEADER {
+                mp.error_code = ResponseError::LeaderNotAvailable.code();
+            }
             mp
         })
         .collect();

@@ -12,6 +12,7 @@ use crate::codec::{decode_body, encode_response, RawRequest};
 use crate::error::{BrokerError, DecodeError};
 
 pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -21,6 +22,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -30,6 +32,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
@@ -64,6 +67,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 /// The served version range of `key`, if it is served at all.
@@ -102,6 +108,9 @@ pub fn name(key: ApiKey) -> &'static str {
         ApiKey::DescribeConfigs => "describe_configs",
         ApiKey::AlterConfigs => "alter_configs",
         ApiKey::IncrementalAlterConfigs => "incremental_alter_configs",
+        ApiKey::ElectLeaders => "elect_leaders",
+        ApiKey::AlterPartitionReassignments => "alter_partition_reassignments",
+        ApiKey::ListPartitionReassignments => "list_partition_reassignments",
         _ => "other",
     }
 }
@@ -157,10 +166,10 @@ pub async fn dispatch(
     route!(raw, broker, out, key, v, cid;
         Fetch => fetch.await,
         ListOffsets => list_offsets,
-        Metadata => metadata,
+        Metadata => metadata.await,
         OffsetCommit => offset_commit.await,
         OffsetFetch => offset_fetch,
-        FindCoordinator => find_coordinator,
+        FindCoordinator => find_coordinator.await,
         JoinGroup => join_group.await,
         Heartbeat => heartbeat,
         LeaveGroup => leave_group.await,
@@ -168,17 +177,20 @@ pub async fn dispatch(
         DescribeGroups => describe_groups,
         ListGroups => list_groups,
         ApiVersions => api_versions,
-        CreateTopics => create_topics,
-        DeleteTopics => delete_topics,
+        CreateTopics => create_topics.await,
+        DeleteTopics => delete_topics.await,
         DeleteRecords => delete_records,
-        InitProducerId => init_producer_id,
+        InitProducerId => init_producer_id.await,
         OffsetForLeaderEpoch => offset_for_leader_epoch,
-        CreatePartitions => create_partitions,
+        CreatePartitions => create_partitions.await,
         DeleteGroups => delete_groups.await,
         DescribeCluster => describe_cluster,
         DescribeConfigs => describe_configs,
-        AlterConfigs => alter_configs,
-        IncrementalAlterConfigs => incremental_alter_configs,
+        AlterConfigs => alter_configs.await,
+        IncrementalAlterConfigs => incremental_alter_configs.await,
+        ElectLeaders => elect_leaders.await,
+        AlterPartitionReassignments => alter_partition_reassignments.await,
+        ListPartitionReassignments => list_partition_reassignments,
     );
     broker.metrics.observe_request(name(key), started.elapsed());
     Ok(true)
@@ -221,6 +233,9 @@ pub fn decode_only(raw: &mut RawRequest) -> Result<(), DecodeError> {
         DescribeConfigs => DescribeConfigsRequest,
         AlterConfigs => AlterConfigsRequest,
         IncrementalAlterConfigs => IncrementalAlterConfigsRequest,
+        ElectLeaders => ElectLeadersRequest,
+        AlterPartitionReassignments => AlterPartitionReassignmentsRequest,
+        ListPartitionReassignments => ListPartitionReassignmentsRequest,
     )
 }
 

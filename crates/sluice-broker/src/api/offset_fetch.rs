@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
+
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -26,8 +28,16 @@ pub fn handle(
                     .map(|t| (t.name.0.to_string(), t.partition_indexes))
                     .collect()
             });
-            let rows = broker.groups.fetch_offsets(&g.group_id.0, wanted);
             let mut gr = OffsetFetchResponseGroup::default();
+            if !broker.groups.is_active() {
+                // Never answer "no offset" from a broker that is not the coordinator: the
+                // consumer would reset its position.
+                gr.error_code = ResponseError::NotCoordinator.code();
+                gr.group_id = g.group_id;
+                resp.groups.push(gr);
+                continue;
+            }
+            let rows = broker.groups.fetch_offsets(&g.group_id.0, wanted);
             gr.group_id = g.group_id;
             gr.topics = rows
                 .into_iter()
@@ -53,6 +63,10 @@ pub fn handle(
                 .collect();
             resp.groups.push(gr);
         }
+        return resp;
+    }
+    if !broker.groups.is_active() {
+        resp.error_code = ResponseError::NotCoordinator.code();
         return resp;
     }
     let wanted = req.topics.map(|ts| {

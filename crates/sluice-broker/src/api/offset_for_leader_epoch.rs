@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
@@ -10,7 +9,6 @@ use kafka_protocol::messages::{
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, RequestHeader,
 };
 
-use crate::api::metadata::LEADER_EPOCH;
 use crate::broker::Broker;
 
 /// Answers the end offset of each requested epoch.
@@ -28,11 +26,8 @@ pub fn handle(
             e.partition = p.partition;
             e.leader_epoch = -1;
             e.end_offset = -1;
-            match broker.partition(&t.topic.0, p.partition) {
+            match broker.leader_partition(&t.topic.0, p.partition, p.current_leader_epoch) {
                 Err(err) => e.error_code = err.code(),
-                Ok(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                    e.error_code = ResponseError::UnknownLeaderEpoch.code();
-                }
                 Ok(part) => {
                     let store = part.store.lock().expect("poisoned");
                     let (epoch, end) = store.end_offset_for_epoch(p.leader_epoch);

@@ -325,3 +325,77 @@ pub mod raw {
         buf.freeze()
     }
 }
+
+pub mod cluster;
+
+/// Admin requests the Kafka command-line tools would send, through [`raw`].
+pub mod admin {
+    use kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{
+        AlterPartitionReassignmentsRequest, BrokerId, MetadataRequest, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    use super::raw;
+
+    /// Replica lists of `topic`'s partitions, from broker `addr`.
+    pub fn replicas(addr: &str, topic: &str) -> Vec<Vec<i32>> {
+        let mut s = raw::connect(addr.parse().unwrap());
+        let mut req = MetadataRequest::default();
+        let mut t = MetadataRequestTopic::default();
+        t.name = Some(TopicName(StrBytes::from_string(topic.to_string())));
+        req.topics = Some(vec![t]);
+        let resp = raw::call(&mut s, 12, &req);
+        let mut parts: Vec<_> = resp.topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.replica_nodes.iter().map(|b| b.0).collect()))
+            .collect();
+        parts.sort_by_key(|p: &(i32, Vec<i32>)| p.0);
+        parts.into_iter().map(|p| p.1).collect()
+    }
+
+    /// Reassigns every replica of `topic` on broker `from` to one of `to` (first not already a
+    /// replica); panics on any error code. Returns how many partitions move.
+    pub fn reassign_off(addr: &str, topic: &str, partitions: usize, from: i32, to: &[i32]) -> usize {
+        let current = replicas(addr, topic);
+        assert_eq!(current.len(), partitions);
+        let mut t = ReassignableTopic::default();
+        t.name = TopicName(StrBytes::from_string(topic.to_string()));
+        for (i, reps) in current.iter().enumerate() {
+            if !reps.contains(&from) {
+                continue;
+            }
+            let target: Vec<i32> = reps
+                .iter()
+                .map(|r| {
+                    if *r == from {
+                        *to.iter().find(|c| !reps.contains(c)).expect("a free broker")
+                    } else {
+                        *r
+                    }
+                })
+                .collect();
+            let mut p = ReassignablePartition::default();
+            p.partition_index = i as i32;
+            p.replicas = Some(target.into_iter().map(BrokerId).collect());
+            t.partitions.push(p);
+        }
+        let moved = t.partitions.len();
+        let mut req = AlterPartitionReassignmentsRequest::default();
+        req.timeout_ms = 30_000;
+        req.topics = vec![t];
+        let mut s = raw::connect(addr.parse().unwrap());
+        let resp = raw::call(&mut s, 0, &req);
+        assert_eq!(resp.error_code, 0, "{resp:?}");
+        for t in &resp.responses {
+            for p in &t.partitions {
+                assert_eq!(p.error_code, 0, "{p:?}");
+            }
+        }
+        moved
+    }
+}

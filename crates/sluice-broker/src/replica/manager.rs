@@ -1,0 +1,315 @@
+//! Applies the metadata image to this broker's replicas, and the leader-side ISR upkeep.
+//!
+//! Applying is idempotent and serialized (`Broker::apply_lock`): it runs on every image change
+//! and after this broker's own proposals, so a topic created here is usable here at once.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sluice_meta::image::{MetadataImage, Reply};
+use sluice_meta::Command;
+use tokio::sync::watch;
+
+use crate::broker::{partition_dir, Broker, Partition, CONSUMER_OFFSETS};
+use crate::replica::state::{ReplicaState, Role, RoleChange};
+use crate::storage::PartitionStore;
+
+/// How often leaders check their followers' lag and catch-up.
+const ISR_TICK: Duration = Duration::from_millis(100);
+
+/// File in a replica's directory naming the topic id it belongs to, so a topic deleted and
+/// re-created under the same name while this broker was down never mixes old data in.
+const TOPIC_ID_FILE: &str = "topic-id";
+
+/// Applies the latest image.
+pub fn apply_current(broker: &Broker) {
+    let image = broker.image();
+    apply(broker, &image);
+}
+
+fn open_replica(
+    broker: &Broker,
+    name: &str,
+    index: i32,
+    id: uuid::Uuid,
+    settings: &crate::storage::TopicSettings,
+) -> Option<Arc<Partition>> {
+    let dir = partition_dir(&broker.config.data_dir, name, index);
+    let id_file = dir.join(TOPIC_ID_FILE);
+    match std::fs::read_to_string(&id_file) {
+        Ok(old) if old.trim() != id.to_string() => {
+            tracing::info!(topic = name, partition = index, "removing replica of an older topic with this name");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        _ => {}
+    }
+    let opened = PartitionStore::open(&dir, settings, ReplicaState::new(broker.config.node_id))
+        .and_then(|s| {
+            write_atomic(&id_file, id.to_string().as_bytes())?;
+            Ok(s)
+        });
+    match opened {
+        Ok(store) => Some(Arc::new(Partition {
+            topic: name.to_string(),
+            index,
+            topic_id: id,
+            store: Mutex::new(store),
+        })),
+        Err(e) => {
+            tracing::error!(topic = name, partition = index, error = %e, "opening replica failed");
+            None
+        }
+    }
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Makes the local replicas match `image`: opens newly assigned ones, applies role, epoch,
+/// ISR and config changes, points followers at their leaders and deletes replicas no longer
+/// assigned here.
+pub fn apply(broker: &Broker, image: &MetadataImage) {
+    let _guard = broker.apply_lock.lock().expect("poisoned");
+    let me = broker.config.node_id;
+    let now = Instant::now();
+    let mut wanted = BTreeSet::new();
+    let mut hw_moved = false;
+    for (name, t) in &image.topics {
+        let settings = broker.settings(&t.configs);
+        for (i, pm) in t.partitions.iter().enumerate() {
+            if !pm.replicas.contains(&me) {
+                continue;
+            }
+            let index = i as i32;
+            wanted.insert((name.clone(), index));
+            let existing = broker.partition(name, index).ok();
+            let p = match existing {
+                Some(p) if p.topic_id == t.id => p,
+                other => {
+                    if let Some(old) = other {
+                        drop_replica(broker, &old);
+                    }
+                    let Some(p) = open_replica(broker, name, index, t.id, &settings) else {
+                        continue;
+                    };
+                    broker.insert_local(p.clone());
+                    p
+                }
+            };
+            let mut store = p.store.lock().expect("poisoned");
+            if store.log_config() != &settings.log {
+                if let Err(e) = store.update_settings(&settings) {
+                    tracing::error!(topic = %name, partition = index, error = ?e, "applying config failed");
+                }
+            }
+            let leo = store.log_end_offset();
+            let change = store.replica.update(pm, leo, now);
+            match change {
+                RoleChange::BecameLeader | RoleChange::Unchanged if store.replica.leads(-1) => {
+                    if change == RoleChange::BecameLeader {
+                        broker.fetchers.remove(name, index);
+                        tracing::info!(topic = %name, partition = index, epoch = pm.leader_epoch, "leading");
+                    }
+                    hw_moved |= store.recompute_high_watermark();
+                }
+                RoleChange::BecameFollower | RoleChange::Unchanged => {
+                    // Also re-checked when unchanged: a leader not yet registered when the
+                    // role changed is followed once it is.
+                    if let Role::Follower { leader } = store.replica.role {
+                        drop(store);
+                        if change == RoleChange::BecameFollower
+                            || !broker.fetchers.is_following(name, index, leader, pm.leader_epoch)
+                        {
+                            follow(broker, image, &p, leader, pm.leader_epoch, pm.adding.contains(&me));
+                        }
+                    }
+                }
+                RoleChange::WentOffline => broker.fetchers.remove(name, index),
+                RoleChange::BecameLeader => {}
+            }
+        }
+    }
+    for p in broker.local_partitions() {
+        if !wanted.contains(&(p.topic.clone(), p.index)) {
+            drop_replica(broker, &p);
+        }
+    }
+    let coordinator = image
+        .partition(CONSUMER_OFFSETS, 0)
+        .is_some_and(|p| p.leader == me);
+    crate::groups::set_coordinator(broker, coordinator);
+    if hw_moved {
+        broker.notify_appended();
+    }
+}
+
+fn follow(
+    broker: &Broker,
+    image: &MetadataImage,
+    p: &Arc<Partition>,
+    leader: i32,
+    epoch: i32,
+    throttled: bool,
+) {
+    let Some(b) = image.brokers.get(&leader) else {
+        tracing::warn!(topic = %p.topic, partition = p.index, leader, "leader is not registered");
+        return;
+    };
+    tracing::info!(topic = %p.topic, partition = p.index, leader, epoch, "following");
+    broker.fetchers.assign(
+        leader,
+        format!("{}:{}", b.host, b.port),
+        p.clone(),
+        epoch,
+        throttled,
+        &broker.config,
+    );
+}
+
+fn drop_replica(broker: &Broker, p: &Arc<Partition>) {
+    broker.fetchers.remove(&p.topic, p.index);
+    broker.remove_local(&p.topic, p.index);
+    let dir = partition_dir(&broker.config.data_dir, &p.topic, p.index);
+    // Requests still holding the replica keep their open files; the directory goes now.
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "removing replica directory");
+    }
+    tracing::info!(topic = %p.topic, partition = p.index, "replica removed from this broker");
+}
+
+/// Applies every new image until `stop`.
+pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut images = broker.meta.image();
+    loop {
+        let image = images.borrow_and_update().clone();
+        let b = broker.clone();
+        tokio::task::block_in_place(|| apply(&b, &image));
+        tokio::select! {
+            changed = images.changed() => if changed.is_err() { return },
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Leader upkeep until `stop`: drops lagging followers from the ISR and adds caught-up ones.
+pub async fn isr_upkeep(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let max_lag = Duration::from_millis(broker.config.replica_lag_time_max_ms.max(1));
+    let mut tick = tokio::time::interval(ISR_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now = Instant::now();
+        for p in broker.local_partitions() {
+            let proposal = {
+                let mut store = p.store.lock().expect("poisoned");
+                let r = &store.replica;
+                if !r.leads(-1) || r.alter_in_flight {
+                    continue;
+                }
+                let lagging = r.lagging(now, max_lag);
+                let joining = r.ready_to_join(store.high_watermark());
+                if lagging.is_empty() && joining.is_empty() {
+                    continue;
+                }
+                let mut isr: Vec<i32> = r.isr.iter().filter(|id| !lagging.contains(id)).copied().collect();
+                for id in joining.iter() {
+                    if !isr.contains(id) {
+                        isr.push(*id);
+                    }
+                }
+                let cmd = Command::AlterPartition {
+                    topic: p.topic.clone(),
+                    partition: p.index,
+                    leader: r.me,
+                    leader_epoch: r.leader_epoch,
+                    partition_epoch: r.partition_epoch,
+                    isr,
+                };
+                if !lagging.is_empty() {
+                    tracing::info!(topic = %p.topic, partition = p.index, ?lagging, "shrinking ISR");
+                }
+                if !joining.is_empty() {
+                    tracing::info!(topic = %p.topic, partition = p.index, ?joining, "expanding ISR");
+                }
+                store.replica.alter_in_flight = true;
+                cmd
+            };
+            let broker = broker.clone();
+            tokio::spawn(async move {
+                let outcome = broker.propose(proposal).await;
+                if !matches!(outcome, Ok(Reply::Partition(_))) {
+                    tracing::debug!(topic = %p.topic, partition = p.index, ?outcome, "ISR change not applied");
+                    p.store.lock().expect("poisoned").replica.alter_in_flight = false;
+                }
+            });
+        }
+    }
+}
+
+/// What the admin port's `GET /cluster` reports: the controller, brokers and the partitions a
+/// rolling restart must wait on (the reconciler's gate).
+pub fn cluster_status(broker: &Broker) -> serde_json::Value {
+    let image = broker.image();
+    let under: Vec<_> = image
+        .under_replicated()
+        .into_iter()
+        .map(|(t, p)| format!("{t}-{p}"))
+        .collect();
+    let offline = image
+        .topics
+        .values()
+        .flat_map(|t| t.partitions.iter())
+        .filter(|p| p.leader == sluice_meta::image::NO_LEADER)
+        .count();
+    let reassigning = image
+        .topics
+        .values()
+        .flat_map(|t| t.partitions.iter())
+        .filter(|p| !p.adding.is_empty() || !p.removing.is_empty())
+        .count();
+    let brokers: Vec<_> = image
+        .brokers
+        .values()
+        .map(|b| {
+            let replicas = image
+                .topics
+                .values()
+                .flat_map(|t| t.partitions.iter())
+                .filter(|p| p.replicas.contains(&b.id))
+                .count();
+            let leaders = image
+                .topics
+                .values()
+                .flat_map(|t| t.partitions.iter())
+                .filter(|p| p.leader == b.id)
+                .count();
+            serde_json::json!({
+                "id": b.id,
+                "host": b.host,
+                "port": b.port,
+                "rack": b.rack,
+                "fenced": b.fenced,
+                "shutting_down": b.shutting_down,
+                "replicas": replicas,
+                "leaders": leaders,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "node_id": broker.config.node_id,
+        "controller_id": broker.meta.controller_id(),
+        "metadata_index": image.applied_index,
+        "brokers": brokers,
+        "under_replicated_partitions": under,
+        "offline_partitions": offline,
+        "reassigning_partitions": reassigning,
+    })
+}

@@ -1,0 +1,272 @@
+//! Replication with real broker processes on loopback: 3 brokers, replication factor 3,
+//! `min.insync.replicas=2`, a real idempotent acks=all producer (librdkafka) writing throughout.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cluster::{wait_for, Cluster};
+use common::kcat;
+
+const TOPIC: &str = "orders";
+const PARTITIONS: usize = 3;
+const SETTINGS: &str = "num.partitions=3\ndefault.replication.factor=3\nmin.insync.replicas=2";
+
+/// The background producer and where it reports.
+struct Producer {
+    child: Child,
+    stop: PathBuf,
+    out: PathBuf,
+    progress: std::sync::mpsc::Receiver<String>,
+}
+
+impl Producer {
+    fn start(dir: &Path, bootstrap: &str, rate: u32) -> Producer {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ck_replicated_producer.py");
+        let stop = dir.join("stop");
+        let out = dir.join("acked.txt");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([bootstrap, TOPIC, &PARTITIONS.to_string(), &rate.to_string()])
+            .arg(&stop)
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with confluent-kafka (run .ci/install-broker-deps)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Producer {
+            child,
+            stop,
+            out,
+            progress: rx,
+        }
+    }
+
+    /// Waits until at least `n` records are acknowledged in total.
+    fn wait_acked(&self, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .progress
+                .recv_timeout(left)
+                .expect("producer reports progress");
+            if let Some(v) = line.strip_prefix("PROGRESS ") {
+                if v.parse::<u64>().unwrap() >= n {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Stops producing; returns (acknowledged values, delivery errors, report lines).
+    fn finish(mut self) -> (Vec<String>, u64, Vec<String>) {
+        std::fs::write(&self.stop, b"").unwrap();
+        let mut lines = Vec::new();
+        let mut errors = None;
+        while let Ok(line) = self.progress.recv_timeout(Duration::from_secs(240)) {
+            if let Some(v) = line.strip_prefix("ERRORS ") {
+                errors = Some(v.parse().unwrap());
+            }
+            lines.push(line);
+        }
+        assert!(self.child.wait().unwrap().success(), "producer failed: {lines:?}");
+        let acked = std::fs::read_to_string(&self.out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (acked, errors.expect("producer reported errors"), lines)
+    }
+}
+
+/// Consumes every partition from the beginning and checks that each acknowledged value is
+/// there exactly once and that each partition's sequence numbers only grow.
+fn verify_all_acked_once_in_order(cluster: &Cluster, acked: &[String]) {
+    let mut by_partition: HashMap<usize, Vec<u64>> = HashMap::new();
+    for p in 0..PARTITIONS {
+        let out = kcat(
+            &[
+                "-b",
+                &cluster.bootstrap(),
+                "-C",
+                "-t",
+                TOPIC,
+                "-p",
+                &p.to_string(),
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%s\n",
+            ],
+            None,
+        );
+        let seqs: Vec<u64> = out
+            .lines()
+            .map(|l| {
+                let (part, seq) = l.split_once(':').expect("value is partition:seq");
+                assert_eq!(part, p.to_string(), "record in the wrong partition");
+                seq.parse().unwrap()
+            })
+            .collect();
+        for w in seqs.windows(2) {
+            assert!(w[0] < w[1], "partition {p}: {} then {} (duplicate or reordered)", w[0], w[1]);
+        }
+        by_partition.insert(p, seqs);
+    }
+    let mut missing = Vec::new();
+    for v in acked {
+        let (part, seq) = v.split_once(':').unwrap();
+        let (part, seq): (usize, u64) = (part.parse().unwrap(), seq.parse().unwrap());
+        if by_partition[&part].binary_search(&seq).is_err() {
+            missing.push(v.clone());
+        }
+    }
+    assert!(missing.is_empty(), "{} acknowledged records lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(10)]);
+}
+
+fn create_topic(cluster: &mut Cluster) {
+    // Auto-creation with the cluster defaults: 3 partitions, factor 3, min ISR 2.
+    kcat(&["-b", &cluster.bootstrap(), "-P", "-t", TOPIC, "-p", "0"], Some(b"0:seed\n"));
+    cluster.wait_fully_replicated(TOPIC, PARTITIONS, 3, Duration::from_secs(30));
+}
+
+#[test]
+fn leader_killed_twenty_times_loses_nothing_acknowledged() {
+    let root = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start(root.path(), 3, SETTINGS);
+    create_topic(&mut cluster);
+    let producer = Producer::start(root.path(), &cluster.bootstrap(), 2000);
+    producer.wait_acked(500);
+    let mut failovers = Vec::new();
+    for round in 0..20 {
+        let leader = cluster.leader_of(TOPIC, round % PARTITIONS, Duration::from_secs(10));
+        let killed = Instant::now();
+        cluster.kill(leader);
+        // A new leader from the ISR takes over.
+        let mut new_leader = None;
+        wait_for(Duration::from_secs(10), "a new leader", || {
+            new_leader = cluster
+                .partitions(TOPIC)
+                .and_then(|ps| ps.get(round % PARTITIONS).map(|p| p.0))
+                .filter(|l| *l > 0 && *l as usize != leader + 1);
+            new_leader.is_some()
+        });
+        failovers.push(killed.elapsed());
+        // The killed broker restarts, catches up and rejoins every ISR.
+        cluster.spawn(leader);
+        cluster.wait_fully_replicated(TOPIC, PARTITIONS, 3, Duration::from_secs(30));
+    }
+    let (acked, errors, lines) = producer.finish();
+    assert_eq!(errors, 0, "the producer saw delivery errors: {lines:?}");
+    assert!(acked.len() > 1000, "producer made progress: {}", acked.len());
+    verify_all_acked_once_in_order(&cluster, &acked);
+    failovers.sort();
+    eprintln!("failover (kill -9 → new leader in metadata): median {:?}, max {:?}", failovers[10], failovers[19]);
+}
+
+#[test]
+fn rolling_restart_with_controlled_shutdown_has_no_errors() {
+    let root = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start(root.path(), 3, SETTINGS);
+    create_topic(&mut cluster);
+    let producer = Producer::start(root.path(), &cluster.bootstrap(), 2000);
+    producer.wait_acked(500);
+    for i in 0..3 {
+        cluster.stop(i);
+        cluster.spawn(i);
+        cluster.wait_fully_replicated(TOPIC, PARTITIONS, 3, Duration::from_secs(30));
+    }
+    // Preferred-leader election restores the balance after the restarts.
+    let (acked, errors, lines) = producer.finish();
+    assert_eq!(errors, 0, "rolling restart surfaced errors: {lines:?}");
+    verify_all_acked_once_in_order(&cluster, &acked);
+}
+
+#[test]
+fn a_leader_cut_off_from_its_followers_cannot_acknowledge_acks_all() {
+    let root = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start(root.path(), 3, SETTINGS);
+    create_topic(&mut cluster);
+    let leader = cluster.leader_of(TOPIC, 0, Duration::from_secs(10));
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    for f in &followers {
+        cluster.pause(*f);
+    }
+    // Straight to the leader, acks=all, 3 s timeout, no retries: it must not be acknowledged.
+    let leader_addr = cluster.nodes[leader].addr();
+    let out = Command::new("kcat")
+        .args(["-b", &leader_addr, "-P", "-t", TOPIC, "-p", "0"])
+        .args(["-X", "acks=all", "-X", "message.timeout.ms=3000", "-X", "retries=0"])
+        .arg("-X")
+        .arg("topic.metadata.refresh.interval.ms=-1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"0:isolated\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        !out.status.success() || !String::from_utf8_lossy(&out.stderr).is_empty(),
+        "an isolated leader acknowledged an acks=all write"
+    );
+    for f in &followers {
+        cluster.resume(*f);
+    }
+    cluster.wait_fully_replicated(TOPIC, PARTITIONS, 3, Duration::from_secs(30));
+    // Once the followers are back, acks=all writes go through.
+    kcat(
+        &["-b", &cluster.bootstrap(), "-P", "-t", TOPIC, "-p", "0", "-X", "acks=all"],
+        Some(b"0:after\n"),
+    );
+}
+
+#[test]
+fn reassigning_every_replica_off_a_broker_under_load_loses_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::start(root.path(), 4, SETTINGS);
+    create_topic(&mut cluster);
+    let producer = Producer::start(root.path(), &cluster.bootstrap(), 2000);
+    producer.wait_acked(500);
+    // Move every replica on broker 4 (if any) and broker 1 to the others: broker 1 ends empty.
+    let moved = common::admin::reassign_off(&cluster.nodes[1].addr(), TOPIC, PARTITIONS, 1, &[2, 3, 4]);
+    assert!(moved > 0, "broker 1 held replicas to move");
+    wait_for(Duration::from_secs(60), "broker 1 to hold no replica", || {
+        cluster.status(1).is_some_and(|s| {
+            s["reassigning_partitions"] == 0
+                && s["brokers"]
+                    .as_array()
+                    .and_then(|b| b.iter().find(|b| b["id"] == 1).cloned())
+                    .is_some_and(|b| b["replicas"] == 0)
+        })
+    });
+    let (acked, errors, lines) = producer.finish();
+    assert_eq!(errors, 0, "reassignment surfaced errors: {lines:?}");
+    verify_all_acked_once_in_order(&cluster, &acked);
+    assert!(
+        !cluster.nodes[0].dir.join("data").join(format!("{TOPIC}-0")).exists()
+            || cluster.partitions(TOPIC).unwrap().iter().all(|(l, isr)| *l != 1 && !isr.contains(&1)),
+        "broker 1 still holds data of {TOPIC}"
+    );
+}

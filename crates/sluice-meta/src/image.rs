@@ -5,8 +5,20 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::error::ResponseError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod brokers;
+mod cluster;
+mod election;
+mod isr;
+mod placement;
+mod reassign;
+#[cfg(test)]
+mod tests;
+mod topics;
+mod transition;
 
 /// A broker's `node.id`.
 pub type BrokerId = i32;
@@ -16,6 +28,10 @@ pub const NO_LEADER: BrokerId = -1;
 
 /// Size of a producer-id block handed to a broker by [`Command::AllocateProducerIds`].
 pub const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// Most partitions one topic may have. The image lives in memory on every broker, so a single
+/// typo'd CreateTopics/CreatePartitions must not be able to allocate it into the ground.
+pub const MAX_PARTITIONS_PER_TOPIC: i32 = 100_000;
 
 /// A broker known to the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,25 +295,76 @@ impl MetadataImage {
     /// input (bad commands are refused with [`Reply::Error`], changing nothing).
     pub fn apply(&mut self, index: u64, command: &Command) -> Reply {
         self.applied_index = index;
-        let _ = command;
-        Reply::Error {
-            code: -1,
-            message: "not implemented yet".into(),
+        match command {
+            Command::RegisterBroker(registration) => self.register_broker(registration),
+            Command::UnfenceBroker { id, incarnation } => self.unfence_broker(*id, *incarnation),
+            Command::FenceBroker { id } => self.fence_broker(*id),
+            Command::BeginControlledShutdown { id } => self.begin_controlled_shutdown(*id),
+            Command::UnregisterBroker { id } => self.unregister_broker(*id),
+            Command::CreateTopic {
+                name,
+                id,
+                partitions,
+                replication_factor,
+                default_replication_factor,
+                assignments,
+                configs,
+                validate_only,
+            } => self.create_topic(topics::NewTopic {
+                name,
+                id: *id,
+                partitions: *partitions,
+                replication_factor: *replication_factor,
+                default_replication_factor: *default_replication_factor,
+                assignments: assignments.as_deref(),
+                configs,
+                validate_only: *validate_only,
+            }),
+            Command::DeleteTopic { name } => self.delete_topic(name),
+            Command::CreatePartitions {
+                name,
+                count,
+                assignments,
+                validate_only,
+            } => self.create_partitions(name, *count, assignments.as_deref(), *validate_only),
+            Command::SetTopicConfigs { name, configs } => self.set_topic_configs(name, configs),
+            Command::SetBrokerConfigs { configs } => self.set_broker_configs(configs),
+            Command::AlterPartition {
+                topic,
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => self.alter_partition(isr::IsrUpdate {
+                topic,
+                partition: *partition,
+                leader: *leader,
+                leader_epoch: *leader_epoch,
+                partition_epoch: *partition_epoch,
+                isr,
+            }),
+            Command::ElectLeaders {
+                preferred,
+                partitions,
+            } => self.elect_leaders(*preferred, partitions.as_deref()),
+            Command::AlterReassignments { entries } => self.alter_reassignments(entries),
+            Command::AllocateProducerIds { broker } => self.allocate_producer_ids(*broker),
         }
     }
 
     /// A partition's state.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionMeta> {
-        self.topics
-            .get(topic)
-            .and_then(|t| usize::try_from(partition).ok().and_then(|i| t.partitions.get(i)))
+        self.topics.get(topic).and_then(|t| {
+            usize::try_from(partition)
+                .ok()
+                .and_then(|i| t.partitions.get(i))
+        })
     }
 
     /// Whether a broker can lead or join an ISR: registered, unfenced, not shutting down.
     pub fn eligible(&self, id: BrokerId) -> bool {
-        self.brokers
-            .get(&id)
-            .is_some_and(|b| !b.fenced && !b.shutting_down)
+        is_eligible(&self.brokers, id)
     }
 
     /// Partitions whose ISR is smaller than their replica set (what a rolling restart waits on).
@@ -313,4 +380,30 @@ impl MetadataImage {
             })
             .collect()
     }
+}
+
+/// [`MetadataImage::eligible`] over just the broker map, for code that holds the topics mutably.
+fn is_eligible(brokers: &BTreeMap<BrokerId, BrokerRegistration>, id: BrokerId) -> bool {
+    brokers
+        .get(&id)
+        .is_some_and(|b| !b.fenced && !b.shutting_down)
+}
+
+/// A refusal with Kafka's code for `error`.
+fn refuse(error: ResponseError, message: impl Into<String>) -> Reply {
+    Reply::Error {
+        code: error.code(),
+        message: message.into(),
+    }
+}
+
+/// Mutable access to one partition without borrowing the rest of the image, so callers can
+/// keep reading `brokers` while changing it.
+fn partition_mut<'a>(
+    topics: &'a mut BTreeMap<String, TopicMeta>,
+    topic: &str,
+    partition: i32,
+) -> Option<&'a mut PartitionMeta> {
+    let index = usize::try_from(partition).ok()?;
+    topics.get_mut(topic)?.partitions.get_mut(index)
 }

@@ -110,7 +110,9 @@ pub struct MetadataImage {
 pub enum Command {
     /// Registers (or re-registers after a restart) a broker, fenced. Its existing
     /// assignments are kept; a new incarnation of a broker that was unfenced is fenced first
-    /// (same elections as [`Command::FenceBroker`]).
+    /// (same elections as [`Command::FenceBroker`]). Re-registering the same incarnation (a
+    /// retried registration) only refreshes its addresses and rack. A negative id is
+    /// INVALID_REQUEST.
     RegisterBroker(BrokerRegistration),
     /// Unfences a registered broker whose heartbeat names `incarnation` (ignored with
     /// `Reply::Error(STALE_BROKER_EPOCH)` otherwise); clears `shutting_down`. Partitions left
@@ -132,7 +134,8 @@ pub enum Command {
     /// Controlled shutdown: mark it `shutting_down`, move each leadership it holds to another
     /// eligible ISR member, and remove it from every ISR that has other members.
     /// Replies [`Reply::ControlledShutdown`] with how many partitions it still leads (those
-    /// with no other eligible ISR member).
+    /// with no other eligible ISR member); such a leadership moves as soon as an
+    /// [`Command::AlterPartition`] brings an eligible member into its ISR. Repeatable.
     BeginControlledShutdown {
         /// The broker.
         id: BrokerId,
@@ -149,7 +152,10 @@ pub enum Command {
     /// larger than the eligible brokers is INVALID_REPLICATION_FACTOR. Errors:
     /// TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
     /// INVALID_REPLICA_ASSIGNMENT (explicit assignments naming unknown brokers or duplicates).
-    /// Initial leader = first replica, ISR = all replicas, epochs 0.
+    /// Initial leader = first replica, ISR = all replicas, epochs 0. Explicitly assigned
+    /// replicas that are fenced or shutting down start outside the ISR and the first eligible
+    /// one leads (none eligible: INVALID_REPLICA_ASSIGNMENT); a topic id already in use is
+    /// TOPIC_ALREADY_EXISTS; more than [`MAX_PARTITIONS_PER_TOPIC`] is INVALID_PARTITIONS.
     CreateTopic {
         /// Topic name (validated by the broker before proposing).
         name: String,
@@ -223,7 +229,8 @@ pub enum Command {
     /// (ELECTION_NOT_NEEDED if it already leads, PREFERRED_LEADER_NOT_AVAILABLE otherwise).
     /// Unclean (`!preferred`): only partitions without a leader, electing any eligible replica
     /// even outside the ISR (ELIGIBLE_LEADERS_NOT_AVAILABLE if none). `partitions: None` means
-    /// every partition. Replies [`Reply::Partitions`].
+    /// every partition, and then partitions that needed no election are left out of the reply.
+    /// Replies [`Reply::Partitions`].
     ElectLeaders {
         /// Preferred (true) or unclean (false) election.
         preferred: bool,
@@ -236,8 +243,10 @@ pub enum Command {
     /// satisfied) when every target replica is in the ISR: `replicas` = target, the ISR keeps
     /// only targets, and a leader outside the target hands over to the first target replica in
     /// the ISR. Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT
-    /// (empty, duplicates, unknown brokers), NO_REASSIGNMENT_IN_PROGRESS (cancel of none).
-    /// Replies [`Reply::Partitions`].
+    /// (empty, duplicates, unknown brokers), NO_REASSIGNMENT_IN_PROGRESS (cancel of none),
+    /// INVALID_REQUEST (cancel when only added replicas are in the ISR: reverting would be an
+    /// unclean election). A new target during a reassignment replaces it, relative to the
+    /// current `replicas`. Replies [`Reply::Partitions`].
     AlterReassignments {
         /// `(topic, partition, target or cancel)`.
         entries: Vec<(String, i32, Option<Vec<BrokerId>>)>,

@@ -124,3 +124,19 @@ fn unclean_election_needs_an_eligible_replica() {
     // Everything has a leader now: nothing to report.
     assert_eq!(codes(&h.run(elect(false, None))), vec![]);
 }
+
+#[test]
+fn epochs_saturate_instead_of_overflowing() {
+    let mut h = Harness::with_brokers(2);
+    h.ok(create_assigned("t", vec![vec![1, 2]]));
+    for p in &mut h.image.topics.get_mut("t").expect("topic").partitions {
+        p.leader_epoch = i32::MAX;
+        p.partition_epoch = i32::MAX;
+    }
+    h.fence(1);
+    let p = h.p("t", 0);
+    assert_eq!(
+        (p.leader, p.leader_epoch, p.partition_epoch),
+        (2, i32::MAX, i32::MAX)
+    );
+}

@@ -5,8 +5,20 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::error::ResponseError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod brokers;
+mod cluster;
+mod election;
+mod isr;
+mod placement;
+mod reassign;
+#[cfg(test)]
+mod tests;
+mod topics;
+mod transition;
 
 /// A broker's `node.id`.
 pub type BrokerId = i32;
@@ -16,6 +28,10 @@ pub const NO_LEADER: BrokerId = -1;
 
 /// Size of a producer-id block handed to a broker by [`Command::AllocateProducerIds`].
 pub const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// Most partitions one topic may have. The image lives in memory on every broker, so a single
+/// typo'd CreateTopics/CreatePartitions must not be able to allocate it into the ground.
+pub const MAX_PARTITIONS_PER_TOPIC: i32 = 100_000;
 
 /// A broker known to the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +110,9 @@ pub struct MetadataImage {
 pub enum Command {
     /// Registers (or re-registers after a restart) a broker, fenced. Its existing
     /// assignments are kept; a new incarnation of a broker that was unfenced is fenced first
-    /// (same elections as [`Command::FenceBroker`]).
+    /// (same elections as [`Command::FenceBroker`]). Re-registering the same incarnation (a
+    /// retried registration) only refreshes its addresses and rack. A negative id is
+    /// INVALID_REQUEST.
     RegisterBroker(BrokerRegistration),
     /// Unfences a registered broker whose heartbeat names `incarnation` (ignored with
     /// `Reply::Error(STALE_BROKER_EPOCH)` otherwise); clears `shutting_down`. Partitions left
@@ -116,7 +134,8 @@ pub enum Command {
     /// Controlled shutdown: mark it `shutting_down`, move each leadership it holds to another
     /// eligible ISR member, and remove it from every ISR that has other members.
     /// Replies [`Reply::ControlledShutdown`] with how many partitions it still leads (those
-    /// with no other eligible ISR member).
+    /// with no other eligible ISR member); such a leadership moves as soon as an
+    /// [`Command::AlterPartition`] brings an eligible member into its ISR. Repeatable.
     BeginControlledShutdown {
         /// The broker.
         id: BrokerId,
@@ -133,7 +152,10 @@ pub enum Command {
     /// larger than the eligible brokers is INVALID_REPLICATION_FACTOR. Errors:
     /// TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
     /// INVALID_REPLICA_ASSIGNMENT (explicit assignments naming unknown brokers or duplicates).
-    /// Initial leader = first replica, ISR = all replicas, epochs 0.
+    /// Initial leader = first replica, ISR = all replicas, epochs 0. Explicitly assigned
+    /// replicas that are fenced or shutting down start outside the ISR and the first eligible
+    /// one leads (none eligible: INVALID_REPLICA_ASSIGNMENT); a topic id already in use is
+    /// TOPIC_ALREADY_EXISTS; more than [`MAX_PARTITIONS_PER_TOPIC`] is INVALID_PARTITIONS.
     CreateTopic {
         /// Topic name (validated by the broker before proposing).
         name: String,
@@ -207,7 +229,8 @@ pub enum Command {
     /// (ELECTION_NOT_NEEDED if it already leads, PREFERRED_LEADER_NOT_AVAILABLE otherwise).
     /// Unclean (`!preferred`): only partitions without a leader, electing any eligible replica
     /// even outside the ISR (ELIGIBLE_LEADERS_NOT_AVAILABLE if none). `partitions: None` means
-    /// every partition. Replies [`Reply::Partitions`].
+    /// every partition, and then partitions that needed no election are left out of the reply.
+    /// Replies [`Reply::Partitions`].
     ElectLeaders {
         /// Preferred (true) or unclean (false) election.
         preferred: bool,
@@ -220,8 +243,10 @@ pub enum Command {
     /// satisfied) when every target replica is in the ISR: `replicas` = target, the ISR keeps
     /// only targets, and a leader outside the target hands over to the first target replica in
     /// the ISR. Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT
-    /// (empty, duplicates, unknown brokers), NO_REASSIGNMENT_IN_PROGRESS (cancel of none).
-    /// Replies [`Reply::Partitions`].
+    /// (empty, duplicates, unknown brokers), NO_REASSIGNMENT_IN_PROGRESS (cancel of none),
+    /// INVALID_REQUEST (cancel when only added replicas are in the ISR: reverting would be an
+    /// unclean election). A new target during a reassignment replaces it, relative to the
+    /// current `replicas`. Replies [`Reply::Partitions`].
     AlterReassignments {
         /// `(topic, partition, target or cancel)`.
         entries: Vec<(String, i32, Option<Vec<BrokerId>>)>,
@@ -279,25 +304,76 @@ impl MetadataImage {
     /// input (bad commands are refused with [`Reply::Error`], changing nothing).
     pub fn apply(&mut self, index: u64, command: &Command) -> Reply {
         self.applied_index = index;
-        let _ = command;
-        Reply::Error {
-            code: -1,
-            message: "not implemented yet".into(),
+        match command {
+            Command::RegisterBroker(registration) => self.register_broker(registration),
+            Command::UnfenceBroker { id, incarnation } => self.unfence_broker(*id, *incarnation),
+            Command::FenceBroker { id } => self.fence_broker(*id),
+            Command::BeginControlledShutdown { id } => self.begin_controlled_shutdown(*id),
+            Command::UnregisterBroker { id } => self.unregister_broker(*id),
+            Command::CreateTopic {
+                name,
+                id,
+                partitions,
+                replication_factor,
+                default_replication_factor,
+                assignments,
+                configs,
+                validate_only,
+            } => self.create_topic(topics::NewTopic {
+                name,
+                id: *id,
+                partitions: *partitions,
+                replication_factor: *replication_factor,
+                default_replication_factor: *default_replication_factor,
+                assignments: assignments.as_deref(),
+                configs,
+                validate_only: *validate_only,
+            }),
+            Command::DeleteTopic { name } => self.delete_topic(name),
+            Command::CreatePartitions {
+                name,
+                count,
+                assignments,
+                validate_only,
+            } => self.create_partitions(name, *count, assignments.as_deref(), *validate_only),
+            Command::SetTopicConfigs { name, configs } => self.set_topic_configs(name, configs),
+            Command::SetBrokerConfigs { configs } => self.set_broker_configs(configs),
+            Command::AlterPartition {
+                topic,
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => self.alter_partition(isr::IsrUpdate {
+                topic,
+                partition: *partition,
+                leader: *leader,
+                leader_epoch: *leader_epoch,
+                partition_epoch: *partition_epoch,
+                isr,
+            }),
+            Command::ElectLeaders {
+                preferred,
+                partitions,
+            } => self.elect_leaders(*preferred, partitions.as_deref()),
+            Command::AlterReassignments { entries } => self.alter_reassignments(entries),
+            Command::AllocateProducerIds { broker } => self.allocate_producer_ids(*broker),
         }
     }
 
     /// A partition's state.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionMeta> {
-        self.topics
-            .get(topic)
-            .and_then(|t| usize::try_from(partition).ok().and_then(|i| t.partitions.get(i)))
+        self.topics.get(topic).and_then(|t| {
+            usize::try_from(partition)
+                .ok()
+                .and_then(|i| t.partitions.get(i))
+        })
     }
 
     /// Whether a broker can lead or join an ISR: registered, unfenced, not shutting down.
     pub fn eligible(&self, id: BrokerId) -> bool {
-        self.brokers
-            .get(&id)
-            .is_some_and(|b| !b.fenced && !b.shutting_down)
+        is_eligible(&self.brokers, id)
     }
 
     /// Partitions whose ISR is smaller than their replica set (what a rolling restart waits on).
@@ -313,4 +389,30 @@ impl MetadataImage {
             })
             .collect()
     }
+}
+
+/// [`MetadataImage::eligible`] over just the broker map, for code that holds the topics mutably.
+fn is_eligible(brokers: &BTreeMap<BrokerId, BrokerRegistration>, id: BrokerId) -> bool {
+    brokers
+        .get(&id)
+        .is_some_and(|b| !b.fenced && !b.shutting_down)
+}
+
+/// A refusal with Kafka's code for `error`.
+fn refuse(error: ResponseError, message: impl Into<String>) -> Reply {
+    Reply::Error {
+        code: error.code(),
+        message: message.into(),
+    }
+}
+
+/// Mutable access to one partition without borrowing the rest of the image, so callers can
+/// keep reading `brokers` while changing it.
+fn partition_mut<'a>(
+    topics: &'a mut BTreeMap<String, TopicMeta>,
+    topic: &str,
+    partition: i32,
+) -> Option<&'a mut PartitionMeta> {
+    let index = usize::try_from(partition).ok()?;
+    topics.get_mut(topic)?.partitions.get_mut(index)
 }

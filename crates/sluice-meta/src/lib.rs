@@ -24,5 +24,7 @@ pub mod image;
 pub mod node;
 
 pub use error::MetaError;
-pub use image::{BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply, TopicMeta};
-pub use node::{MetaConfig, MetaNode};
+pub use image::{
+    BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply, TopicMeta,
+};
+pub use node::{MetaConfig, MetaNode, RaftTuning};

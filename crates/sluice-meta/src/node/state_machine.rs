@@ -54,12 +54,22 @@ impl Shared {
         self.publish.send_replace(Arc::new(image.clone()));
     }
 
-    /// Persists `snap` and makes it the current snapshot.
+    /// Persists `snap` and makes it the current snapshot, unless a newer one is current: a
+    /// snapshot built from an older state can finish after a newer one was installed from the
+    /// leader, and the log before the newer one may already be purged.
     async fn store_snapshot(self: &Arc<Self>, snap: StoredSnapshot) -> io::Result<()> {
         let shared = self.clone();
         tokio::task::spawn_blocking(move || {
+            // Held across the write so the file and the in-memory copy change together.
+            let mut current = lock(&shared.snapshot);
+            if current
+                .as_ref()
+                .is_some_and(|c| c.meta.last_log_id > snap.meta.last_log_id)
+            {
+                return Ok(());
+            }
             write_atomic(&shared.dir.join(SNAPSHOT_FILE), &to_json(&snap)?, true)?;
-            *lock(&shared.snapshot) = Some(snap);
+            *current = Some(snap);
             Ok(())
         })
         .await
@@ -224,5 +234,66 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: s.meta.clone(),
             snapshot: Box::new(Cursor::new(s.data.clone())),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use openraft::{BasicNode, CommittedLeaderId, Membership};
+
+    use super::*;
+
+    fn log_id(index: u64) -> LogId<NodeId> {
+        LogId::new(CommittedLeaderId::new(1, 0), index)
+    }
+
+    #[tokio::test]
+    async fn snapshot_reloads_image_applied_state_and_membership() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut sm, rx) = StateMachine::open(dir.path()).expect("open");
+        let membership = Membership::new(
+            vec![BTreeSet::from([1])],
+            BTreeMap::from([(
+                1,
+                BasicNode {
+                    addr: "127.0.0.1:1".into(),
+                },
+            )]),
+        );
+        let entries = vec![
+            Entry {
+                log_id: log_id(1),
+                payload: EntryPayload::Membership(membership),
+            },
+            Entry {
+                log_id: log_id(2),
+                payload: EntryPayload::Blank,
+            },
+        ];
+        let replies = sm.apply(entries).await.expect("apply");
+        assert_eq!(replies, vec![Reply::Ok, Reply::Ok]);
+        assert_eq!(rx.borrow().applied_index, 2);
+        let snap = sm
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .expect("build");
+        assert_eq!(snap.meta.last_log_id, Some(log_id(2)));
+
+        let (mut reopened, rx) = StateMachine::open(dir.path()).expect("reopen");
+        assert_eq!(rx.borrow().applied_index, 2);
+        let (applied, m) = reopened.applied_state().await.expect("applied state");
+        assert_eq!(applied, Some(log_id(2)));
+        assert_eq!(m.log_id(), &Some(log_id(1)));
+        let current = reopened.get_current_snapshot().await.expect("snapshot");
+        assert_eq!(current.map(|s| s.meta.last_log_id), Some(Some(log_id(2))));
+
+        // Garbage from the leader is an error, not a panic.
+        let meta = snap.meta.clone();
+        let bad = Box::new(Cursor::new(b"not json".to_vec()));
+        assert!(reopened.install_snapshot(&meta, bad).await.is_err());
     }
 }

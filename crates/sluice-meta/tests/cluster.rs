@@ -180,9 +180,15 @@ async fn three_voters_forward_fail_over_and_restart() {
 
     // Stop the leader: the other two elect a new one and keep accepting proposals.
     let pos = nodes.iter().position(|n| n.id == leader).expect("leader");
+    let stopped_at = tokio::time::Instant::now();
     let old = stop(nodes.remove(pos)).await;
     let new_leader = agreed_leader(&nodes.iter().collect::<Vec<_>>()).await;
     assert_ne!(new_leader, leader);
+    let failover = stopped_at.elapsed();
+    assert!(
+        failover < Duration::from_secs(3),
+        "failover took {failover:?}"
+    );
     let (_, index2) = nodes[0]
         .node
         .propose_indexed(cmd(2), WAIT)
@@ -393,4 +399,41 @@ async fn brokers_register_unfence_and_are_fenced_when_silent() {
     .expect("image");
     stop(broker).await;
     stop(controller).await;
+}
+
+// Also needs `MetadataImage::apply` (see above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_controller_keeps_live_brokers_and_fences_the_dead_one() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut nodes = cluster(3, root.path(), &RaftTuning::default()).await;
+    for n in &nodes {
+        n.node.wait_registered(WAIT).await.expect("registered");
+    }
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>()).await;
+
+    // The controller dies without a controlled shutdown: the new controller fences it after
+    // a session timeout, while the survivors' heartbeats (now to the new controller) keep
+    // them unfenced.
+    let pos = nodes.iter().position(|n| n.id == leader).expect("leader");
+    stop(nodes.remove(pos)).await;
+    agreed_leader(&nodes.iter().collect::<Vec<_>>()).await;
+    let mut img = nodes[0].node.image();
+    tokio::time::timeout(
+        WAIT,
+        img.wait_for(|i| i.brokers.get(&leader).is_some_and(|b| b.fenced)),
+    )
+    .await
+    .expect("dead controller fenced")
+    .expect("image");
+    let image = nodes[0].node.current();
+    for n in &nodes {
+        assert!(
+            image.brokers.get(&n.id).is_some_and(|b| !b.fenced),
+            "live broker {} was fenced",
+            n.id
+        );
+    }
+    for n in nodes {
+        stop(n).await;
+    }
 }

@@ -1,12 +1,12 @@
 //! A broker's metadata node: the Raft member, its RPCs, proposals and broker liveness.
 //!
-//! * [`store`]: durable Raft log, vote and purge marker.
-//! * [`state_machine`]: the [`MetadataImage`] as Raft state machine, snapshots, publishing.
-//! * [`network`]: HTTP client for Raft and leader-bound requests.
-//! * [`rpc`]: the axum routes under `/meta/`.
-//! * [`leader`]: requests that must run on the controller (proposals, registration,
+//! * `store`: durable Raft log, vote and purge marker.
+//! * `state_machine`: the [`MetadataImage`] as Raft state machine, snapshots, publishing.
+//! * `network`: HTTP client for Raft and leader-bound requests.
+//! * `rpc`: the axum routes under `/meta/`.
+//! * `leader`: requests that must run on the controller (proposals, registration,
 //!   heartbeats): handled locally on the leader, forwarded otherwise.
-//! * [`liveness`]: the registration/heartbeat loop of every broker and the controller's fencing.
+//! * `liveness`: the registration/heartbeat loop of every broker and the controller's fencing.
 
 mod leader;
 mod liveness;

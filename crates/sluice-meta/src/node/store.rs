@@ -199,8 +199,15 @@ impl LogData {
                 self.file.insert(f)
             }
         };
-        file.write_all(&buf)?;
-        file.sync_data()?;
+        if let Err(e) = file.write_all(&buf).and_then(|()| file.sync_data()) {
+            // A partial record would hide every later append from the next load (it stops at
+            // the first bad record): put the file back to what memory holds.
+            self.file = None;
+            if let Err(e2) = self.rewrite() {
+                tracing::error!(error = %e2, "could not repair raft log after a failed append");
+            }
+            return Err(e);
+        }
         for e in entries {
             self.log.insert(e.log_id.index, e);
         }

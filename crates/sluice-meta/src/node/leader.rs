@@ -152,9 +152,9 @@ impl MetaNode {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(MetaError::Timeout(format!(
-                    "no controller answered: {last_error}"
-                )));
+                // Nothing reached a leader that accepted the request (a leader that accepted
+                // but did not commit in time answers `TimedOut` instead).
+                return Err(MetaError::NoController(last_error));
             }
             let (leader, addr) = self.leader_addr();
             let answer = if leader == Some(self.node_id) {

@@ -166,6 +166,11 @@ impl MetaNode {
         } else {
             config.voters.clone()
         };
+        if let Some(addr) = voters.get(&id).filter(|a| **a != config.broker.rpc_addr) {
+            // Peers reach this voter at the configured address, not at `rpc_addr`.
+            tracing::warn!(voter = id, configured = %addr, rpc_addr = %config.broker.rpc_addr,
+                "voter address differs from this broker's rpc address");
+        }
         let members = voters
             .iter()
             .map(|(v, addr)| Ok((to_node_id(*v)?, BasicNode { addr: addr.clone() })))

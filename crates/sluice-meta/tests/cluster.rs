@@ -148,12 +148,15 @@ async fn agreed_leader(nodes: &[&TestNode]) -> i32 {
 async fn wait_applied(node: &TestNode, index: u64) {
     let mut rx = node.node.image();
     let res = tokio::time::timeout(WAIT, rx.wait_for(|img| img.applied_index >= index)).await;
-    assert!(
-        matches!(res, Ok(Ok(_))),
-        "node {} did not apply index {index} (at {})",
-        node.id,
-        node.node.current().applied_index
-    );
+    if !matches!(res, Ok(Ok(_))) {
+        // Raft's view of the node says why (no leader, stuck replication, snapshot state).
+        let m = node.node.raft_metrics().borrow().clone();
+        panic!(
+            "node {} did not apply index {index} (image at {}); raft: {m:?}",
+            node.id,
+            node.node.current().applied_index
+        );
+    }
 }
 
 fn cmd(i: i32) -> Command {

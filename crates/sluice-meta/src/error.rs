@@ -26,4 +26,13 @@ pub enum MetaError {
     /// The Raft engine stopped or reported a fatal error.
     #[error("raft: {0}")]
     Raft(String),
+    /// The controller applied the command and refused it (`Reply::Error`), where the caller
+    /// needed it to succeed (controlled shutdown).
+    #[error("refused by the controller (code {code}): {message}")]
+    Rejected {
+        /// Kafka error code.
+        code: i16,
+        /// Why.
+        message: String,
+    },
 }

@@ -27,4 +27,4 @@ pub use error::MetaError;
 pub use image::{
     BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply, TopicMeta,
 };
-pub use node::{MetaConfig, MetaNode};
+pub use node::{MetaConfig, MetaNode, RaftTuning};

@@ -1,0 +1,257 @@
+//! Broker liveness: every broker registers and heartbeats; the controller fences the silent.
+//!
+//! * [`broker_loop`] (every broker): registers this broker (again when the image lacks it or
+//!   shows another incarnation), then heartbeats the controller every heartbeat interval until
+//!   shutdown or the end of a controlled shutdown.
+//! * [`controller_loop`] (acts only while this node leads): proposes `FenceBroker` for an
+//!   unfenced broker not heard from for the session timeout. Last-seen instants live only in
+//!   the leader's memory; a new leader starts every clock at "now", so it waits a full session
+//!   timeout before fencing anyone it has not heard from.
+//! * Heartbeats on the controller ([`MetaNode::on_heartbeat`]) propose `UnfenceBroker` for a
+//!   fenced broker whose incarnation matches and that is not shutting down.
+//!
+//! Fence/unfence proposals are rate-limited per broker so a slow commit is not proposed again
+//! on every tick.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::leader::{LeaderRequest, LeaderResponse};
+use super::store::lock;
+use super::MetaNode;
+use crate::image::{BrokerId, Command, MetadataImage};
+
+/// Liveness state of one node.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    /// Controlled shutdown began: heartbeats ask not to be unfenced.
+    shutting_down: AtomicBool,
+    /// Heartbeats stopped for good (end of controlled shutdown).
+    stopped: AtomicBool,
+    /// Controller-side clocks.
+    clocks: Mutex<Clocks>,
+}
+
+/// What the controller remembers about brokers' heartbeats, for one leadership term.
+#[derive(Debug, Default)]
+struct Clocks {
+    /// The term these clocks belong to; `None` while not leading.
+    term: Option<u64>,
+    last_seen: HashMap<BrokerId, Instant>,
+    fence_sent: HashMap<BrokerId, Instant>,
+    unfence_sent: HashMap<BrokerId, Instant>,
+}
+
+impl Clocks {
+    /// Starts fresh clocks when leadership (re)starts in `term`.
+    fn ensure_term(&mut self, term: u64, now: Instant, image: &MetadataImage) {
+        if self.term != Some(term) {
+            *self = Clocks {
+                term: Some(term),
+                last_seen: image.brokers.keys().map(|id| (*id, now)).collect(),
+                ..Clocks::default()
+            };
+        }
+    }
+}
+
+/// Whether a proposal for `id` recorded in `sent` is older than `every` (and records `now`).
+fn may_send(
+    sent: &mut HashMap<BrokerId, Instant>,
+    id: BrokerId,
+    now: Instant,
+    every: Duration,
+) -> bool {
+    match sent.get(&id) {
+        Some(t) if now.saturating_duration_since(*t) < every => false,
+        _ => {
+            sent.insert(id, now);
+            true
+        }
+    }
+}
+
+impl Liveness {
+    pub(crate) fn new() -> Liveness {
+        Liveness {
+            shutting_down: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            clocks: Mutex::new(Clocks::default()),
+        }
+    }
+
+    /// Heartbeats from now on say the broker is shutting down.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops heartbeats (and re-registration) for good.
+    pub(crate) fn stop_heartbeats(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl MetaNode {
+    /// Controller side of a heartbeat (this node leads).
+    pub(crate) fn on_heartbeat(
+        &self,
+        id: BrokerId,
+        incarnation: Uuid,
+        shutting_down: bool,
+    ) -> LeaderResponse {
+        let term = self.raft.metrics().borrow().current_term;
+        let now = Instant::now();
+        let image = self.current();
+        let unfence = {
+            let mut c = lock(&self.liveness.clocks);
+            c.ensure_term(term, now, &image);
+            c.last_seen.insert(id, now);
+            let eligible = image.brokers.get(&id).is_some_and(|b| {
+                b.fenced && b.incarnation == incarnation && !b.shutting_down && !shutting_down
+            });
+            eligible
+                && may_send(
+                    &mut c.unfence_sent,
+                    id,
+                    now,
+                    self.config.session_timeout / 3,
+                )
+        };
+        if unfence {
+            tracing::info!(broker = id, "unfencing broker after heartbeat");
+            let raft = self.raft.clone();
+            let timeout = self.config.session_timeout;
+            // Not awaited: the heartbeat answer must not wait for a commit.
+            tokio::spawn(async move {
+                let cmd = Command::UnfenceBroker { id, incarnation };
+                match tokio::time::timeout(timeout, raft.client_write(cmd)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(broker = id, error = %e, "unfence proposal failed")
+                    }
+                    Err(_) => tracing::warn!(broker = id, "unfence proposal timed out"),
+                }
+            });
+        }
+        LeaderResponse::HeartbeatAck {
+            controller: self.id,
+        }
+    }
+
+    /// One controller tick: fence brokers whose session expired (only while leading).
+    async fn check_sessions(&self) {
+        let (leader, term) = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            (m.current_leader, m.current_term)
+        };
+        if leader != Some(self.node_id) {
+            lock(&self.liveness.clocks).term = None;
+            return;
+        }
+        let now = Instant::now();
+        let image = self.current();
+        let session = self.config.session_timeout;
+        let to_fence: Vec<BrokerId> = {
+            let mut c = lock(&self.liveness.clocks);
+            c.ensure_term(term, now, &image);
+            let Clocks {
+                last_seen,
+                fence_sent,
+                ..
+            } = &mut *c;
+            image
+                .brokers
+                .values()
+                .filter(|b| !b.fenced)
+                .filter(|b| {
+                    let seen = *last_seen.entry(b.id).or_insert(now);
+                    now.saturating_duration_since(seen) >= session
+                        && may_send(fence_sent, b.id, now, session)
+                })
+                .map(|b| b.id)
+                .collect()
+        };
+        for id in to_fence {
+            tracing::warn!(broker = id, "broker session expired: fencing");
+            match self.write(Command::FenceBroker { id }, now + session).await {
+                LeaderResponse::Applied { .. } => {}
+                other => tracing::warn!(broker = id, answer = ?other, "fence proposal failed"),
+            }
+        }
+    }
+
+    /// One broker tick: register if needed, else heartbeat.
+    async fn broker_tick(&self, registered_at: &mut Option<Instant>) {
+        let me = &self.config.broker;
+        let image = self.current();
+        let shutting_down = self.liveness.shutting_down.load(Ordering::SeqCst);
+        let missing = image
+            .brokers
+            .get(&self.id)
+            .is_none_or(|b| b.incarnation != me.incarnation);
+        // Re-register at most once per session timeout while the image still lacks us, so a
+        // slow apply does not flood the log with registrations.
+        let due = registered_at.is_none_or(|t| t.elapsed() >= self.config.session_timeout);
+        let deadline = Instant::now() + self.config.session_timeout / 2;
+        if missing && due && !shutting_down {
+            match self
+                .call_leader(LeaderRequest::Register(me.clone()), deadline, true)
+                .await
+            {
+                Ok(answer) => {
+                    tracing::debug!(answer = ?answer, "registered with the controller");
+                    *registered_at = Some(Instant::now());
+                }
+                Err(e) => tracing::debug!(error = %e, "registration failed; retrying"),
+            }
+            return;
+        }
+        let hb = LeaderRequest::Heartbeat {
+            id: self.id,
+            incarnation: me.incarnation,
+            shutting_down,
+        };
+        if let Err(e) = self.call_leader(hb, deadline, true).await {
+            tracing::debug!(error = %e, "heartbeat failed");
+        }
+    }
+}
+
+/// Registration and heartbeats of this broker; ends at shutdown or after controlled shutdown.
+pub(crate) async fn broker_loop(node: Weak<MetaNode>) {
+    let mut registered_at = None;
+    loop {
+        let interval = {
+            let Some(node) = node.upgrade() else { return };
+            if node.is_stopped() || node.liveness.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            node.broker_tick(&mut registered_at).await;
+            node.config.heartbeat_interval
+        };
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// The controller's session checks; idle while this node does not lead.
+pub(crate) async fn controller_loop(node: Weak<MetaNode>) {
+    loop {
+        let period = {
+            let Some(node) = node.upgrade() else { return };
+            if node.is_stopped() {
+                return;
+            }
+            node.check_sessions().await;
+            node.config
+                .heartbeat_interval
+                .min(node.config.session_timeout / 4)
+        };
+        tokio::time::sleep(period).await;
+    }
+}

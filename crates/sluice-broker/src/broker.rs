@@ -252,7 +252,11 @@ impl Broker {
     pub fn broker_configs(&self) -> Vec<(String, String, ConfigSource)> {
         let cfg = &self.config;
         let mut out: Vec<(String, String, ConfigSource)> = vec![
-            ("node.id".into(), cfg.node_id.to_string(), ConfigSource::Static),
+            (
+                "node.id".into(),
+                cfg.node_id.to_string(),
+                ConfigSource::Static,
+            ),
             (
                 "num.partitions".into(),
                 cfg.num_partitions.to_string(),
@@ -297,13 +301,17 @@ impl Broker {
 
     /// Proposes a metadata command and maps quorum trouble to retriable Kafka errors.
     pub async fn propose(&self, command: Command) -> Result<Reply, ResponseError> {
-        let reply = self.meta.propose(command, META_TIMEOUT).await.map_err(|e| {
-            tracing::warn!(error = %e, "metadata proposal failed");
-            match e {
-                sluice_meta::MetaError::Timeout(_) => ResponseError::RequestTimedOut,
-                _ => ResponseError::NotController,
-            }
-        })?;
+        let reply = self
+            .meta
+            .propose(command, META_TIMEOUT)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "metadata proposal failed");
+                match e {
+                    sluice_meta::MetaError::Timeout(_) => ResponseError::RequestTimedOut,
+                    _ => ResponseError::NotController,
+                }
+            })?;
         // Make the local replicas match the image that includes the change, so a client
         // that created a topic here can use it here right away.
         crate::replica::manager::apply_current(self);
@@ -418,7 +426,12 @@ impl Broker {
 
     /// Every local replica.
     pub fn local_partitions(&self) -> Vec<Arc<Partition>> {
-        self.local.read().expect("poisoned").values().cloned().collect()
+        self.local
+            .read()
+            .expect("poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn insert_local(&self, p: Arc<Partition>) {

@@ -186,7 +186,11 @@ fn parse_listener(s: &str) -> Result<(String, u16), BrokerError> {
 pub fn parse_voters(v: &str) -> Result<BTreeMap<i32, String>, BrokerError> {
     let mut out = BTreeMap::new();
     for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || BrokerError::Config(format!("controller.quorum.voters entry {part:?} is not id@host:port"));
+        let bad = || {
+            BrokerError::Config(format!(
+                "controller.quorum.voters entry {part:?} is not id@host:port"
+            ))
+        };
         let (id, addr) = part.split_once('@').ok_or_else(bad)?;
         let id: i32 = id.trim().parse().map_err(|_| bad())?;
         let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;

@@ -377,10 +377,10 @@ impl GroupCoordinator {
             let epoch = store.replica.leader_epoch;
             store.append(&batch, now_ms(), epoch)
         }
-            .map_err(|e| {
-                tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
-                ResponseError::CoordinatorNotAvailable
-            })?;
+        .map_err(|e| {
+            tracing::error!(error = ?e, "writing group state to {CONSUMER_OFFSETS} failed");
+            ResponseError::CoordinatorNotAvailable
+        })?;
         if !appended.sync.is_complete() {
             tokio::task::block_in_place(|| appended.sync.wait()).map_err(|e| {
                 tracing::error!(error = %e, "syncing {CONSUMER_OFFSETS} failed");
@@ -1034,7 +1034,10 @@ pub fn set_coordinator(broker: &Broker, active: bool) {
     }
     *g.log.lock().expect("poisoned") = Some(partition);
     let n = g.groups.lock().expect("poisoned").len();
-    tracing::info!(groups = n, "coordinating groups: replayed {CONSUMER_OFFSETS}");
+    tracing::info!(
+        groups = n,
+        "coordinating groups: replayed {CONSUMER_OFFSETS}"
+    );
 }
 
 #[cfg(test)]

@@ -67,15 +67,52 @@ pub async fn run_with_admin(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = JoinSet::new();
     if let Some(admin) = admin {
-        background.spawn(serve_admin(admin, broker.clone(), meta.router(), stop_rx.clone()));
+        background.spawn(serve_admin(
+            admin,
+            broker.clone(),
+            meta.router(),
+            stop_rx.clone(),
+        ));
     }
-    background.spawn(crate::replica::manager::run(broker.clone(), stop_rx.clone()));
-    background.spawn(crate::replica::manager::isr_upkeep(broker.clone(), stop_rx.clone()));
+    background.spawn(crate::replica::manager::run(
+        broker.clone(),
+        stop_rx.clone(),
+    ));
+    background.spawn(crate::replica::manager::isr_upkeep(
+        broker.clone(),
+        stop_rx.clone(),
+    ));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
     background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
 
-    let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
+    // Like a KRaft broker, serve clients only once registered and unfenced with the
+    // controller, and with the replicas the metadata assigns here open: until then this broker
+    // could only answer with a partial view of the cluster.
+    let registered = async {
+        loop {
+            match meta.wait_registered(Duration::from_secs(5)).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::info!(reason = %e, "waiting for the metadata quorum to register this broker")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = registered => {}
+        _ = &mut shutdown => {
+            tracing::info!("shutdown before registration completed");
+            let _ = stop_tx.send(true);
+            background.abort_all();
+            meta.shutdown().await;
+            return Ok(());
+        }
+    }
+    tokio::task::block_in_place(|| crate::replica::manager::apply_current(&broker));
+    tracing::info!("registered with the controller; serving clients");
+
+    let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -260,21 +297,21 @@ async fn serve_admin(
         )
         .merge(meta_routes)
         .route(
-        "/metrics",
-        axum::routing::get(move || {
-            let broker = broker.clone();
-            async move {
-                let sizes = tokio::task::block_in_place(|| broker.log_sizes());
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    broker.metrics.render(sizes),
-                )
-            }
-        }),
-    );
+            "/metrics",
+            axum::routing::get(move || {
+                let broker = broker.clone();
+                async move {
+                    let sizes = tokio::task::block_in_place(|| broker.log_sizes());
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        broker.metrics.render(sizes),
+                    )
+                }
+            }),
+        );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stop.changed().await;

@@ -104,14 +104,16 @@ pub async fn handle(
                 ResponseError::InvalidRequest,
                 "null config value".to_string(),
             )),
-            Some(configs) => apply(
-                broker,
-                r.resource_type,
-                &r.resource_name,
-                configs,
-                req.validate_only,
-            )
-            .await,
+            Some(configs) => {
+                apply(
+                    broker,
+                    r.resource_type,
+                    &r.resource_name,
+                    configs,
+                    req.validate_only,
+                )
+                .await
+            }
         };
         if let Err((e, msg)) = result {
             out.error_code = e.code();

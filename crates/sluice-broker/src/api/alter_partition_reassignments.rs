@@ -44,7 +44,11 @@ pub async fn handle(
                 _ => false,
             };
             if rf_changes && !allow_rf_change {
-                refused.push((name.clone(), p.partition_index, ResponseError::InvalidReplicationFactor));
+                refused.push((
+                    name.clone(),
+                    p.partition_index,
+                    ResponseError::InvalidReplicationFactor,
+                ));
             } else {
                 entries.push((name.clone(), p.partition_index, target));
             }
@@ -53,7 +57,10 @@ pub async fn handle(
     let results = if entries.is_empty() {
         Vec::new()
     } else {
-        match broker.propose(Command::AlterReassignments { entries }).await {
+        match broker
+            .propose(Command::AlterReassignments { entries })
+            .await
+        {
             Ok(Reply::Partitions(results)) => results,
             Ok(Reply::Error { code, message }) => {
                 resp.error_code = reply_error(code).code();
@@ -78,7 +85,11 @@ pub async fn handle(
         if code != 0 {
             pr.error_message = Some(sb(reply_error(code).to_string()));
         }
-        match resp.responses.iter_mut().find(|t| t.name.0.as_str() == topic) {
+        match resp
+            .responses
+            .iter_mut()
+            .find(|t| t.name.0.as_str() == topic)
+        {
             Some(t) => t.partitions.push(pr),
             None => {
                 let mut t = ReassignableTopicResponse::default();

@@ -123,7 +123,10 @@ async fn create_one(
     } else {
         let mut a: Vec<_> = topic.assignments.iter().collect();
         a.sort_by_key(|r| r.partition_index);
-        if a.iter().enumerate().any(|(i, r)| r.partition_index != i as i32) {
+        if a.iter()
+            .enumerate()
+            .any(|(i, r)| r.partition_index != i as i32)
+        {
             return Err((
                 ResponseError::InvalidReplicaAssignment,
                 "assignments must cover partitions 0..n exactly once".into(),
@@ -148,7 +151,14 @@ async fn create_one(
         configs.insert(key, value);
     }
     broker
-        .create_topic(&name, partitions, rf, assignments, configs.clone(), validate_only)
+        .create_topic(
+            &name,
+            partitions,
+            rf,
+            assignments,
+            configs.clone(),
+            validate_only,
+        )
         .await
         .map_err(|(e, msg)| (e, msg.unwrap_or_else(|| e.to_string())))?;
     if validate_only {

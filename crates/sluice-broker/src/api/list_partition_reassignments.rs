@@ -6,8 +6,7 @@ use kafka_protocol::messages::list_partition_reassignments_response::{
     OngoingPartitionReassignment, OngoingTopicReassignment,
 };
 use kafka_protocol::messages::{
-    BrokerId, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
-    RequestHeader,
+    BrokerId, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, RequestHeader,
 };
 
 use crate::broker::Broker;
@@ -23,7 +22,9 @@ pub fn handle(
         ts.into_iter()
             .flat_map(|t| {
                 let name = t.name.0.to_string();
-                t.partition_indexes.into_iter().map(move |p| (name.clone(), p))
+                t.partition_indexes
+                    .into_iter()
+                    .map(move |p| (name.clone(), p))
             })
             .collect()
     });

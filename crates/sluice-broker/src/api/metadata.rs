@@ -18,7 +18,10 @@ use crate::broker::{valid_topic_name, Broker, Topic};
 
 /// Live brokers as `(id, host, port, rack)`; this broker alone until the image knows any,
 /// so a client bootstrapping during start-up still has somewhere to go.
-pub fn live_brokers(broker: &Broker, image: &MetadataImage) -> Vec<(i32, String, i32, Option<String>)> {
+pub fn live_brokers(
+    broker: &Broker,
+    image: &MetadataImage,
+) -> Vec<(i32, String, i32, Option<String>)> {
     let live: Vec<_> = image
         .brokers
         .values()

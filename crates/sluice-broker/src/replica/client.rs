@@ -44,10 +44,12 @@ pub struct Connection {
 impl Connection {
     /// Connects to `addr` (`host:port`).
     pub async fn connect(addr: &str, client_id: String) -> Result<Connection, ClientError> {
-        let stream = TcpStream::connect(addr).await.map_err(|source| ClientError::Io {
-            addr: addr.to_string(),
-            source,
-        })?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| ClientError::Io {
+                addr: addr.to_string(),
+                source,
+            })?;
         let _ = stream.set_nodelay(true);
         Ok(Connection {
             addr: addr.to_string(),
@@ -95,10 +97,7 @@ impl Connection {
             .map_err(|e| self.protocol(e))?;
         let len = (out.len() - 4) as i32;
         out[..4].copy_from_slice(&len.to_be_bytes());
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| self.io(e))?;
+        self.stream.write_all(&out).await.map_err(|e| self.io(e))?;
 
         self.buf.clear();
         let mut len = [0u8; 4];

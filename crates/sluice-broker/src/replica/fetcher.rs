@@ -255,8 +255,9 @@ async fn truncate(
     if asked.is_empty() {
         return Ok(());
     }
-    let resp: OffsetForLeaderEpochResponse =
-        c.send(ApiKey::OffsetForLeaderEpoch, EPOCH_VERSION, &req).await?;
+    let resp: OffsetForLeaderEpochResponse = c
+        .send(ApiKey::OffsetForLeaderEpoch, EPOCH_VERSION, &req)
+        .await?;
     for t in resp.topics {
         for r in t.partitions {
             let key = (t.topic.0.to_string(), r.partition);
@@ -265,7 +266,9 @@ async fn truncate(
             };
             if r.error_code != 0 {
                 tracing::debug!(topic = %key.0, partition = key.1, code = r.error_code, "epoch lookup refused");
-                mark(f, &key, p.epoch, |p| p.retry_at = Some(Instant::now() + RETRY));
+                mark(f, &key, p.epoch, |p| {
+                    p.retry_at = Some(Instant::now() + RETRY)
+                });
                 continue;
             }
             if !still_following(&p.partition, f.leader, p.epoch) {
@@ -288,7 +291,9 @@ async fn truncate(
                 if let Err(e) = store.truncate_to(target) {
                     tracing::error!(topic = %key.0, partition = key.1, error = %e, "truncation failed");
                     drop(store);
-                    mark(f, &key, p.epoch, |p| p.retry_at = Some(Instant::now() + RETRY));
+                    mark(f, &key, p.epoch, |p| {
+                        p.retry_at = Some(Instant::now() + RETRY)
+                    });
                     continue;
                 }
             }
@@ -357,7 +362,9 @@ async fn fetch(
                 }
                 Some(e) => {
                     tracing::debug!(topic = %key.0, partition = key.1, error = ?e, "leader refused fetch");
-                    mark(f, &key, p.epoch, |p| p.retry_at = Some(Instant::now() + RETRY));
+                    mark(f, &key, p.epoch, |p| {
+                        p.retry_at = Some(Instant::now() + RETRY)
+                    });
                     continue;
                 }
             }
@@ -370,7 +377,9 @@ async fn fetch(
                 if let Err(e) = store.append_as_follower(&records) {
                     tracing::warn!(topic = %key.0, partition = key.1, error = %e, "follower append failed");
                     drop(store);
-                    mark(f, &key, p.epoch, |p| p.retry_at = Some(Instant::now() + RETRY));
+                    mark(f, &key, p.epoch, |p| {
+                        p.retry_at = Some(Instant::now() + RETRY)
+                    });
                     continue;
                 }
                 if p.throttled {

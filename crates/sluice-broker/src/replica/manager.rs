@@ -40,7 +40,11 @@ fn open_replica(
     let id_file = dir.join(TOPIC_ID_FILE);
     match std::fs::read_to_string(&id_file) {
         Ok(old) if old.trim() != id.to_string() => {
-            tracing::info!(topic = name, partition = index, "removing replica of an older topic with this name");
+            tracing::info!(
+                topic = name,
+                partition = index,
+                "removing replica of an older topic with this name"
+            );
             let _ = std::fs::remove_dir_all(&dir);
         }
         _ => {}
@@ -123,9 +127,18 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
                     if let Role::Follower { leader } = store.replica.role {
                         drop(store);
                         if change == RoleChange::BecameFollower
-                            || !broker.fetchers.is_following(name, index, leader, pm.leader_epoch)
+                            || !broker
+                                .fetchers
+                                .is_following(name, index, leader, pm.leader_epoch)
                         {
-                            follow(broker, image, &p, leader, pm.leader_epoch, pm.adding.contains(&me));
+                            follow(
+                                broker,
+                                image,
+                                &p,
+                                leader,
+                                pm.leader_epoch,
+                                pm.adding.contains(&me),
+                            );
                         }
                     }
                 }
@@ -219,7 +232,12 @@ pub async fn isr_upkeep(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 if lagging.is_empty() && joining.is_empty() {
                     continue;
                 }
-                let mut isr: Vec<i32> = r.isr.iter().filter(|id| !lagging.contains(id)).copied().collect();
+                let mut isr: Vec<i32> = r
+                    .isr
+                    .iter()
+                    .filter(|id| !lagging.contains(id))
+                    .copied()
+                    .collect();
                 for id in joining.iter() {
                     if !isr.contains(id) {
                         isr.push(*id);

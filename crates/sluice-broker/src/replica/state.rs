@@ -255,15 +255,30 @@ mod tests {
     fn roles_follow_metadata_and_epochs() {
         let now = Instant::now();
         let mut s = ReplicaState::new(1);
-        assert_eq!(s.update(&meta(1, 0, &[1, 2, 3]), 10, now), RoleChange::BecameLeader);
+        assert_eq!(
+            s.update(&meta(1, 0, &[1, 2, 3]), 10, now),
+            RoleChange::BecameLeader
+        );
         assert_eq!(s.epoch_start_offset, 10);
-        assert_eq!(s.update(&meta(1, 0, &[1, 2]), 12, now), RoleChange::Unchanged);
+        assert_eq!(
+            s.update(&meta(1, 0, &[1, 2]), 12, now),
+            RoleChange::Unchanged
+        );
         assert_eq!(s.isr, vec![1, 2]);
-        assert_eq!(s.update(&meta(2, 1, &[2, 1]), 12, now), RoleChange::BecameFollower);
+        assert_eq!(
+            s.update(&meta(2, 1, &[2, 1]), 12, now),
+            RoleChange::BecameFollower
+        );
         assert_eq!(s.role, Role::Follower { leader: 2 });
         assert!(!s.leads(-1));
-        assert_eq!(s.update(&meta(-1, 2, &[2]), 12, now), RoleChange::WentOffline);
-        assert_eq!(s.update(&meta(1, 3, &[1]), 12, now), RoleChange::BecameLeader);
+        assert_eq!(
+            s.update(&meta(-1, 2, &[2]), 12, now),
+            RoleChange::WentOffline
+        );
+        assert_eq!(
+            s.update(&meta(1, 3, &[1]), 12, now),
+            RoleChange::BecameLeader
+        );
         assert!(s.leads(3) && !s.leads(2));
     }
 
@@ -273,12 +288,20 @@ mod tests {
         let mut s = ReplicaState::new(1);
         s.update(&meta(1, 0, &[1, 2, 3]), 0, now);
         s.record_fetch(2, 5, 10, now);
-        assert_eq!(s.isr_high_watermark(10), None, "follower 3 has not fetched yet");
+        assert_eq!(
+            s.isr_high_watermark(10),
+            None,
+            "follower 3 has not fetched yet"
+        );
         s.record_fetch(3, 7, 10, now);
         assert_eq!(s.isr_high_watermark(10), Some(5));
         s.update(&meta(1, 0, &[1, 3]), 10, now);
         assert_eq!(s.isr_high_watermark(10), Some(7), "2 left the ISR");
-        assert_eq!(s.isr_high_watermark(6), Some(6), "not past the durable local end");
+        assert_eq!(
+            s.isr_high_watermark(6),
+            Some(6),
+            "not past the durable local end"
+        );
         s.update(&meta(1, 0, &[1]), 10, now);
         assert_eq!(s.isr_high_watermark(10), Some(10));
     }

@@ -179,7 +179,11 @@ impl Cluster {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.nodes[i].admin_port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        write!(s, "GET /cluster HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET /cluster HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         let body = out.split("\r\n\r\n").nth(1)?;
@@ -190,13 +194,17 @@ impl Cluster {
     pub fn wait_all_live(&self, timeout: Duration) {
         let n = self.nodes.len();
         for i in 0..n {
-            wait_for(timeout, &format!("broker {} to see all {n} brokers live", i + 1), || {
-                self.status(i).is_some_and(|s| {
-                    s["brokers"].as_array().is_some_and(|b| {
-                        b.len() == n && b.iter().all(|b| b["fenced"] == Value::Bool(false))
+            wait_for(
+                timeout,
+                &format!("broker {} to see all {n} brokers live", i + 1),
+                || {
+                    self.status(i).is_some_and(|s| {
+                        s["brokers"].as_array().is_some_and(|b| {
+                            b.len() == n && b.iter().all(|b| b["fenced"] == Value::Bool(false))
+                        })
                     })
-                })
-            });
+                },
+            );
         }
     }
 
@@ -239,7 +247,13 @@ impl Cluster {
     }
 
     /// Waits until every partition of `topic` has a leader and a full ISR of `rf`.
-    pub fn wait_fully_replicated(&mut self, topic: &str, partitions: usize, rf: usize, timeout: Duration) {
+    pub fn wait_fully_replicated(
+        &mut self,
+        topic: &str,
+        partitions: usize,
+        rf: usize,
+        timeout: Duration,
+    ) {
         wait_for(timeout, &format!("{topic} fully replicated"), || {
             self.partitions(topic).is_some_and(|ps| {
                 ps.len() == partitions && ps.iter().all(|(l, isr)| *l >= 0 && isr.len() == rf)
@@ -250,13 +264,17 @@ impl Cluster {
     /// Index (0-based) of the broker leading `partition`, once there is one.
     pub fn leader_of(&mut self, topic: &str, partition: usize, timeout: Duration) -> usize {
         let mut found = None;
-        wait_for(timeout, &format!("a leader for {topic}-{partition}"), || {
-            found = self
-                .partitions(topic)
-                .and_then(|ps| ps.get(partition).map(|p| p.0))
-                .filter(|l| *l > 0);
-            found.is_some()
-        });
+        wait_for(
+            timeout,
+            &format!("a leader for {topic}-{partition}"),
+            || {
+                found = self
+                    .partitions(topic)
+                    .and_then(|ps| ps.get(partition).map(|p| p.0))
+                    .filter(|l| *l > 0);
+                found.is_some()
+            },
+        );
         (found.unwrap() - 1) as usize
     }
 }

@@ -352,7 +352,12 @@ pub mod admin {
         let mut parts: Vec<_> = resp.topics[0]
             .partitions
             .iter()
-            .map(|p| (p.partition_index, p.replica_nodes.iter().map(|b| b.0).collect()))
+            .map(|p| {
+                (
+                    p.partition_index,
+                    p.replica_nodes.iter().map(|b| b.0).collect(),
+                )
+            })
             .collect();
         parts.sort_by_key(|p: &(i32, Vec<i32>)| p.0);
         parts.into_iter().map(|p| p.1).collect()
@@ -360,7 +365,13 @@ pub mod admin {
 
     /// Reassigns every replica of `topic` on broker `from` to one of `to` (first not already a
     /// replica); panics on any error code. Returns how many partitions move.
-    pub fn reassign_off(addr: &str, topic: &str, partitions: usize, from: i32, to: &[i32]) -> usize {
+    pub fn reassign_off(
+        addr: &str,
+        topic: &str,
+        partitions: usize,
+        from: i32,
+        to: &[i32],
+    ) -> usize {
         let current = replicas(addr, topic);
         assert_eq!(current.len(), partitions);
         let mut t = ReassignableTopic::default();
@@ -373,7 +384,9 @@ pub mod admin {
                 .iter()
                 .map(|r| {
                     if *r == from {
-                        *to.iter().find(|c| !reps.contains(c)).expect("a free broker")
+                        *to.iter()
+                            .find(|c| !reps.contains(c))
+                            .expect("a free broker")
                     } else {
                         *r
                     }

@@ -324,10 +324,15 @@ impl MetaNode {
             if let Reply::Error { code, message } = reply {
                 return Err(MetaError::Rejected { code, message });
             }
+            // Done once every leadership that another in-sync replica could take has moved; a
+            // partition only this broker holds in sync has nowhere to go and must not hold up
+            // the shutdown (a single-broker cluster, or an ISR already shrunk to the leader).
             self.wait_image(deadline, "leadership moving away", |img| {
-                img.topics
-                    .values()
-                    .all(|t| t.partitions.iter().all(|p| p.leader != id))
+                img.topics.values().all(|t| {
+                    t.partitions.iter().all(|p| {
+                        p.leader != id || !p.isr.iter().any(|r| *r != id && img.eligible(*r))
+                    })
+                })
             })
             .await
         }

@@ -3,8 +3,10 @@
 //! plays kubelet (it marks pods Running and Ready, binds one to a node, fails another) and
 //! plays the storage provisioner (it marks volumes Bound). The runtime is driven step by step
 //! as the reconciler's executor drives it (provision, heal = stop + start + wait, scale,
-//! resize, delete). Also: every object it generates validated against the Kubernetes 1.33
-//! schemas with `kubernetes-validate --strict`.
+//! resize, delete), and through the full reconciler. The runtime acts as the control plane's
+//! service account under the chart's RBAC, so a verb the chart does not grant fails the test.
+//! Also: every object it generates validated against the Kubernetes 1.33 schemas with
+//! `kubernetes-validate --strict`, and the readiness probe against a real broker.
 
 #[allow(dead_code)]
 #[path = "chart/tools.rs"]
@@ -186,10 +188,19 @@ async fn heal(rt: &KubeRuntime, s: &BrokerSpec) {
     provision(rt, std::slice::from_ref(s)).await;
 }
 
-/// A started apiserver with the namespace `kafka` and two storage classes: `expandable`
-/// (allowVolumeExpansion) and `fixed` (without). `None`: the tools are missing (skip).
-async fn setup() -> Option<(Apiserver, kube::Client)> {
-    find_all(["kube-apiserver", "kube-controller-manager", "etcd"])?;
+/// A started apiserver with the namespace `kafka`, two storage classes (`expandable` with
+/// allowVolumeExpansion, `fixed` without) and the chart's RBAC for the control plane's service
+/// account `sluice/sluice` managing `kafka`. Returns the admin client (the test's own moves)
+/// and a client acting as that service account (the runtime's), so every request the runtime
+/// makes is checked against the chart's Roles. `None`: the tools are missing (skip).
+async fn setup() -> Option<(Apiserver, kube::Client, kube::Client)> {
+    let [_, _, _, helm, kubectl] = find_all([
+        "kube-apiserver",
+        "kube-controller-manager",
+        "etcd",
+        "helm",
+        "kubectl",
+    ])?;
     let server = Apiserver::start();
     let client = client(&server.kubeconfig()).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -214,7 +225,38 @@ async fn setup() -> Option<(Apiserver, kube::Client)> {
             .await
             .expect("storage class");
     }
-    Some((server, client))
+    let rbac = ok(
+        Command::new(&helm)
+            .args(["template", "sluice"])
+            .arg(tools::chart_dir())
+            .args(["-n", "sluice", "-s", "templates/rbac.yaml", "-f"])
+            .arg(tools::chart_dir().join("tests/values/default.yaml"))
+            .args(["--set", "rbac.namespaces={kafka}"]),
+        None,
+    );
+    ok(
+        Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(server.kubeconfig())
+            .args(["apply", "-f", "-"]),
+        Some(rbac.as_bytes()),
+    );
+    let kc = kube::config::Kubeconfig::read_from(server.kubeconfig()).expect("kubeconfig");
+    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("client config");
+    cfg.auth_info.impersonate = Some("system:serviceaccount:sluice:sluice".into());
+    let as_sluice = kube::Client::try_from(cfg).expect("client");
+    // The impersonation holds: the service account may not read secrets.
+    let denied = Api::<Secret>::namespaced(as_sluice.clone(), NS)
+        .list(&ListParams::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&denied, kube::Error::Api(s) if s.code == 403),
+        "{denied}"
+    );
+    Some((server, client, as_sluice))
 }
 
 fn test_config() -> KubeConfig {
@@ -229,11 +271,11 @@ fn test_config() -> KubeConfig {
 
 #[tokio::test]
 async fn the_kubernetes_runtime_runs_brokers_on_a_real_apiserver() {
-    let Some((_server, client)) = setup().await else {
+    let Some((_server, client, as_sluice)) = setup().await else {
         return;
     };
     let cfg = test_config();
-    let rt = KubeRuntime::connect(client.clone(), cfg.clone())
+    let rt = KubeRuntime::connect(as_sluice.clone(), cfg.clone())
         .await
         .expect("connect");
     assert_eq!(
@@ -482,7 +524,7 @@ async fn the_kubernetes_runtime_runs_brokers_on_a_real_apiserver() {
     // ... and on one that does not: a clear error, the claim untouched.
     let mut fixed_cfg = cfg.clone();
     fixed_cfg.storage_class = Some("fixed".into());
-    let fixed_rt = KubeRuntime::new(client.clone(), fixed_cfg, PdbApi::V1beta1);
+    let fixed_rt = KubeRuntime::new(as_sluice.clone(), fixed_cfg, PdbApi::V1beta1);
     let other = Uuid::now_v7();
     let other_names = Names::new(other);
     provision(&fixed_rt, &[spec(other, 1, 1)]).await;
@@ -611,12 +653,12 @@ fn generated_objects_validate_against_kubernetes_1_33() {
 /// → every object gone.
 #[sqlx::test(migrations = "../migrations")]
 async fn the_reconciler_drives_a_cluster_on_a_real_apiserver(pool: sqlx::PgPool) {
-    let Some((_server, client)) = setup().await else {
+    let Some((_server, client, as_sluice)) = setup().await else {
         return;
     };
     let store = sluice_store::Store::from_pool(pool);
     let api = sluice_e2e::Api::start(&store).await;
-    let rt = KubeRuntime::connect(client.clone(), test_config())
+    let rt = KubeRuntime::connect(as_sluice, test_config())
         .await
         .expect("connect");
     let rec = sluice_reconciler::Reconciler::new(

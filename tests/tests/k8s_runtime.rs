@@ -798,3 +798,31 @@ fn the_readiness_probe_passes_against_a_real_broker() {
     );
     assert!(!probe(port), "nothing listens any more: the probe fails");
 }
+
+/// The pods' launch script (paths moved to a temp dir, the broker replaced by `cat`): the
+/// zone the runtime recorded on the pod becomes `broker.rack`; `-` (no zone label) adds none.
+#[test]
+fn the_launch_script_adds_the_zone_as_broker_rack() {
+    for (zone, rack) in [("zone-b\n", "broker.rack=zone-b\n"), ("-", "")] {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(&p).unwrap();
+            p.display().to_string()
+        };
+        let (pod, config, run_dir) = (sub("pod"), sub("config"), sub("run"));
+        std::fs::write(format!("{pod}/zone"), zone).unwrap();
+        std::fs::write(
+            format!("{config}/server.properties"),
+            "cluster.id=c\nnum.partitions=3\n",
+        )
+        .unwrap();
+        let script = objects::LAUNCH_SCRIPT
+            .replace("/etc/sluice/pod", &pod)
+            .replace("/etc/sluice/config", &config)
+            .replace("/run/sluice", &run_dir)
+            .replace("exec /usr/local/bin/sluice-broker --config", "exec cat");
+        let out = ok(Command::new("sh").arg("-c").arg(&script), None);
+        assert_eq!(out, format!("cluster.id=c\nnum.partitions=3\n{rack}"));
+    }
+}

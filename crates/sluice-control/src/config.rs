@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use sluice_api::AuthConfig;
 use sluice_model::Role;
 
@@ -131,6 +131,29 @@ pub struct RuntimeArgs {
     /// Run no reconciler (API only; clusters stay in their states).
     #[arg(long, env = "SLUICE_NO_RECONCILER")]
     pub no_reconciler: bool,
+    /// Where brokers run: `local` (sluice-broker processes on this host) or `kubernetes` (a
+    /// pod and a volume per broker, through the Kubernetes API: the in-cluster service account,
+    /// or KUBECONFIG / ~/.kube/config outside a cluster).
+    #[arg(long, env = "SLUICE_RUNTIME", value_enum, default_value_t = RuntimeKind::Local)]
+    pub runtime: RuntimeKind,
+    /// kubernetes: the namespace brokers are created in (default: the service account's
+    /// namespace in a cluster, else the kubeconfig context's).
+    #[arg(long, env = "SLUICE_K8S_NAMESPACE")]
+    pub k8s_namespace: Option<String>,
+    /// kubernetes: the sluice-broker image.
+    #[arg(long, env = "SLUICE_BROKER_IMAGE", default_value = concat!("sluice/sluice-broker:", env!("CARGO_PKG_VERSION")))]
+    pub broker_image: String,
+    /// kubernetes: the storage class of broker volumes (default: the cluster's default class).
+    /// Growing storage needs a class with allowVolumeExpansion.
+    #[arg(long, env = "SLUICE_K8S_STORAGE_CLASS")]
+    pub k8s_storage_class: Option<String>,
+    /// kubernetes: the cluster's DNS domain, in brokers' addresses.
+    #[arg(
+        long,
+        env = "SLUICE_K8S_CLUSTER_DOMAIN",
+        default_value = "cluster.local"
+    )]
+    pub k8s_cluster_domain: String,
     /// Where the local runtime keeps broker data, logs and pid files
     /// (default: `brokers` under the state directory for `dev`, `.sluice/brokers` for `serve`).
     #[arg(long, env = "SLUICE_BROKER_DIR")]
@@ -148,6 +171,13 @@ pub struct RuntimeArgs {
     /// Set by `dev`: a missing broker executable is an error rather than "API only".
     #[arg(skip)]
     pub require_broker: bool,
+}
+
+/// Where brokers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    Local,
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Args)]

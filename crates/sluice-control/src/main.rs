@@ -124,7 +124,7 @@ async fn serve(
     store.migrate().await.context("applying migrations")?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sluice-control API listening");
-    let reconciler = start_reconciler(&args.runtime, &store)?;
+    let reconciler = start_reconciler(&args.runtime, &store).await?;
     let router = sluice_api::router(AppState::new(store.clone(), auth));
     let served = sluice_api::run(listener, router, shutdown_signal()).await;
     // Brokers keep running: the next start adopts them. Giving the leases up lets another
@@ -141,14 +141,58 @@ async fn serve(
     Ok(())
 }
 
-/// Starts the reconciler over the local runtime, unless disabled.
-fn start_reconciler(
+/// Starts the reconciler over the configured runtime, unless disabled.
+async fn start_reconciler(
     args: &config::RuntimeArgs,
     store: &Store,
 ) -> anyhow::Result<Option<(tokio::task::JoinHandle<()>, String)>> {
     if args.no_reconciler {
         return Ok(None);
     }
+    let mut ctx = sluice_reconciler::Context {
+        resync_interval: Duration::from_secs(args.resync_seconds.max(1)),
+        ..Default::default()
+    };
+    if let Some(id) = &args.reconciler_id {
+        ctx.holder = id.clone();
+    }
+    let holder = ctx.holder.clone();
+    let task = match args.runtime {
+        config::RuntimeKind::Local => {
+            let Some(runtime) = local_runtime(args)? else {
+                return Ok(None);
+            };
+            tracing::info!(holder = %ctx.holder, "reconciler starting (local runtime)");
+            spawn_reconciler(store, runtime, ctx)
+        }
+        config::RuntimeKind::Kubernetes => {
+            // In a pod: the service account; outside: KUBECONFIG or ~/.kube/config.
+            let client = kube::Client::try_default()
+                .await
+                .context("configuring the Kubernetes client (in-cluster or kubeconfig)")?;
+            let namespace = args
+                .k8s_namespace
+                .clone()
+                .unwrap_or_else(|| client.default_namespace().to_owned());
+            let mut cfg = sluice_runtime_k8s::KubeConfig::new(namespace, &args.broker_image);
+            cfg.storage_class = args.k8s_storage_class.clone();
+            cfg.cluster_domain = args.k8s_cluster_domain.clone();
+            let runtime = sluice_runtime_k8s::KubeRuntime::connect(client, cfg)
+                .await
+                .context("connecting to the Kubernetes API server")?;
+            // A new pod pulls its image and waits for its zone before the broker starts.
+            ctx.ready_timeout = Duration::from_secs(300);
+            tracing::info!(holder = %ctx.holder, image = %args.broker_image, "reconciler starting (Kubernetes runtime)");
+            spawn_reconciler(store, runtime, ctx)
+        }
+    };
+    Ok(Some((task, holder)))
+}
+
+/// The local runtime, or `None` when there is no broker executable and none is required.
+fn local_runtime(
+    args: &config::RuntimeArgs,
+) -> anyhow::Result<Option<sluice_reconciler::local::LocalRuntime>> {
     let broker_bin = match &args.broker_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe()
@@ -156,8 +200,8 @@ fn start_reconciler(
             .with_file_name("sluice-broker"),
     };
     if !broker_bin.exists() && !args.require_broker && args.broker_bin.is_none() {
-        // The control-plane image (Helm chart) has no broker: brokers there will come from the
-        // Kubernetes runtime, which is not built yet. Serve the API rather than crash-loop.
+        // An image without a broker (the chart's, before it selects `--runtime kubernetes`):
+        // serve the API rather than crash-loop.
         tracing::warn!(
             broker_bin = %broker_bin.display(),
             "no sluice-broker executable: serving the API without a reconciler"
@@ -177,20 +221,19 @@ fn start_reconciler(
     std::fs::create_dir_all(&broker_dir)
         .with_context(|| format!("creating {}", broker_dir.display()))?;
     let broker_dir = broker_dir.canonicalize()?;
-    let mut ctx = sluice_reconciler::Context {
-        resync_interval: Duration::from_secs(args.resync_seconds.max(1)),
-        ..Default::default()
-    };
-    if let Some(id) = &args.reconciler_id {
-        ctx.holder = id.clone();
-    }
-    tracing::info!(broker_dir = %broker_dir.display(), broker_bin = %broker_bin.display(), holder = %ctx.holder, "reconciler starting (local runtime)");
-    let runtime = sluice_reconciler::local::LocalRuntime::new(
+    tracing::info!(broker_dir = %broker_dir.display(), broker_bin = %broker_bin.display(), "local runtime");
+    Ok(Some(sluice_reconciler::local::LocalRuntime::new(
         sluice_reconciler::local::LocalConfig::new(broker_dir, broker_bin),
-    );
-    let holder = ctx.holder.clone();
+    )))
+}
+
+fn spawn_reconciler<R: sluice_reconciler::Runtime>(
+    store: &Store,
+    runtime: R,
+    ctx: sluice_reconciler::Context,
+) -> tokio::task::JoinHandle<()> {
     let rec = sluice_reconciler::Reconciler::new(store.clone(), std::sync::Arc::new(runtime), ctx);
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
         // `run` only returns when it cannot subscribe to notifications (the database is down):
         // start again shortly, since every pass starts from the stored state anyway.
         loop {
@@ -199,8 +242,7 @@ fn start_reconciler(
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-    });
-    Ok(Some((task, holder)))
+    })
 }
 
 fn dev_secret_path(state_dir: &std::path::Path) -> PathBuf {

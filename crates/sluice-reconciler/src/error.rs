@@ -28,6 +28,16 @@ pub enum RuntimeError {
     },
     #[error("runtime state of {what} is unreadable: {message}")]
     Corrupt { what: String, message: String },
+    /// A request to the platform brokers run on (the Kubernetes API) failed.
+    #[error("{what}: {message}")]
+    Platform { what: String, message: String },
+    /// The broker's storage cannot grow where it is (a storage class without volume expansion).
+    #[error("storage of broker {broker_id} of cluster {cluster_id} cannot grow: {reason}")]
+    CannotResize {
+        cluster_id: Uuid,
+        broker_id: u32,
+        reason: String,
+    },
     #[error("simulated runtime failure: {0}")]
     Simulated(String),
 }

@@ -178,6 +178,7 @@ impl LocalRuntime {
             partitions,
             host: Ipv4Addr::LOCALHOST.to_string(),
             port: meta.port,
+            zone: None,
         }))
     }
 

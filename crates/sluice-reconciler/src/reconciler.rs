@@ -86,6 +86,20 @@ impl<R: Runtime> Reconciler<R> {
                 }
             }
         });
+        // The runtime's own feed (Kubernetes watches on pods and volumes), if it has one.
+        if let Some(mut wakes) = self.runtime.wakes() {
+            let tx = wake_tx.clone();
+            tasks.spawn(async move {
+                use futures::StreamExt;
+                while let Some(id) = wakes.next().await {
+                    if tx.send(id).is_err() {
+                        break;
+                    }
+                }
+                tracing::warn!("the runtime's change feed ended; the resync still runs");
+                std::future::pending::<Option<(Uuid, PassOutcome)>>().await
+            });
+        }
         let me = self.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(me.ctx.lease_ttl / 3);

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use uuid::Uuid;
 
 use crate::RuntimeError;
@@ -17,6 +18,12 @@ pub struct BrokerSpec {
     pub broker_id: u32,
     pub kafka_version: String,
     pub storage_gib: u32,
+    /// CPU (millicores) and memory (MiB) of the broker, from its broker type.
+    pub cpu_millis: u32,
+    pub memory_mib: u32,
+    /// Brokers the cluster should have (for the quorum voters list) and zones to spread over.
+    pub broker_count: u32,
+    pub zone_count: u32,
     /// `server.properties` text from the cluster's configuration revision (empty when none).
     pub server_properties: String,
     /// Identifies what the broker must be restarted for when it changes (version and
@@ -50,11 +57,22 @@ pub struct ObservedBroker {
     /// The address clients reach it on.
     pub host: String,
     pub port: u16,
+    /// The failure domain it runs in (its node's zone), when the runtime knows it.
+    pub zone: Option<String>,
 }
 
-/// Where brokers run. Implementations: [`crate::local::LocalRuntime`] (processes on this host)
-/// and [`crate::sim::SimRuntime`] (in memory, for tests and benchmarks).
+/// Where brokers run. Implementations: [`crate::local::LocalRuntime`] (processes on this host),
+/// [`crate::sim::SimRuntime`] (in memory, for tests and benchmarks) and the Kubernetes runtime
+/// (crate `sluice-runtime-k8s`).
 pub trait Runtime: Send + Sync + 'static {
+    /// Clusters whose brokers changed by themselves (a pod failed, a volume grew), as the
+    /// runtime notices them: the reconciler runs a pass for each id it yields, on top of its
+    /// notifications and resync. `None` (the default): the runtime has no such feed, and the
+    /// periodic resync notices changes.
+    fn wakes(&self) -> Option<BoxStream<'static, Uuid>> {
+        None
+    }
+
     /// The brokers the runtime holds for a cluster, running or not, by broker id.
     fn observe(
         &self,

@@ -108,6 +108,7 @@ impl Runtime for SimRuntime {
                 partitions: partitions.or(Some(0)),
                 host: "127.0.0.1".into(),
                 port: 19_000 + spec.broker_id as u16,
+                zone: None,
             },
         );
         drop(clusters);

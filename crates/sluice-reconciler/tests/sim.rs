@@ -358,6 +358,10 @@ async fn an_interrupted_step_is_resumed_not_duplicated(pool: PgPool) {
         broker_id: 1,
         kafka_version: "3.7.0".into(),
         storage_gib: 10,
+        cpu_millis: snap.spec.broker_resources.cpu_millis,
+        memory_mib: snap.spec.broker_resources.memory_mib,
+        broker_count: snap.spec.broker_count,
+        zone_count: snap.spec.zone_count,
         server_properties: String::new(),
         fingerprint: sluice_reconciler::planner::fingerprint(&snap.spec),
     })

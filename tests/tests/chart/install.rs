@@ -248,8 +248,17 @@ fn helm_install_creates_the_expected_objects_on_a_real_apiserver() {
         "-n",
         "kafka-b"
     ]));
-    assert!(can(&["create", "events", "-n", "kafka-b"]));
-    assert!(can(&["list", "nodes"]));
+    assert!(can(&["watch", "pods", "-n", "kafka-b"]));
+    assert!(
+        !can(&["update", "pods", "-n", "kafka-b"]),
+        "the runtime applies server-side: patch, never update"
+    );
+    assert!(
+        !can(&["get", "secrets", "-n", "kafka-a"]),
+        "credentials are write-only"
+    );
+    assert!(can(&["get", "nodes"]));
+    assert!(can(&["get", "storageclasses.storage.k8s.io"]));
     assert!(!can(&["delete", "nodes"]));
     assert!(
         !can(&["create", "pods", "-n", "default"]),

@@ -199,8 +199,8 @@ fn every_rendering_is_hardened_and_least_privileged() {
             "configmaps",
             "secrets",
             "poddisruptionbudgets",
-            "events",
             "nodes",
+            "storageclasses",
         ];
         for role in of_kind(&docs, "Role")
             .into_iter()
@@ -228,10 +228,19 @@ fn every_rendering_is_hardened_and_least_privileged() {
                 {
                     assert_eq!(
                         rule["verbs"],
-                        serde_json::json!(["get", "list", "watch"]),
+                        serde_json::json!(["get"]),
                         "{name}: nodes are read-only"
                     );
                 }
+                // The runtime applies server-side (patch) and never updates.
+                assert!(
+                    !rule["verbs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|v| v == "update"),
+                    "{name}: update in {role}"
+                );
             }
         }
     }

@@ -34,6 +34,7 @@ fn broker(id: u32, health: Health, fp: &str, partitions: u32) -> ObservedBroker 
         partitions: Some(partitions),
         host: "127.0.0.1".into(),
         port: 9000 + id as u16,
+        zone: None,
     }
 }
 

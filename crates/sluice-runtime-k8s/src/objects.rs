@@ -1,0 +1,616 @@
+//! The Kubernetes objects of a Sluice cluster, as JSON documents: pure functions of the broker
+//! spec and the runtime's settings, no I/O. What they return is sent as is (server-side apply),
+//! so tests validate exactly these documents against the Kubernetes schemas.
+//!
+//! Per cluster (names from [`Names`]):
+//! - ConfigMap `sluice-<cluster id>`: the brokers' `server.properties`; the **owner** of every
+//!   other object below (owner references), so deleting it garbage-collects the cluster;
+//! - Secret `…-credentials`, Service `…-brokers` (headless, broker DNS), Service `…-bootstrap`,
+//!   PodDisruptionBudget `sluice-<cluster id>` (maxUnavailable 1);
+//! - per broker n: PersistentVolumeClaim `…-data-<n>` and Pod `…-broker-<n>` (no StatefulSet,
+//!   so each broker is replaced, removed or reconfigured on its own).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use sluice_reconciler::BrokerSpec;
+use uuid::Uuid;
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "sluice";
+/// Label keys.
+pub const LABEL_CLUSTER: &str = "sluice.dev/cluster";
+pub const LABEL_BROKER: &str = "sluice.dev/broker";
+pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
+/// Pod annotations: what the broker was started with, and the zone of its node.
+pub const ANN_FINGERPRINT: &str = "sluice.dev/fingerprint";
+pub const ANN_ZONE: &str = "sluice.dev/zone";
+/// The zone annotation's value when the node has no zone label.
+pub const NO_ZONE: &str = "-";
+/// Node labels the zone is read from (the GA one first).
+pub const ZONE_LABELS: [&str; 2] = [
+    "topology.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/zone",
+];
+
+pub const KAFKA_PORT: u16 = 9092;
+pub const ADMIN_PORT: u16 = 9093;
+
+/// Where things are inside the broker container.
+const DATA_MOUNT: &str = "/var/lib/sluice";
+const CONFIG_MOUNT: &str = "/etc/sluice/config";
+const POD_INFO_MOUNT: &str = "/etc/sluice/pod";
+const RUN_MOUNT: &str = "/run/sluice";
+const CREDENTIALS_MOUNT: &str = "/etc/sluice/credentials";
+
+/// The broker's start: copy the cluster's properties to a writable place, add `broker.rack`
+/// from the pod's `sluice.dev/zone` annotation (the runtime writes it from the node's zone label
+/// once the pod is scheduled; a pod cannot read node labels itself), then become the broker.
+/// It waits up to two minutes for the annotation to reach the downward-API file; `-` means the
+/// node has no zone. Every other setting comes from `SLUICE_*` variables the broker reads.
+pub const LAUNCH_SCRIPT: &str = r#"set -eu
+zone=""
+i=0
+while [ "$i" -lt 120 ]; do
+  zone=$(cat /etc/sluice/pod/zone 2>/dev/null || true)
+  [ -n "$zone" ] && break
+  i=$((i + 1))
+  sleep 1
+done
+cp /etc/sluice/config/server.properties /run/sluice/server.properties
+if [ -n "$zone" ] && [ "$zone" != "-" ]; then
+  printf 'broker.rack=%s\n' "$zone" >>/run/sluice/server.properties
+fi
+exec /usr/local/bin/sluice-broker --config /run/sluice/server.properties
+"#;
+
+/// Readiness: the broker answers the Kafka protocol. Sends ApiVersions v0 (correlation id
+/// "SLCE", client id "probe") over bash's /dev/tcp and expects the same correlation id and error
+/// code 0 in the first 10 bytes of the answer. Needs only bash and coreutils (the broker image
+/// is Debian slim), not a `--probe` mode in the broker.
+pub const READINESS_SCRIPT: &str = r#"exec 3<>/dev/tcp/127.0.0.1/9092 || exit 1
+printf '\x00\x00\x00\x0f\x00\x12\x00\x00SLCE\x00\x05probe' >&3
+resp=$(timeout 3 head -c 10 <&3 | od -An -tx1 | tr -d ' \n')
+[ "${resp:8:12}" = "534c43450000" ]
+"#;
+
+/// The PodDisruptionBudget API the server serves: `policy/v1` from Kubernetes 1.21,
+/// `policy/v1beta1` before (the test apiserver is 1.20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdbApi {
+    V1,
+    V1beta1,
+}
+
+impl PdbApi {
+    /// From the server's `/version` (minor may carry a `+`, as on some distributions).
+    pub fn for_server(major: &str, minor: &str) -> PdbApi {
+        let num = |s: &str| {
+            s.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse::<u32>()
+                .unwrap_or(0)
+        };
+        if (num(major), num(minor)) >= (1, 21) {
+            PdbApi::V1
+        } else {
+            PdbApi::V1beta1
+        }
+    }
+
+    pub fn api_version(self) -> &'static str {
+        match self {
+            PdbApi::V1 => "policy/v1",
+            PdbApi::V1beta1 => "policy/v1beta1",
+        }
+    }
+}
+
+/// What the objects depend on besides the broker spec.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub namespace: String,
+    /// The `sluice-broker` image.
+    pub broker_image: String,
+    pub image_pull_policy: Option<String>,
+    /// `None`: the cluster's default storage class.
+    pub storage_class: Option<String>,
+    /// DNS suffix of the cluster (`cluster.local`).
+    pub cluster_domain: String,
+    pub pdb_api: PdbApi,
+}
+
+/// Object names of one cluster.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub cluster_id: Uuid,
+}
+
+impl Names {
+    pub fn new(cluster_id: Uuid) -> Names {
+        Names { cluster_id }
+    }
+    /// The owner ConfigMap, and the PodDisruptionBudget.
+    pub fn base(&self) -> String {
+        format!("sluice-{}", self.cluster_id)
+    }
+    pub fn config_map(&self) -> String {
+        self.base()
+    }
+    pub fn pdb(&self) -> String {
+        self.base()
+    }
+    pub fn secret(&self) -> String {
+        format!("{}-credentials", self.base())
+    }
+    pub fn headless(&self) -> String {
+        format!("{}-brokers", self.base())
+    }
+    pub fn bootstrap(&self) -> String {
+        format!("{}-bootstrap", self.base())
+    }
+    pub fn pod(&self, broker_id: u32) -> String {
+        format!("{}-broker-{broker_id}", self.base())
+    }
+    pub fn pvc(&self, broker_id: u32) -> String {
+        format!("{}-data-{broker_id}", self.base())
+    }
+    pub fn hostname(broker_id: u32) -> String {
+        format!("broker-{broker_id}")
+    }
+    /// The broker's stable DNS name (hostname + subdomain under the headless Service).
+    pub fn broker_host(&self, broker_id: u32, s: &Settings) -> String {
+        format!(
+            "{}.{}.{}.svc.{}",
+            Self::hostname(broker_id),
+            self.headless(),
+            s.namespace,
+            s.cluster_domain
+        )
+    }
+    /// `sluice.dev/cluster=<id>`: every object of the cluster.
+    pub fn selector(&self) -> String {
+        format!("{LABEL_CLUSTER}={}", self.cluster_id)
+    }
+}
+
+/// Labels of every object of the cluster; brokers' pods and volumes add `sluice.dev/broker`.
+pub fn labels(names: &Names, component: &str, broker_id: Option<u32>) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_owned(),
+            "sluice-broker".to_owned(),
+        ),
+        ("app.kubernetes.io/instance".to_owned(), names.base()),
+        (LABEL_COMPONENT.to_owned(), component.to_owned()),
+        ("app.kubernetes.io/part-of".to_owned(), "sluice".to_owned()),
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            "sluice".to_owned(),
+        ),
+        (LABEL_CLUSTER.to_owned(), names.cluster_id.to_string()),
+    ]);
+    if let Some(id) = broker_id {
+        l.insert(LABEL_BROKER.to_owned(), id.to_string());
+    }
+    l
+}
+
+/// The labels selecting the cluster's broker pods.
+fn broker_selector(names: &Names) -> Value {
+    json!({
+        LABEL_CLUSTER: names.cluster_id.to_string(),
+        LABEL_COMPONENT: "broker",
+    })
+}
+
+/// The owner reference to the cluster's ConfigMap (its `uid` known once it exists).
+pub fn owner_reference(names: &Names, config_map_uid: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": names.config_map(),
+        "uid": config_map_uid,
+        "controller": true,
+    })
+}
+
+fn meta(name: &str, names: &Names, s: &Settings, component: &str, broker: Option<u32>) -> Value {
+    json!({
+        "name": name,
+        "namespace": s.namespace,
+        "labels": labels(names, component, broker),
+    })
+}
+
+fn with_owner(mut meta: Value, owner: &Value) -> Value {
+    meta["ownerReferences"] = json!([owner]);
+    meta
+}
+
+/// The brokers' `server.properties`: the cluster's configuration revision, then what Sluice
+/// sets (cluster id, the quorum voters). `node.id`, listeners and the data directory come from
+/// the pod's `SLUICE_*` variables, `broker.rack` from the launch script.
+pub fn server_properties(spec: &BrokerSpec, names: &Names, s: &Settings) -> String {
+    let voters: Vec<String> = (1..=spec.broker_count.max(1))
+        .map(|id| format!("{id}@{}:{ADMIN_PORT}", names.broker_host(id, s)))
+        .collect();
+    let mut out = String::new();
+    if !spec.server_properties.trim().is_empty() {
+        out.push_str("# The cluster's configuration revision\n");
+        out.push_str(spec.server_properties.trim_end());
+        out.push('\n');
+    }
+    out.push_str("# Set by Sluice\n");
+    out.push_str(&format!("cluster.id={}\n", spec.cluster_id));
+    out.push_str(&format!("controller.quorum.voters={}\n", voters.join(",")));
+    out
+}
+
+/// The owner ConfigMap.
+pub fn config_map(spec: &BrokerSpec, s: &Settings) -> Value {
+    let names = Names::new(spec.cluster_id);
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(&names.config_map(), &names, s, "cluster", None),
+        "data": { "server.properties": server_properties(spec, &names, s) },
+    })
+}
+
+/// The cluster's credentials: an admin password generated once (the Secret is created only
+/// when absent, never re-applied, so it does not change). Brokers mount it for the SASL work to
+/// come; they do not authenticate clients yet.
+pub fn secret(cluster_id: Uuid, s: &Settings, owner: &Value, password: &str) -> Value {
+    let names = Names::new(cluster_id);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": with_owner(meta(&names.secret(), &names, s, "cluster", None), owner),
+        "type": "Opaque",
+        "stringData": { "admin-username": "sluice-admin", "admin-password": password },
+    })
+}
+
+fn kafka_ports() -> Value {
+    json!([
+        { "name": "kafka", "port": KAFKA_PORT, "targetPort": "kafka", "protocol": "TCP" },
+        { "name": "admin", "port": ADMIN_PORT, "targetPort": "admin", "protocol": "TCP" },
+    ])
+}
+
+/// The headless Service giving each broker its DNS name; not-ready addresses are published so
+/// that brokers find each other while they start.
+pub fn headless_service(cluster_id: Uuid, s: &Settings, owner: &Value) -> Value {
+    let names = Names::new(cluster_id);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": with_owner(meta(&names.headless(), &names, s, "cluster", None), owner),
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": true,
+            "selector": broker_selector(&names),
+            "ports": kafka_ports(),
+        },
+    })
+}
+
+/// The bootstrap Service: one address for clients' first connection, ready brokers only.
+pub fn bootstrap_service(cluster_id: Uuid, s: &Settings, owner: &Value) -> Value {
+    let names = Names::new(cluster_id);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": with_owner(meta(&names.bootstrap(), &names, s, "cluster", None), owner),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": broker_selector(&names),
+            "ports": [{ "name": "kafka", "port": KAFKA_PORT, "targetPort": "kafka", "protocol": "TCP" }],
+        },
+    })
+}
+
+/// At most one broker down by a voluntary disruption (a node drain) at a time.
+pub fn pod_disruption_budget(cluster_id: Uuid, s: &Settings, owner: &Value) -> Value {
+    let names = Names::new(cluster_id);
+    json!({
+        "apiVersion": s.pdb_api.api_version(),
+        "kind": "PodDisruptionBudget",
+        "metadata": with_owner(meta(&names.pdb(), &names, s, "cluster", None), owner),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": { "matchLabels": broker_selector(&names) },
+        },
+    })
+}
+
+/// The broker's volume, of `storage_gib` GiB.
+pub fn pvc(spec: &BrokerSpec, storage_gib: u32, s: &Settings, owner: &Value) -> Value {
+    let names = Names::new(spec.cluster_id);
+    let mut pvc_spec = json!({
+        "accessModes": ["ReadWriteOnce"],
+        "resources": { "requests": { "storage": format!("{storage_gib}Gi") } },
+    });
+    if let Some(class) = &s.storage_class {
+        pvc_spec["storageClassName"] = json!(class);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": with_owner(
+            meta(&names.pvc(spec.broker_id), &names, s, "broker", Some(spec.broker_id)),
+            owner,
+        ),
+        "spec": pvc_spec,
+    })
+}
+
+/// The broker's pod, on its volume.
+pub fn pod(spec: &BrokerSpec, s: &Settings, owner: &Value) -> Value {
+    let names = Names::new(spec.cluster_id);
+    let id = spec.broker_id;
+    let mut metadata = with_owner(meta(&names.pod(id), &names, s, "broker", Some(id)), owner);
+    metadata["annotations"] = json!({
+        ANN_FINGERPRINT: spec.fingerprint,
+        "sluice.dev/kafka-version": spec.kafka_version,
+    });
+    let resources = json!({
+        "cpu": format!("{}m", spec.cpu_millis),
+        "memory": format!("{}Mi", spec.memory_mib),
+    });
+    let host = names.broker_host(id, s);
+    let mut container = json!({
+        "name": "broker",
+        "image": s.broker_image,
+        "command": ["/bin/sh", "-c", LAUNCH_SCRIPT],
+        "env": [
+            { "name": "SLUICE_NODE_ID", "value": id.to_string() },
+            { "name": "SLUICE_LISTENERS", "value": format!("PLAINTEXT://0.0.0.0:{KAFKA_PORT}") },
+            { "name": "SLUICE_ADVERTISED_LISTENERS", "value": format!("PLAINTEXT://{host}:{KAFKA_PORT}") },
+            { "name": "SLUICE_DATA_DIR", "value": format!("{DATA_MOUNT}/data") },
+            { "name": "SLUICE_ADMIN_LISTENER", "value": format!("0.0.0.0:{ADMIN_PORT}") },
+        ],
+        "ports": [
+            { "name": "kafka", "containerPort": KAFKA_PORT, "protocol": "TCP" },
+            { "name": "admin", "containerPort": ADMIN_PORT, "protocol": "TCP" },
+        ],
+        "readinessProbe": {
+            "exec": { "command": ["/bin/bash", "-c", READINESS_SCRIPT] },
+            "periodSeconds": 5,
+            "timeoutSeconds": 4,
+            "failureThreshold": 3,
+        },
+        // Guaranteed QoS: a broker is not a burstable workload.
+        "resources": { "requests": resources, "limits": resources },
+        "volumeMounts": [
+            { "name": "data", "mountPath": DATA_MOUNT },
+            { "name": "config", "mountPath": CONFIG_MOUNT, "readOnly": true },
+            { "name": "pod-info", "mountPath": POD_INFO_MOUNT, "readOnly": true },
+            { "name": "run", "mountPath": RUN_MOUNT },
+            { "name": "credentials", "mountPath": CREDENTIALS_MOUNT, "readOnly": true },
+        ],
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "privileged": false,
+            "capabilities": { "drop": ["ALL"] },
+        },
+    });
+    if let Some(p) = &s.image_pull_policy {
+        container["imagePullPolicy"] = json!(p);
+    }
+    // Spread over zones (required when the cluster asks for several zones) and over nodes.
+    let zone_rule = if spec.zone_count > 1 {
+        "DoNotSchedule"
+    } else {
+        "ScheduleAnyway"
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "hostname": Names::hostname(id),
+            "subdomain": names.headless(),
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 60,
+            "enableServiceLinks": false,
+            "automountServiceAccountToken": false,
+            "securityContext": {
+                "runAsNonRoot": true,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "fsGroup": 10001,
+                "seccompProfile": { "type": "RuntimeDefault" },
+            },
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": ZONE_LABELS[0],
+                    "whenUnsatisfiable": zone_rule,
+                    "labelSelector": { "matchLabels": broker_selector(&names) },
+                },
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": { "matchLabels": broker_selector(&names) },
+                },
+            ],
+            "containers": [container],
+            "volumes": [
+                { "name": "data", "persistentVolumeClaim": { "claimName": names.pvc(id) } },
+                { "name": "config", "configMap": { "name": names.config_map() } },
+                { "name": "pod-info", "downwardAPI": { "items": [
+                    { "path": "zone", "fieldRef": { "fieldPath": format!("metadata.annotations['{ANN_ZONE}']") } },
+                ] } },
+                { "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } },
+                { "name": "credentials", "secret": { "secretName": names.secret() } },
+            ],
+        },
+    })
+}
+
+/// Every object of a cluster with `broker_count` brokers, as the runtime applies them (the owner
+/// uid is a placeholder): what the schema test validates.
+pub fn all(spec: &BrokerSpec, s: &Settings) -> Vec<Value> {
+    let owner = owner_reference(
+        &Names::new(spec.cluster_id),
+        "00000000-0000-0000-0000-000000000000",
+    );
+    let mut out = vec![
+        config_map(spec, s),
+        secret(spec.cluster_id, s, &owner, "generated"),
+        headless_service(spec.cluster_id, s, &owner),
+        bootstrap_service(spec.cluster_id, s, &owner),
+        pod_disruption_budget(spec.cluster_id, s, &owner),
+    ];
+    for id in 1..=spec.broker_count {
+        let b = BrokerSpec {
+            broker_id: id,
+            ..spec.clone()
+        };
+        out.push(pvc(&b, b.storage_gib, s, &owner));
+        out.push(pod(&b, s, &owner));
+    }
+    out
+}
+
+/// `"<n>Gi"` (or another binary/decimal quantity) → whole GiB, rounded down.
+pub fn parse_gib(q: &str) -> Option<u32> {
+    let q = q.trim();
+    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+    let (num, unit) = q.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let bytes = match unit {
+        "Ki" => n << 10,
+        "Mi" => n << 20,
+        "Gi" => n << 30,
+        "Ti" => n << 40,
+        "Pi" => n << 50,
+        "" => n,
+        "k" => n * 1_000,
+        "M" => n * 1_000_000,
+        "G" => n * 1_000_000_000,
+        "T" => n * 1_000_000_000_000,
+        _ => return None,
+    };
+    u32::try_from(bytes >> 30).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn settings() -> Settings {
+        Settings {
+            namespace: "kafka".into(),
+            broker_image: "sluice/sluice-broker:0.1.0".into(),
+            image_pull_policy: None,
+            storage_class: Some("fast".into()),
+            cluster_domain: "cluster.local".into(),
+            pdb_api: PdbApi::V1,
+        }
+    }
+
+    fn spec() -> BrokerSpec {
+        BrokerSpec {
+            cluster_id: Uuid::parse_str("0190a3f0-0000-7000-8000-000000000001").unwrap(),
+            broker_id: 2,
+            kafka_version: "3.7.0".into(),
+            storage_gib: 100,
+            cpu_millis: 2000,
+            memory_mib: 8192,
+            broker_count: 3,
+            zone_count: 3,
+            server_properties: "num.partitions=3\n".into(),
+            fingerprint: "3.7.0/-/2000m/8192Mi".into(),
+        }
+    }
+
+    #[test]
+    fn names_fit_dns_labels() {
+        let n = Names::new(spec().cluster_id);
+        for name in [
+            n.pod(60),
+            n.pvc(60),
+            n.headless(),
+            n.bootstrap(),
+            n.secret(),
+        ] {
+            assert!(name.len() <= 63, "{name}");
+            assert!(name.starts_with(|c: char| c.is_ascii_lowercase()), "{name}");
+        }
+    }
+
+    #[test]
+    fn properties_list_every_voter_after_the_users_settings() {
+        let s = settings();
+        let p = server_properties(&spec(), &Names::new(spec().cluster_id), &s);
+        let voters = p
+            .lines()
+            .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+            .unwrap();
+        let base = "sluice-0190a3f0-0000-7000-8000-000000000001-brokers.kafka.svc.cluster.local";
+        assert_eq!(
+            voters,
+            format!("1@broker-1.{base}:9093,2@broker-2.{base}:9093,3@broker-3.{base}:9093")
+        );
+        assert!(p.starts_with("# The cluster's configuration revision\nnum.partitions=3\n"));
+        assert!(p.contains("cluster.id=0190a3f0-0000-7000-8000-000000000001\n"));
+    }
+
+    #[test]
+    fn pods_get_the_broker_types_resources_and_their_own_volume() {
+        let s = settings();
+        let owner = owner_reference(&Names::new(spec().cluster_id), "u-1");
+        let p = pod(&spec(), &s, &owner);
+        let c = &p["spec"]["containers"][0];
+        assert_eq!(c["resources"]["requests"]["cpu"], "2000m");
+        assert_eq!(c["resources"]["limits"]["memory"], "8192Mi");
+        assert_eq!(
+            p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "sluice-0190a3f0-0000-7000-8000-000000000001-data-2"
+        );
+        assert_eq!(p["metadata"]["labels"][LABEL_BROKER], "2");
+        assert_eq!(p["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(
+            p["spec"]["topologySpreadConstraints"][0]["whenUnsatisfiable"],
+            "DoNotSchedule"
+        );
+        assert_eq!(
+            p["spec"]["subdomain"],
+            Names::new(spec().cluster_id).headless()
+        );
+    }
+
+    #[test]
+    fn pdb_version_follows_the_server() {
+        assert_eq!(PdbApi::for_server("1", "20"), PdbApi::V1beta1);
+        assert_eq!(PdbApi::for_server("1", "21+"), PdbApi::V1);
+        assert_eq!(PdbApi::for_server("1", "33"), PdbApi::V1);
+    }
+
+    #[test]
+    fn quantities_parse_to_gib() {
+        assert_eq!(parse_gib("100Gi"), Some(100));
+        assert_eq!(parse_gib("1Ti"), Some(1024));
+        assert_eq!(parse_gib("2147483648"), Some(2));
+        assert_eq!(parse_gib("10x"), None);
+    }
+
+    #[test]
+    fn all_objects_are_labelled_and_owned() {
+        let docs = all(&spec(), &settings());
+        assert_eq!(docs.len(), 5 + 2 * 3);
+        for d in &docs {
+            assert_eq!(
+                d["metadata"]["labels"][LABEL_CLUSTER],
+                "0190a3f0-0000-7000-8000-000000000001"
+            );
+            if d["kind"] != "ConfigMap" {
+                assert_eq!(d["metadata"]["ownerReferences"][0]["kind"], "ConfigMap");
+            }
+        }
+    }
+}

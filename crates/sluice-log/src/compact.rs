@@ -13,7 +13,9 @@
 //! # A pass
 //!
 //! 1. An offset map `key → latest offset` is built over the dirty part (the
-//!    clean part already holds at most one record per key).
+//!    clean part already holds at most one record per key), whole segments
+//!    at a time until `cleaner_map_bytes` is used; the pass then cleans only
+//!    up to the last mapped segment and the checkpoint stops there.
 //! 2. Each cleanable segment, oldest first, is filtered: a keyed record is
 //!    kept only if no later record in the map has its key; a kept tombstone
 //!    (null value) is dropped too once `delete_retention_ms` has passed since
@@ -62,6 +64,10 @@ use crate::error::IoContext;
 use crate::recovery::ChunkReader;
 use crate::segment::{self, Segment};
 use crate::{CompactionOutcome, LogError, PartitionLog};
+
+/// Approximate heap bytes of one offset-map entry besides its key (box,
+/// offset, hash table slot and control byte, load factor).
+const MAP_ENTRY_OVERHEAD: usize = 48;
 
 /// A cleaned segment being written.
 pub(crate) const CLEANED_SUFFIX: &str = ".log.cleaned";
@@ -151,9 +157,15 @@ impl PartitionLog {
             return Ok(out);
         }
 
-        // 1. Offset map over the dirty part.
+        // 1. Offset map over the dirty part, whole segments, within the budget.
         let mut latest: HashMap<Box<[u8]>, i64> = HashMap::new();
+        let mut map_bytes = 0u64;
+        let mut mapped_end = dirty_from;
         for seg in &self.segments[dirty_from..end] {
+            if mapped_end > dirty_from && map_bytes > self.config.cleaner_map_bytes {
+                break;
+            }
+            mapped_end += 1;
             for_each_batch(seg, |_, bytes, h| {
                 if h.is_control() {
                     return Ok(());
@@ -166,6 +178,7 @@ impl PartitionLog {
                     match latest.get_mut(key) {
                         Some(o) => *o = offset,
                         None => {
+                            map_bytes += (key.len() + MAP_ENTRY_OVERHEAD) as u64;
                             latest.insert(key.into(), offset);
                         }
                     }
@@ -173,6 +186,12 @@ impl PartitionLog {
                 Ok(())
             })?;
         }
+        if mapped_end < end {
+            tracing::debug!(dir = %self.dir.display(), mapped = mapped_end - dirty_from, "offset map full; cleaning part of the dirty range");
+        }
+        let end = mapped_end;
+        out.segments_scanned = end;
+        out.bytes_before = self.segments[..end].iter().map(|s| s.size).sum();
         // Last batch of every producer, over the whole log.
         let mut last_of_producer: HashMap<i64, i64> = HashMap::new();
         for seg in &self.segments {

@@ -149,6 +149,12 @@ pub struct LogConfig {
     /// `min.compaction.lag.ms`: a segment is compacted only once its largest
     /// timestamp is at least this old.
     pub min_compaction_lag_ms: i64,
+    /// Memory budget of one cleaning pass's key → offset map (Kafka's
+    /// `log.cleaner.dedupe.buffer.size`, a broker setting). A pass maps whole
+    /// dirty segments, oldest first, until the budget is used (at least one
+    /// segment), and cleans only up to there; later segments wait for the
+    /// next pass.
+    pub cleaner_map_bytes: u64,
 }
 
 impl Eq for LogConfig {}
@@ -169,6 +175,7 @@ impl Default for LogConfig {
             delete_retention_ms: 86_400_000,
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: 0,
+            cleaner_map_bytes: 128 << 20,
         }
     }
 }

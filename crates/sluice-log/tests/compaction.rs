@@ -495,3 +495,35 @@ fn invalid_compaction_config_is_rejected() {
         assert!(PartitionLog::open(dir.path(), bad).is_err());
     }
 }
+
+#[test]
+fn a_small_offset_map_cleans_in_several_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        cleaner_map_bytes: 1, // one dirty segment per pass
+        ..compact_config()
+    };
+    let mut log = PartitionLog::open(dir.path(), config).unwrap();
+    overwrite_keys(&mut log, 100, 0, 0);
+    force_roll(&mut log);
+    commit(&mut log);
+    let bases = log.segment_base_offsets();
+    assert!(bases.len() > 3);
+    let before = dump(&log);
+    let mut passes = 0;
+    loop {
+        let out = log.compact(1000).unwrap();
+        if !out.cleaned {
+            break;
+        }
+        passes += 1;
+        assert_eq!(
+            out.cleaner_offset,
+            Some(bases[passes]),
+            "one segment per pass"
+        );
+        assert_eq!(out.segments_scanned, passes);
+    }
+    assert_eq!(passes, bases.len() - 1);
+    assert_eq!(dump(&log), expected(&before, i64::MAX));
+}

@@ -110,6 +110,9 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
             cfg.log_message_timestamp_type.clone(),
         ),
         ("min.insync.replicas", cfg.min_insync_replicas.to_string()),
+        ("delete.retention.ms", "86400000".to_string()),
+        ("min.cleanable.dirty.ratio", "0.5".to_string()),
+        ("min.compaction.lag.ms", "0".to_string()),
         (
             "flush.messages",
             cfg.log_flush_interval_messages.to_string(),
@@ -142,6 +145,9 @@ pub fn broker_name(topic_key: &str) -> Option<&'static str> {
         "message.timestamp.type" => "log.message.timestamp.type",
         "min.insync.replicas" => "min.insync.replicas",
         "flush.messages" => "log.flush.interval.messages",
+        "delete.retention.ms" => "log.cleaner.delete.retention.ms",
+        "min.cleanable.dirty.ratio" => "log.cleaner.min.cleanable.ratio",
+        "min.compaction.lag.ms" => "log.cleaner.min.compaction.lag.ms",
         _ => return None,
     })
 }
@@ -166,6 +172,10 @@ pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
             value.parse::<i64>().is_ok_and(|v| v >= 0)
         }
         "min.insync.replicas" => value.parse::<i64>().is_ok_and(|v| v >= 1),
+        "delete.retention.ms" | "min.compaction.lag.ms" => {
+            value.parse::<i64>().is_ok_and(|v| v >= 0)
+        }
+        "min.cleanable.dirty.ratio" => value.parse::<f64>().is_ok_and(|v| (0.0..=1.0).contains(&v)),
         _ => return Err(format!("unknown topic config {name}")),
     };
     if ok {

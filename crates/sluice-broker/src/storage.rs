@@ -35,13 +35,20 @@ impl TopicSettings {
         let defaults = LogConfig::default();
         let retention_ms = get("retention.ms").unwrap_or(-1);
         let retention_bytes = get("retention.bytes").unwrap_or(-1);
+        // `compact` keeps the latest record per key; `delete` (alone or with it) applies
+        // time/size retention.
+        let policy = effective
+            .get("cleanup.policy")
+            .map_or("delete", String::as_str);
+        let compact = policy.split(',').any(|p| p.trim() == "compact");
+        let delete = !compact || policy.split(',').any(|p| p.trim() == "delete");
         let log = LogConfig {
             segment_bytes: get("segment.bytes").map_or(defaults.segment_bytes, |v| {
                 v.clamp(61, i64::from(i32::MAX)) as u64
             }),
             segment_ms: get("segment.ms").map(|v| v.max(0) as u64),
-            retention_ms: (retention_ms >= 0).then_some(retention_ms),
-            retention_bytes: (retention_bytes >= 0).then_some(retention_bytes as u64),
+            retention_ms: (delete && retention_ms >= 0).then_some(retention_ms),
+            retention_bytes: (delete && retention_bytes >= 0).then_some(retention_bytes as u64),
             max_message_bytes: get("max.message.bytes").map_or(defaults.max_message_bytes, |v| {
                 v.clamp(61, i64::from(i32::MAX)) as u32
             }),
@@ -53,6 +60,16 @@ impl TopicSettings {
             } else {
                 sluice_log::TimestampType::CreateTime
             },
+            compact,
+            delete_retention_ms: get("delete.retention.ms")
+                .map_or(defaults.delete_retention_ms, |v| v.max(0)),
+            min_cleanable_dirty_ratio: effective
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|r| (0.0..=1.0).contains(r))
+                .unwrap_or(defaults.min_cleanable_dirty_ratio),
+            min_compaction_lag_ms: get("min.compaction.lag.ms")
+                .map_or(defaults.min_compaction_lag_ms, |v| v.max(0)),
             ..defaults
         };
         TopicSettings { log }
@@ -405,10 +422,14 @@ impl PartitionStore {
         self.producers.max_producer_id()
     }
 
-    /// Time-based housekeeping: segment rolls and retention.
+    /// Time-based housekeeping: segment rolls, retention and, for compacted topics, a log
+    /// cleaner pass (which holds the partition lock while it runs).
     pub fn maintain(&mut self, now_ms: i64) -> Result<(), BrokerError> {
         self.log.roll_if_due(now_ms).map_err(log_err)?;
         self.log.apply_retention(now_ms).map_err(log_err)?;
+        if self.log.config().compact {
+            self.log.compact(now_ms).map_err(log_err)?;
+        }
         Ok(())
     }
 

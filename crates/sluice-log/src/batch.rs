@@ -31,9 +31,9 @@ pub(crate) const MAX_TIMESTAMP_OFFSET: usize = 35;
 const PRODUCER_ID_OFFSET: usize = 43;
 const PRODUCER_EPOCH_OFFSET: usize = 51;
 const BASE_SEQUENCE_OFFSET: usize = 53;
-const RECORDS_COUNT_OFFSET: usize = 57;
+pub(crate) const RECORDS_COUNT_OFFSET: usize = 57;
 
-const COMPRESSION_MASK: i16 = 0x07;
+pub(crate) const COMPRESSION_MASK: i16 = 0x07;
 /// Attribute bit: timestamps are broker append time.
 pub const TIMESTAMP_TYPE_BIT: i16 = 0x08;
 const TRANSACTIONAL_BIT: i16 = 0x10;
@@ -356,6 +356,13 @@ impl<'a> Iterator for RecordIter<'a> {
 }
 
 impl<'a> RecordIter<'a> {
+    /// The value of one raw record (length prefix included), for tests.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn single(raw: &[u8]) -> Option<Vec<u8>> {
+        let mut it = RecordIter { buf: raw, left: 1 };
+        it.parse_one().ok()?.value.map(<[u8]>::to_vec)
+    }
+
     fn parse_one(&mut self) -> Result<Record<'a>, LogError> {
         let bad = || LogError::invalid(0, "malformed record");
         let mut c = Cursor {
@@ -377,6 +384,47 @@ impl<'a> RecordIter<'a> {
             value,
         })
     }
+}
+
+/// One record of a (decompressed) records section, as the log cleaner sees
+/// it: its raw bytes, length prefix included, so a kept record is copied
+/// verbatim (headers and attributes untouched).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRecord<'a> {
+    /// The whole record, from its length varint to its last header.
+    pub(crate) bytes: &'a [u8],
+    /// Offset relative to the batch base offset.
+    pub(crate) offset_delta: i32,
+    /// Key, `None` when null.
+    pub(crate) key: Option<&'a [u8]>,
+    /// The value is null (a tombstone).
+    pub(crate) null_value: bool,
+}
+
+/// Splits a records section holding `count` records into raw records.
+pub(crate) fn raw_records(buf: &[u8], count: i32) -> Result<Vec<RawRecord<'_>>, LogError> {
+    let bad = || LogError::invalid(0, "malformed record");
+    let mut out = Vec::with_capacity(count.clamp(0, 1 << 16) as usize);
+    let mut rest = buf;
+    for _ in 0..count.max(0) {
+        let mut c = Cursor { buf: rest, pos: 0 };
+        let len = usize::try_from(c.varint().ok_or_else(bad)?).map_err(|_| bad())?;
+        let end = c.pos.checked_add(len).ok_or_else(bad)?;
+        let body = rest.get(c.pos..end).ok_or_else(bad)?;
+        let mut b = Cursor { buf: body, pos: 1 }; // skip attributes
+        b.varint().ok_or_else(bad)?; // timestamp delta
+        let offset_delta = i32::try_from(b.varint().ok_or_else(bad)?).map_err(|_| bad())?;
+        let key = b.bytes().ok_or_else(bad)?;
+        let value = b.bytes().ok_or_else(bad)?;
+        out.push(RawRecord {
+            bytes: &rest[..end],
+            offset_delta,
+            key,
+            null_value: value.is_none(),
+        });
+        rest = &rest[end..];
+    }
+    Ok(out)
 }
 
 struct Cursor<'a> {

@@ -1,7 +1,8 @@
 //! Small text checkpoint files, replaced atomically (write temp, fsync, rename).
 //!
-//! * `partition-checkpoint`: `high_watermark`, `log_start_offset` and
-//!   `recovery_point` as `key value` lines after a version line.
+//! * `partition-checkpoint`: `high_watermark`, `log_start_offset`,
+//!   `recovery_point` and (compacted topics) `cleaner_offset` as `key value`
+//!   lines after a version line. Unknown keys are ignored.
 //! * `leader-epoch-checkpoint`: Kafka's format — version line, entry count,
 //!   then `epoch start_offset` lines.
 
@@ -62,6 +63,8 @@ pub(crate) struct PartitionCheckpoint {
     pub(crate) high_watermark: Option<i64>,
     pub(crate) log_start_offset: Option<i64>,
     pub(crate) recovery_point: Option<i64>,
+    /// Log cleaner checkpoint: first offset not yet compacted.
+    pub(crate) cleaner_offset: Option<i64>,
 }
 
 impl PartitionCheckpoint {
@@ -87,6 +90,7 @@ impl PartitionCheckpoint {
                 "high_watermark" => cp.high_watermark = Some(v),
                 "log_start_offset" => cp.log_start_offset = Some(v),
                 "recovery_point" => cp.recovery_point = Some(v),
+                "cleaner_offset" => cp.cleaner_offset = Some(v),
                 _ => {}
             }
         }
@@ -99,6 +103,7 @@ impl PartitionCheckpoint {
             ("high_watermark", self.high_watermark),
             ("log_start_offset", self.log_start_offset),
             ("recovery_point", self.recovery_point),
+            ("cleaner_offset", self.cleaner_offset),
         ] {
             if let Some(v) = v {
                 s.push_str(&format!("{k} {v}\n"));

@@ -11,7 +11,8 @@ use std::io;
 /// [`LogError::RecordListTooLarge`] → `RECORD_LIST_TOO_LARGE`,
 /// [`LogError::OffsetOutOfRange`] → `OFFSET_OUT_OF_RANGE`,
 /// [`LogError::UnexpectedAppendOffset`] → `UNKNOWN_SERVER_ERROR` (a replication bug),
-/// [`LogError::Io`] / [`LogError::FlushFailed`] → `KAFKA_STORAGE_ERROR`.
+/// [`LogError::Io`] / [`LogError::FlushFailed`] → `KAFKA_STORAGE_ERROR`,
+/// [`LogError::Compression`] (log cleaner only) → `UNKNOWN_SERVER_ERROR`.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// A batch's stored CRC-32C does not match its contents.
@@ -75,6 +76,16 @@ pub enum LogError {
         expected: i64,
         /// Offset found in the batch.
         got: i64,
+    },
+    /// The log cleaner could not decompress or recompress a batch.
+    #[error("record batch at offset {base_offset}: codec {codec}: {reason}")]
+    Compression {
+        /// Base offset of the batch.
+        base_offset: i64,
+        /// Compression codec id from the batch attributes.
+        codec: u8,
+        /// What the codec reported.
+        reason: String,
     },
     /// Invalid configuration value.
     #[error("invalid log config: {0}")]

@@ -14,14 +14,29 @@
 //!   plus the timestamp-type attribute bit with a recomputed CRC).
 //! * `<base_offset:020>.index` / `.timeindex` — sparse offset and time
 //!   indexes (see the `index` module docs for the entry formats).
-//! * `partition-checkpoint` — high watermark, log start offset, recovery point.
+//! * `<base_offset:020>.log.cleaned` / `.log.swap` — transient files of the
+//!   log cleaner (compacted topics): a cleaned copy being written, then one
+//!   committed to replace `<base_offset:020>.log`. Opening a log deletes the
+//!   first kind and completes the second.
+//! * `partition-checkpoint` — high watermark, log start offset, recovery
+//!   point and, once a compacted log has been cleaned, the cleaner checkpoint
+//!   (first offset not yet compacted).
 //! * `leader-epoch-checkpoint` — leader-epoch cache (Kafka's text format).
 //!
 //! # Invariants
 //!
 //! * Batches within and across segments have strictly increasing, non-overlapping
 //!   offsets; a segment's base offset is ≤ its first batch's base offset and
-//!   the next segment's base offset is > its last offset.
+//!   the next segment's base offset is > its last offset. After compaction
+//!   ([`PartitionLog::compact`]) offsets are no longer contiguous: records
+//!   keep their original offsets, a batch may hold fewer records than
+//!   `lastOffsetDelta + 1` (even none: the last batch of each producer id is
+//!   never dropped), and a closed segment may be empty.
+//! * Compaction never touches the active segment nor offsets at or above the
+//!   high watermark, and replaces a segment only by renaming a complete,
+//!   fsynced cleaned copy over it, so after a crash each segment is wholly
+//!   old or wholly new. Open file handles ([`FileRegion`]) keep the old inode
+//!   and stay readable.
 //! * `log_start_offset ≤ high_watermark ≤ log_end_offset`.
 //! * Every byte of every segment below the recovery point has been fsynced;
 //!   segments at or above it (and always the last one) are CRC-checked on open
@@ -61,6 +76,7 @@
 
 pub mod batch;
 mod checkpoint;
+mod compact;
 mod epoch;
 mod error;
 mod flush;
@@ -73,6 +89,8 @@ mod segment;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+#[cfg(any(test, feature = "testing"))]
+pub use compact::CrashPoint;
 pub use error::LogError;
 #[cfg(any(test, feature = "testing"))]
 pub use flush::FlusherHold;
@@ -95,7 +113,10 @@ pub enum TimestampType {
 }
 
 /// Per-partition configuration (Kafka topic configs of the same names).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Eq` holds because [`validate`](Self::validate) rejects a NaN
+/// `min_cleanable_dirty_ratio`, the only floating-point field.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`: roll when an append would grow the active segment past this.
     pub segment_bytes: u64,
@@ -114,7 +135,29 @@ pub struct LogConfig {
     pub durable: bool,
     /// `message.timestamp.type`.
     pub timestamp_type: TimestampType,
+    /// `cleanup.policy` contains `compact`: [`PartitionLog::compact`] keeps
+    /// only the latest record of each key. Time and size retention still
+    /// apply when `retention_ms` / `retention_bytes` are set (`compact,delete`);
+    /// for plain `compact` the broker leaves both unset.
+    pub compact: bool,
+    /// `delete.retention.ms`: how long a tombstone (null value) survives
+    /// compaction, counted from its segment's largest timestamp.
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: compact only when the not-yet-compacted
+    /// bytes are at least this share of the cleanable bytes.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: a segment is compacted only once its largest
+    /// timestamp is at least this old.
+    pub min_compaction_lag_ms: i64,
+    /// Memory budget of one cleaning pass's key → offset map (Kafka's
+    /// `log.cleaner.dedupe.buffer.size`, a broker setting). A pass maps whole
+    /// dirty segments, oldest first, until the budget is used (at least one
+    /// segment), and cleans only up to there; later segments wait for the
+    /// next pass.
+    pub cleaner_map_bytes: u64,
 }
+
+impl Eq for LogConfig {}
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -128,6 +171,11 @@ impl Default for LogConfig {
             max_message_bytes: 1_048_588,
             durable: false,
             timestamp_type: TimestampType::CreateTime,
+            compact: false,
+            delete_retention_ms: 86_400_000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            cleaner_map_bytes: 128 << 20,
         }
     }
 }
@@ -143,6 +191,16 @@ impl LogConfig {
         if self.max_message_bytes < batch::HEADER_LEN as u32 {
             return Err(LogError::InvalidConfig(
                 "max_message_bytes must be at least 61",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
+            return Err(LogError::InvalidConfig(
+                "min_cleanable_dirty_ratio must be within [0, 1]",
+            ));
+        }
+        if self.delete_retention_ms < 0 || self.min_compaction_lag_ms < 0 {
+            return Err(LogError::InvalidConfig(
+                "delete_retention_ms and min_compaction_lag_ms must not be negative",
             ));
         }
         Ok(())
@@ -198,11 +256,37 @@ pub struct RetentionOutcome {
     pub log_start_offset: i64,
 }
 
+/// What [`PartitionLog::compact`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CompactionOutcome {
+    /// Whether a cleaning pass ran (false: nothing cleanable, or the dirty
+    /// ratio was below `min_cleanable_dirty_ratio`).
+    pub cleaned: bool,
+    /// Dirty bytes / cleanable bytes before the pass (0 when nothing is cleanable).
+    pub dirty_ratio: f64,
+    /// Closed segments considered (clean and dirty).
+    pub segments_scanned: usize,
+    /// Segments replaced by a cleaned copy (unchanged ones are not rewritten).
+    pub segments_rewritten: usize,
+    /// Bytes of the scanned segments before the pass.
+    pub bytes_before: u64,
+    /// Bytes of the scanned segments after the pass.
+    pub bytes_after: u64,
+    /// Records removed because a later record has the same key.
+    pub records_removed: u64,
+    /// Tombstones removed because `delete_retention_ms` had passed.
+    pub tombstones_removed: u64,
+    /// Batches removed entirely.
+    pub batches_removed: u64,
+    /// The cleaner checkpoint afterwards: first offset not yet compacted.
+    pub cleaner_offset: Option<i64>,
+}
+
 /// Location of the batches a fetch should return, from
 /// [`PartitionLog::read_region`]: `len` bytes of `file` at `position`.
 ///
-/// The file handle stays valid after the segment is deleted by retention,
-/// but a concurrent [`PartitionLog::truncate_to`] (follower divergence) may
+/// The file handle stays valid after the segment is deleted by retention or
+/// replaced by compaction (it keeps the old file), but a concurrent [`PartitionLog::truncate_to`] (follower divergence) may
 /// cut the range; read it promptly and treat a short read as a retryable error.
 #[derive(Debug, Clone)]
 pub struct FileRegion {

@@ -24,6 +24,8 @@ pub struct PartitionLog {
     pub(crate) hw: i64,
     /// Offsets below this are known to be fsynced.
     pub(crate) recovery_point: i64,
+    /// Log cleaner checkpoint: segments ending at or below it are clean.
+    pub(crate) cleaner_offset: Option<i64>,
     pub(crate) epochs: EpochCache,
     pub(crate) flusher: Flusher,
     /// Patched batch headers of the append in progress (reused allocation).
@@ -56,6 +58,7 @@ impl PartitionLog {
     ) -> Result<Self, LogError> {
         config.validate()?;
         std::fs::create_dir_all(dir).ctx(|| format!("create {}", dir.display()))?;
+        crate::compact::recover_swaps(dir)?;
         let bases = scan_dir(dir)?;
         let cp = PartitionCheckpoint::read(dir)?;
         let stored_epochs = checkpoint::read_epochs(dir)?;
@@ -143,6 +146,7 @@ impl PartitionLog {
             log_start,
             hw,
             recovery_point: recovery_point.min(leo),
+            cleaner_offset: cp.cleaner_offset.map(|c| c.min(leo)),
             epochs,
             flusher,
             headers: Vec::new(),

@@ -106,6 +106,7 @@ impl PartitionLog {
             high_watermark: Some(self.hw),
             log_start_offset: Some(self.log_start),
             recovery_point: Some(self.recovery_point),
+            cleaner_offset: self.cleaner_offset,
         }
         .write(&self.dir, durable)
     }
@@ -143,6 +144,8 @@ impl PartitionLog {
         self.log_start = self.log_start.min(leo);
         self.hw = self.hw.clamp(self.log_start, leo);
         self.recovery_point = self.recovery_point.min(leo);
+        // Offsets above the new end are rewritten: they are dirty again.
+        self.cleaner_offset = self.cleaner_offset.map(|c| c.min(leo));
         self.epochs.truncate_from_end(leo);
         checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
         self.write_checkpoint(true)

@@ -126,6 +126,27 @@ impl Segment {
         Ok((seg, stop))
     }
 
+    /// Opens a sealed segment whose `.log` was just replaced by the log
+    /// cleaner (its old index files are already gone): indexes are rebuilt
+    /// from a header scan and written out.
+    pub(crate) fn open_rewritten(
+        dir: &Path,
+        base: i64,
+        index_interval: u32,
+    ) -> Result<Self, LogError> {
+        let (log_path, ..) = Self::paths(dir, base);
+        let file = open_rw(&log_path, false).ctx(|| format!("open {}", log_path.display()))?;
+        let len = file
+            .metadata()
+            .ctx(|| format!("stat {}", log_path.display()))?
+            .len();
+        let mut seg = Self::blank(dir, base, file, len);
+        seg.rebuild(false, index_interval, &mut |_| {})?;
+        seg.seek_to_end()?;
+        seg.seal()?;
+        Ok(seg)
+    }
+
     /// Appends go through the file cursor; reads use pread and never move it.
     fn seek_to_end(&self) -> Result<(), LogError> {
         seek_end(&self.log, self.size).ctx(|| format!("seek {}", self.log_path.display()))

@@ -133,3 +133,56 @@ pub fn batch(n: usize, value_len: usize, timestamp: i64) -> Vec<u8> {
     let values: Vec<Vec<u8>> = (0..n).map(|i| vec![(i % 251) as u8; value_len]).collect();
     BatchBuilder::values(timestamp, &values).build()
 }
+
+impl BatchBuilder {
+    /// Encodes the batch with its records section compressed by Kafka codec
+    /// `codec` (1 gzip, 2 snappy, 3 lz4, 4 zstd; 0 leaves it uncompressed).
+    pub fn build_compressed(&self, codec: u8) -> Vec<u8> {
+        let plain = Self {
+            attributes: self.attributes & !crate::batch::COMPRESSION_MASK,
+            ..self.clone()
+        }
+        .build();
+        if codec == 0 {
+            return plain;
+        }
+        let body = crate::compact::compress(codec, &plain[HEADER_LEN..], 0).expect("compress");
+        let mut out = plain[..HEADER_LEN].to_vec();
+        out.extend_from_slice(&body);
+        let len = (out.len() - 12) as i32;
+        out[8..12].copy_from_slice(&len.to_be_bytes());
+        let attrs = (self.attributes & !crate::batch::COMPRESSION_MASK) | i16::from(codec);
+        out[21..23].copy_from_slice(&attrs.to_be_bytes());
+        let crc = crc32c::crc32c(&out[21..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+}
+
+/// A decoded record: absolute offset, key, value.
+pub type DecodedRecord = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Decodes every record of one batch (compressed or not) into
+/// `(offset, key, value)`. Panics on malformed input.
+pub fn decode_records(batch: &[u8]) -> Vec<DecodedRecord> {
+    let h = crate::batch::BatchHeader::parse(batch).expect("header");
+    let dec = match h.compression() {
+        0 => None,
+        c => Some(
+            crate::compact::decompress(c, &batch[HEADER_LEN..], h.base_offset).expect("decompress"),
+        ),
+    };
+    let section = dec.as_deref().unwrap_or(&batch[HEADER_LEN..]);
+    let records = crate::batch::raw_records(section, h.records_count).expect("records");
+    records
+        .iter()
+        .map(|r| {
+            let body = crate::batch::RecordIter::single(r.bytes);
+            (
+                h.base_offset + i64::from(r.offset_delta),
+                r.key.map(<[u8]>::to_vec),
+                body,
+            )
+        })
+        .collect()
+}

@@ -162,7 +162,8 @@ impl PartitionStore {
                     producer_id: h.producer_id,
                     epoch: h.producer_epoch,
                     base_sequence: h.base_sequence,
-                    record_count: h.records_count,
+                    // Compaction can leave fewer records than the batch's offsets span.
+                    record_count: h.last_offset_delta + 1,
                 };
                 self.producers.record(&p, h.base_offset);
             }
@@ -274,7 +275,9 @@ impl PartitionStore {
                 producer_id: b.header.producer_id,
                 epoch: b.header.producer_epoch,
                 base_sequence: b.header.base_sequence,
-                record_count: b.header.records_count,
+                // A compacted batch holds fewer records than its offsets span; the sequence
+                // numbers follow the offsets.
+                record_count: b.header.last_offset_delta + 1,
             };
             self.producers.record(&p, b.header.base_offset);
         }

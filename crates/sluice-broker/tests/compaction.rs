@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use sluice_broker::broker::{topic_config_defaults, validate_topic_config};
 use sluice_broker::config::BrokerConfig;
+use sluice_broker::replica::state::ReplicaState;
 use sluice_broker::storage::{encode_batch, PartitionStore, TopicSettings};
 
 fn effective(overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -61,12 +62,13 @@ fn maintain_compacts_compacted_topics() {
         ("segment.ms", "1"),
     ]));
     settings.log.min_cleanable_dirty_ratio = 0.0;
-    let mut store = PartitionStore::open(dir.path(), &settings).unwrap();
+    let mut store =
+        PartitionStore::open(dir.path(), &settings, ReplicaState::sole_leader(0)).unwrap();
     for round in 0..10 {
         let kv = (0..3).map(|k| (format!("k{k}").into_bytes(), Some(vec![round])));
         // Each append lands in a new segment (segment.ms = 1, advancing clock).
         store
-            .append(&encode_batch(kv, 0).unwrap(), round as i64 * 10)
+            .append(&encode_batch(kv, 0).unwrap(), round as i64 * 10, 0)
             .unwrap();
     }
     store.maintain(1_000).unwrap(); // rolls the last segment, then compacts

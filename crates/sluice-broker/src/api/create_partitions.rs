@@ -34,7 +34,6 @@ pub async fn handle(
                 broker
                     .add_partitions(&t.name.0, t.count, assignments, req.validate_only)
                     .await
-                    .map_err(|(e, msg)| (e, msg))
             }
         };
         if let Err(e) = outcome.map_err(|e| match e {

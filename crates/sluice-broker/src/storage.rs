@@ -11,7 +11,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use sluice_log::batch::iter_batches;
-use sluice_log::{FlushTicket, LogConfig, LogError, PartitionLog};
+use sluice_log::{FileRegion, FlushTicket, LogConfig, LogError, PartitionLog};
 
 use crate::error::BrokerError;
 use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
@@ -312,16 +312,6 @@ impl PartitionStore {
         self.log.latest_epoch()
     }
 
-    /// Whole batches from `offset` up to the log end (not the high watermark): what a follower
-    /// copies.
-    pub fn read_for_follower(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ResponseError> {
-        let slice = self
-            .log
-            .read(offset, max_bytes, self.log.log_end_offset())
-            .map_err(|e| error_code(&e))?;
-        Ok(slice.records)
-    }
-
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),
     /// never past the high watermark.
     pub fn read(
@@ -346,6 +336,35 @@ impl PartitionStore {
     /// The log's current settings.
     pub fn log_config(&self) -> &LogConfig {
         self.log.config()
+    }
+
+    /// Where the batches a fetch returns lie, to read after the partition lock is released:
+    /// whole batches from `offset` up to `max_bytes` (at least one when `must_progress`),
+    /// ending at the high watermark, or at the log end for a follower (`to_log_end`). `None`
+    /// when there is nothing to return.
+    pub fn read_region(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        must_progress: bool,
+        to_log_end: bool,
+    ) -> Result<Option<FileRegion>, ResponseError> {
+        if max_bytes == 0 && !must_progress {
+            return Ok(None);
+        }
+        let end = if to_log_end {
+            self.log.log_end_offset()
+        } else {
+            self.log.high_watermark()
+        };
+        let region = self
+            .log
+            .read_region(offset, max_bytes, end)
+            .map_err(|e| error_code(&e))?;
+        if region.len == 0 || (!must_progress && region.len > max_bytes) {
+            return Ok(None);
+        }
+        Ok(Some(region))
     }
 
     /// First offset.

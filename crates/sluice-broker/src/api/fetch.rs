@@ -99,12 +99,22 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                         let limit = (fp.partition_max_bytes.max(0) as usize).min(budget);
                         // KIP-74: the first non-empty partition returns at least one whole batch,
                         // even past the limits, so a large batch can never stall a consumer.
-                        let must_progress = total == 0;
-                        let read = if replica >= 0 {
-                            store.read_for_follower(fp.fetch_offset, limit)
-                        } else {
-                            store.read(fp.fetch_offset, limit, must_progress)
-                        };
+                        let must_progress = total == 0 || replica >= 0;
+                        let region =
+                            store.read_region(fp.fetch_offset, limit, must_progress, replica >= 0);
+                        // Copy the bytes without holding the partition: producers append while
+                        // consumers read.
+                        drop(store);
+                        let read = region.and_then(|r| {
+                            r.map_or(Ok(Bytes::new()), |r| {
+                                r.read_bytes().map_err(|e| {
+                                    tracing::debug!(error = %e, "reading a fetch region failed");
+                                    // A follower truncation can cut a region under a reader;
+                                    // the client retries.
+                                    ResponseError::NotLeaderOrFollower
+                                })
+                            })
+                        });
                         match read {
                             Ok(records) => {
                                 total += records.len();

@@ -48,12 +48,24 @@ struct Clocks {
 }
 
 impl Clocks {
-    /// Starts fresh clocks when leadership (re)starts in `term`.
-    fn ensure_term(&mut self, term: u64, now: Instant, image: &MetadataImage) {
+    /// Starts fresh clocks when leadership (re)starts in `term`, as if every broker was last
+    /// heard `session - grace` ago: a new controller fences a silent broker after `grace`, not
+    /// a whole session, which matters when the old controller died with partition leaderships.
+    fn ensure_term(
+        &mut self,
+        term: u64,
+        now: Instant,
+        image: &MetadataImage,
+        session: Duration,
+        grace: Duration,
+    ) {
         if self.term != Some(term) {
+            let seen = now
+                .checked_sub(session.saturating_sub(grace))
+                .unwrap_or(now);
             *self = Clocks {
                 term: Some(term),
-                last_seen: image.brokers.keys().map(|id| (*id, now)).collect(),
+                last_seen: image.brokers.keys().map(|id| (*id, seen)).collect(),
                 ..Clocks::default()
             };
         }
@@ -97,6 +109,16 @@ impl Liveness {
 }
 
 impl MetaNode {
+    /// How long a new controller waits for a broker's first heartbeat before fencing it: half
+    /// a session, and at least three heartbeat intervals, so live brokers (which find the new
+    /// leader within a Raft heartbeat) are never fenced by a controller change.
+    fn new_controller_grace(&self) -> Duration {
+        let session = self.config.session_timeout;
+        (session / 2)
+            .max(self.config.heartbeat_interval * 3)
+            .min(session)
+    }
+
     /// Controller side of a heartbeat (this node leads).
     pub(crate) fn on_heartbeat(
         &self,
@@ -109,7 +131,13 @@ impl MetaNode {
         let image = self.current();
         let unfence = {
             let mut c = lock(&self.liveness.clocks);
-            c.ensure_term(term, now, &image);
+            c.ensure_term(
+                term,
+                now,
+                &image,
+                self.config.session_timeout,
+                self.new_controller_grace(),
+            );
             c.last_seen.insert(id, now);
             let eligible = image.brokers.get(&id).is_some_and(|b| {
                 b.fenced && b.incarnation == incarnation && !b.shutting_down && !shutting_down
@@ -159,7 +187,13 @@ impl MetaNode {
         let session = self.config.session_timeout;
         let to_fence: Vec<BrokerId> = {
             let mut c = lock(&self.liveness.clocks);
-            c.ensure_term(term, now, &image);
+            c.ensure_term(
+                term,
+                now,
+                &image,
+                self.config.session_timeout,
+                self.new_controller_grace(),
+            );
             let Clocks {
                 last_seen,
                 fence_sent,

@@ -122,7 +122,9 @@ pub(crate) async fn execute<R: Runtime>(
             broker_ids.iter().map(|b| Some(*b)).collect(),
         ),
         Step::Heal { broker_id } => (step_names::HEAL, vec![Some(*broker_id)]),
+        Step::Drain { broker_id } => (step_names::DRAIN, vec![Some(*broker_id)]),
         Step::Decommission { broker_id } => (step_names::DECOMMISSION, vec![Some(*broker_id)]),
+        Step::Rebalance => (step_names::REBALANCE, vec![None]),
         Step::ResizeStorage { broker_id } => (step_names::RESIZE_STORAGE, vec![Some(*broker_id)]),
         Step::RollingRestart { broker_id } => (step_names::RESTART, vec![Some(*broker_id)]),
         Step::Reboot { broker_id } => (step_names::REBOOT, vec![Some(*broker_id)]),
@@ -176,6 +178,18 @@ async fn perform<R: Runtime>(
             runtime.start_broker(&spec_of(*broker_id)).await?;
             runtime
                 .wait_ready(cid, *broker_id, ctx.ready_timeout)
+                .await?;
+        }
+        Step::Drain { broker_id } => {
+            let keep: Vec<u32> = (1..=snap.spec.broker_count).collect();
+            runtime
+                .drain_broker(cid, *broker_id, &keep, ctx.reassign_timeout)
+                .await?;
+        }
+        Step::Rebalance => {
+            let brokers: Vec<u32> = (1..=snap.spec.broker_count).collect();
+            runtime
+                .rebalance(cid, &brokers, ctx.reassign_timeout)
                 .await?;
         }
         Step::Decommission { broker_id } => {

@@ -22,6 +22,7 @@
 
 mod error;
 mod executor;
+pub mod kafka_admin;
 pub mod local;
 pub mod planner;
 pub mod probe;
@@ -33,7 +34,7 @@ use std::time::Duration;
 
 pub use error::{ReconcileError, RuntimeError};
 pub use reconciler::{PassOutcome, Reconciler};
-pub use runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+pub use runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
 
 /// The reconciler's tunables. `Context::default()` suits production; tests shorten the times.
 #[derive(Debug, Clone)]
@@ -56,6 +57,8 @@ pub struct Context {
     pub ready_timeout: Duration,
     /// How soon to look again when the plan is to wait (a broker starting).
     pub wait_interval: Duration,
+    /// How long a drain (scale-in) or a rebalance (scale-out) may take before its step fails.
+    pub reassign_timeout: Duration,
 }
 
 impl Default for Context {
@@ -70,6 +73,7 @@ impl Default for Context {
             backoff_max: Duration::from_secs(30),
             ready_timeout: Duration::from_secs(60),
             wait_interval: Duration::from_millis(250),
+            reassign_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -279,6 +279,19 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     sorted.sort_unstable();
     assert_eq!(sorted, [1, 2, 3], "{op}");
     println!("restart order {restarted:?}, controller before: {controller:?}");
+    for st in steps {
+        println!(
+            "  {} {}: {} → {}",
+            st["name"], st["broker_id"], st["started_at"], st["ended_at"]
+        );
+    }
+    if std::env::var_os("SLUICE_E2E_KEEP").is_some() {
+        // For a person looking into a slow restart: the broker logs as they were.
+        for b in 1..=3 {
+            let from = root.join(&id).join(format!("broker-{b}/broker.log"));
+            let _ = std::fs::copy(&from, root.join(format!("rolling-broker-{b}.log")));
+        }
+    }
     if let Some(c) = controller {
         // The controller does not move while followers restart, so it goes last.
         assert_eq!(
@@ -408,6 +421,16 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     assert!(counts[3] > 0, "broker 4 holds replicas: {view:?}");
     let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
     assert!(hi - lo <= 1, "balanced by partitions: {counts:?}");
+    // The preferred-leader election that closes the rebalance gives broker 4 leaderships too.
+    let leaders = wait_for(10, "broker 4 to lead partitions", || async {
+        let v = describe(&bootstrap).await;
+        let leaders: Vec<usize> = (1..=4)
+            .map(|b| v.partitions.iter().filter(|p| p.leader == b).count())
+            .collect();
+        (leaders[3] > 0).then_some(leaders)
+    })
+    .await;
+    println!("leaders per broker after the rebalance: {leaders:?}");
     // broker 4 is a learner of the quorum, not a voter: the voters did not change.
     assert_eq!(
         std::fs::read_to_string(root.join(&id).join("quorum.json")).unwrap(),
@@ -447,6 +470,12 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     );
     let view = describe(&bootstrap).await;
     assert_eq!(view.replicas_on(4), 0, "{view:?}");
+    assert!(
+        view.partitions
+            .iter()
+            .all(|p| p.leader > 0 && p.leader != 4),
+        "every partition led by a staying broker: {view:?}"
+    );
     let produced = producer.finish().await;
     nothing_acknowledged_lost(
         &bootstrap,
@@ -522,7 +551,9 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     .await;
     assert!(processes_mentioning(&root.join(&id).display().to_string()).is_empty());
     assert!(!root.join(&id).exists(), "cluster data removed");
-    std::fs::remove_dir_all(&root).unwrap();
+    if std::env::var_os("SLUICE_E2E_KEEP").is_none() {
+        std::fs::remove_dir_all(&root).unwrap();
+    }
     reconciler.abort();
     let _ = reconciler.await;
     drop(api);

@@ -14,8 +14,10 @@
 //!   Postgres that expires `lease_ttl` after its holder stops renewing it);
 //! - level-triggered: every pass starts from the stored spec and operation and what the runtime
 //!   observes, never from memory, so a restarted control plane resumes any operation;
-//! - never two brokers of a cluster restarted at once; never a broker removed while it holds
-//!   partitions (the planner's rules, tested exhaustively);
+//! - never two brokers of a cluster restarted at once, and the controller last; never a broker
+//!   removed while it holds partitions: a scale-in drains it first, a scale-out rebalances onto
+//!   the new brokers (the planner's rules, tested exhaustively; the moves themselves go through
+//!   the Kafka admin API, [`kafka_admin`]);
 //! - every step is idempotent and is recorded before (IN_PROGRESS) and after (COMPLETE/FAILED);
 //! - a cluster becomes FAILED only when its create gave up after `max_attempts` with backoff; a
 //!   stuck broker keeps its cluster HEALING (retrying) while the others serve.

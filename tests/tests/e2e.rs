@@ -390,6 +390,34 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     })
     .await;
 
+    // kill -9 every broker (a host reboot): the heal starts them together, since a metadata
+    // quorum without its majority only comes back when enough voters start at once.
+    let victims: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
+    let started = Instant::now();
+    for v in &victims {
+        std::process::Command::new("kill")
+            .args(["-9", &v.to_string()])
+            .status()
+            .unwrap();
+    }
+    wait_for(20, "HEALING after a full outage", || async {
+        (cluster(&api, &id).await["state"] == "HEALING").then_some(())
+    })
+    .await;
+    wait_active(&api, &id, 90, "healed after a full outage").await;
+    println!("kill -9 of all 3 → ACTIVE: {:?}", started.elapsed());
+    let healed = latest_operation(&api, &id).await;
+    let healed_steps = completed_steps(&healed);
+    assert!(
+        healed_steps.len() == 3 && healed_steps.iter().all(|(n, _)| n == "HEAL_BROKER"),
+        "{healed}"
+    );
+    wait_for(60, "every replica back in sync", || async {
+        describe(&bootstrap).await.safe().then_some(())
+    })
+    .await;
+    println!("… and every replica in sync: {:?}", started.elapsed());
+
     // Scale 3 → 4: replicas move onto broker 4, leadership spreads.
     let version = cluster(&api, &id).await["current_version"].clone();
     let started = Instant::now();

@@ -5,7 +5,8 @@
 //! Safety rules it guarantees (each is a test):
 //! - a restart (rolling restart or reboot) is planned only when every broker is healthy and the
 //!   cluster is safe (no under-replicated partitions), so two brokers are never down for a
-//!   restart at once; a heal restarts one dead broker at a time;
+//!   restart at once; a heal starts every dead broker together (they serve nothing, and a
+//!   quorum that lost its majority needs its voters back at once);
 //! - a broker is removed only when it is known to hold no partitions: a scale-in first drains
 //!   it (its replicas reassigned to the brokers that stay), then decommissions it;
 //! - a scale-out rebalances replicas onto the new brokers once they run (one REBALANCE step
@@ -92,8 +93,10 @@ pub struct Observed<'a> {
 pub enum Step {
     /// Start brokers that do not exist yet (they hold nothing, so starting several is safe).
     Provision { broker_ids: Vec<u32> },
-    /// Start a dead or unresponsive broker again, same node id and data.
-    Heal { broker_id: u32 },
+    /// Start dead or unresponsive brokers again, same node ids and data. All of them at once:
+    /// they serve nothing already, and a metadata quorum that lost its majority only comes back
+    /// when enough voters start together (one at a time, the first would wait forever).
+    Heal { broker_ids: Vec<u32> },
     /// Reassign every replica of a broker beyond the desired count to the brokers that stay.
     Drain { broker_id: u32 },
     /// Remove an empty broker beyond the desired count.
@@ -201,8 +204,10 @@ pub fn plan(desired: &Desired<'_>, observed: &Observed<'_>) -> Plan {
         };
     };
 
-    if let Some(&id) = broken.iter().min() {
-        return Plan::Step(Step::Heal { broker_id: id });
+    if !broken.is_empty() {
+        let mut broker_ids = broken.clone();
+        broker_ids.sort_unstable();
+        return Plan::Step(Step::Heal { broker_ids });
     }
     if let Some(b) = brokers.iter().find(|b| b.health == Health::Starting) {
         return Plan::Wait(format!("broker {} is starting", b.broker_id));

@@ -203,14 +203,25 @@ fn check(d: &Desired<'_>, o: &Observed<'_>, fp: &str, p: &Plan) {
             );
             assert!(*broker_id > count, "removing a wanted broker: {}", ctx());
         }
-        Plan::Step(Step::Heal { broker_id }) => {
-            let b = find(*broker_id).expect("exists");
-            assert!(
-                matches!(b.health, Health::Dead | Health::Unresponsive),
-                "{}",
-                ctx()
-            );
-            assert!(*broker_id <= count, "{}", ctx());
+        Plan::Step(Step::Heal { broker_ids }) => {
+            for broker_id in broker_ids {
+                let b = find(*broker_id).expect("exists");
+                assert!(
+                    matches!(b.health, Health::Dead | Health::Unresponsive),
+                    "{}",
+                    ctx()
+                );
+                assert!(*broker_id <= count, "{}", ctx());
+            }
+            // Every broken wanted broker at once (they are down already).
+            let broken: Vec<u32> = brokers
+                .iter()
+                .filter(|b| {
+                    b.broker_id <= count && matches!(b.health, Health::Dead | Health::Unresponsive)
+                })
+                .map(|b| b.broker_id)
+                .collect();
+            assert_eq!(broker_ids, &broken, "{}", ctx());
         }
         Plan::Step(Step::Provision { broker_ids }) => {
             assert!(!broker_ids.is_empty());
@@ -263,9 +274,15 @@ fn apply(brokers: &mut Vec<ObservedBroker>, step: &Step, fp: &str, restarts: &mu
                 brokers.push(broker(*id, Health::Healthy, fp, 0));
             }
         }
-        Step::Heal { broker_id }
-        | Step::RollingRestart { broker_id }
-        | Step::Reboot { broker_id } => {
+        Step::Heal { broker_ids } => {
+            for id in broker_ids {
+                restarts[*id as usize] += 1;
+                let b = brokers.iter_mut().find(|b| b.broker_id == *id).unwrap();
+                b.health = Health::Healthy;
+                b.fingerprint = fp.into();
+            }
+        }
+        Step::RollingRestart { broker_id } | Step::Reboot { broker_id } => {
             restarts[*broker_id as usize] += 1;
             let b = brokers
                 .iter_mut()
@@ -313,7 +330,10 @@ fn recorded(step: &Step) -> Vec<(String, Option<u32>, StepStatus)> {
             .iter()
             .map(|b| (step_names::PROVISION.into(), Some(*b), StepStatus::Complete))
             .collect(),
-        Step::Heal { broker_id } => one(step_names::HEAL, Some(*broker_id)),
+        Step::Heal { broker_ids } => broker_ids
+            .iter()
+            .map(|b| (step_names::HEAL.into(), Some(*b), StepStatus::Complete))
+            .collect(),
         Step::Drain { broker_id } => one(step_names::DRAIN, Some(*broker_id)),
         Step::Decommission { broker_id } => one(step_names::DECOMMISSION, Some(*broker_id)),
         Step::Rebalance => one(step_names::REBALANCE, None),
@@ -493,7 +513,12 @@ fn a_drain_waits_for_a_broker_that_is_down() {
         safe: false,
         controller: Some(1),
     };
-    assert_eq!(plan(&d, &o), Plan::Step(Step::Heal { broker_id: 2 }));
+    assert_eq!(
+        plan(&d, &o),
+        Plan::Step(Step::Heal {
+            broker_ids: vec![2]
+        })
+    );
     brokers[1].health = Health::Starting;
     let o = Observed {
         brokers: &brokers,
@@ -696,4 +721,20 @@ fn failed_cluster_is_left_alone() {
         },
     );
     assert_eq!(p, Plan::Idle);
+}
+
+#[test]
+fn a_cluster_whose_brokers_all_died_is_healed_in_one_step() {
+    // Every voter down: started one at a time, the first would wait for a quorum forever.
+    let s = spec(3, 1);
+    let fp = fingerprint(&s);
+    let dead: Vec<_> = (1..=3).map(|i| broker(i, Health::Dead, &fp, 2)).collect();
+    let (restarts, steps) = run_to_completion(&s, OperationType::HealCluster, vec![1, 2, 3], dead);
+    assert_eq!(
+        steps,
+        vec![Step::Heal {
+            broker_ids: vec![1, 2, 3]
+        }]
+    );
+    assert_eq!(&restarts[1..4], &[1, 1, 1]);
 }

@@ -49,8 +49,30 @@ pub fn test_context(holder: &str) -> Context {
         wait_interval: Duration::from_millis(50),
         backoff_base: Duration::from_millis(100),
         backoff_max: Duration::from_secs(2),
+        reassign_timeout: Duration::from_secs(120),
         ..Context::default()
     }
+}
+
+/// Broker properties of the end-to-end tests: replicated clusters with short failure detection,
+/// so a killed broker is fenced (and its leaderships move) within about a second, and a
+/// controlled shutdown or a catch-up does not hold a test up for long.
+pub const FAST_BROKER_PROPERTIES: &str = "num.partitions=3\n\
+    min.insync.replicas=2\n\
+    broker.heartbeat.interval.ms=200\n\
+    broker.session.timeout.ms=1500\n\
+    replica.lag.time.max.ms=3000\n\
+    replica.fetch.wait.max.ms=200\n\
+    controlled.shutdown.timeout.ms=10000\n\
+    group.initial.rebalance.delay.ms=0\n";
+
+/// The local runtime's settings for tests: [`FAST_BROKER_PROPERTIES`], and a controlled
+/// shutdown bounded by 20 s.
+pub fn replicated_config(root: &Path) -> LocalConfig {
+    let mut cfg = LocalConfig::new(root, broker_bin());
+    cfg.extra_properties = FAST_BROKER_PROPERTIES.into();
+    cfg.stop_timeout = Duration::from_secs(20);
+    cfg
 }
 
 /// A reconciler over the local runtime rooted at `root`, running in a task.
@@ -212,4 +234,135 @@ pub fn kcat(args: &[&str], input: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `python3 crates/sluice-broker/tests/clients/ck_replicated_producer.py`: an idempotent
+/// acks=all confluent-kafka producer writing `"<partition>:<seq>"` values until stopped.
+pub struct Producer {
+    child: std::process::Child,
+    stop: PathBuf,
+    out: PathBuf,
+    log: PathBuf,
+}
+
+/// What a [`Producer`] reported when it stopped.
+#[derive(Debug)]
+pub struct Produced {
+    /// Every acknowledged value.
+    pub acked: Vec<String>,
+    /// Delivery errors the application saw.
+    pub errors: u64,
+    /// Its whole output.
+    pub log: String,
+}
+
+impl Producer {
+    /// Starts writing to `partitions` partitions of `topic` at up to `rate` records/s; its files
+    /// live in `dir`, named after `name`.
+    pub fn start(
+        dir: &Path,
+        name: &str,
+        bootstrap: &str,
+        topic: &str,
+        partitions: u32,
+        rate: u32,
+    ) -> Producer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/sluice-broker/tests/clients/ck_replicated_producer.py");
+        let stop = dir.join(format!("{name}.stop"));
+        let out = dir.join(format!("{name}.acked"));
+        let log = dir.join(format!("{name}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new("python3")
+            .arg(&script)
+            .args([bootstrap, topic, &partitions.to_string(), &rate.to_string()])
+            .arg(&stop)
+            .arg(&out)
+            .stdin(std::process::Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("python3 with confluent-kafka (installed by .ci/install-broker-deps)");
+        Producer {
+            child,
+            stop,
+            out,
+            log,
+        }
+    }
+
+    /// Records acknowledged so far (its last PROGRESS line).
+    pub fn acked_so_far(&self) -> u64 {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("PROGRESS "))
+            .filter_map(|n| n.trim().parse().ok())
+            .next_back()
+            .unwrap_or(0)
+    }
+
+    /// Waits until at least `n` records were acknowledged.
+    pub async fn wait_acked(&mut self, n: u64, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.acked_so_far() < n {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "producer exited with {status}: {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "producer acknowledged {} < {n} within {secs} s: {}",
+                self.acked_so_far(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops it (it flushes what it has in flight first) and returns what it reported.
+    pub async fn finish(mut self) -> Produced {
+        std::fs::write(&self.stop, b"stop").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "producer did not stop: {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(status.success(), "producer failed with {status}: {log}");
+        let field = |name: &str| -> u64 {
+            log.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in the producer's output: {log}"))
+        };
+        let acked_n = field("ACKED ");
+        let errors = field("ERRORS ");
+        let acked: Vec<String> = std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(acked.len() as u64, acked_n, "{log}");
+        Produced { acked, errors, log }
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

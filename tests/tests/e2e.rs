@@ -1,14 +1,19 @@
 //! The whole product on one host: REST API + reconciler + local runtime + real `sluice-broker`
-//! processes + kcat, against a real Postgres. One test walks a cluster through its life, since
-//! each step starts from the previous one's cluster.
+//! processes forming one replicated Kafka cluster + kcat and confluent-kafka, against a real
+//! Postgres. One test walks a cluster through its life, since each step starts from the
+//! previous one's cluster.
 
-use std::time::Instant;
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
 use sluice_e2e::{
-    broker_bin, kcat, processes_mentioning, start_reconciler, start_reconciler_with, wait_for, Api,
+    broker_bin, kcat, processes_mentioning, replicated_config, start_reconciler_with, wait_for,
+    Api, Produced, Producer,
 };
+use sluice_reconciler::kafka_admin::{self, ClusterView};
 use sluice_reconciler::local::LocalConfig;
 use sluice_store::Store;
 use sqlx::PgPool;
@@ -50,6 +55,81 @@ fn pid_of(root: &std::path::Path, id: &str, broker: u32) -> u32 {
     pids[0]
 }
 
+/// Metadata and reassignments as the brokers report them, from the first that answers.
+async fn describe(bootstrap: &str) -> ClusterView {
+    let addrs: Vec<SocketAddr> = bootstrap.split(',').map(|a| a.parse().unwrap()).collect();
+    kafka_admin::describe_any(&addrs, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .1
+}
+
+/// Every value of `topic`, from the beginning.
+fn consume_all(bootstrap: &str, topic: &str) -> Vec<String> {
+    let out = kcat(
+        &[
+            "-C",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%s\n",
+        ],
+        "",
+    );
+    out.lines().map(str::to_owned).collect()
+}
+
+/// Every acknowledged value is in the topic, exactly once.
+fn nothing_acknowledged_lost(bootstrap: &str, topic: &str, produced: &Produced, what: &str) {
+    let consumed = consume_all(bootstrap, topic);
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
+    for v in &consumed {
+        *seen.entry(v.as_str()).or_default() += 1;
+    }
+    let lost: Vec<&String> = produced
+        .acked
+        .iter()
+        .filter(|v| !seen.contains_key(v.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{what}: {} of {} acknowledged records lost, e.g. {:?}",
+        lost.len(),
+        produced.acked.len(),
+        &lost[..lost.len().min(10)]
+    );
+    let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(10).collect();
+    assert!(dups.is_empty(), "{what}: duplicates {dups:?}");
+    println!(
+        "{what}: {} acknowledged, {} consumed, {} delivery errors",
+        produced.acked.len(),
+        consumed.len(),
+        produced.errors
+    );
+}
+
+/// Names of the operation's completed steps, with their brokers, in order.
+fn completed_steps(op: &Value) -> Vec<(String, Option<u64>)> {
+    op["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "COMPLETE")
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["broker_id"].as_u64(),
+            )
+        })
+        .collect()
+}
+
 fn produce_and_consume(bootstrap: &str, topic: &str, records: &[&str]) {
     let input = records.join("\n") + "\n";
     kcat(&["-P", "-b", bootstrap, "-t", topic], &input);
@@ -79,7 +159,8 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     let root = std::env::temp_dir().join(format!("sluice-e2e-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&root).unwrap();
     println!("broker directories under {}", root.display());
-    let mut reconciler = start_reconciler(&store, &root, "e2e-first");
+    let test_started = Instant::now();
+    let mut reconciler = start_reconciler_with(&store, replicated_config(&root), "e2e-first");
 
     // Create a 3-broker cluster over REST → ACTIVE.
     let started = Instant::now();
@@ -114,13 +195,49 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         .iter()
         .all(|n| n["state"] == "RUNNING"));
 
-    // Produce with kcat and consume back. Brokers do not replicate yet (issue 4), so each
-    // advertised address is checked on its own rather than relying on which one kcat picks.
-    for (i, a) in addrs.iter().enumerate() {
-        produce_and_consume(a, &format!("t{i}"), &["one", "two", "three"]);
-    }
+    // One Kafka cluster: a 3-voter metadata quorum, every broker listed by Metadata.
+    let quorum = std::fs::read_to_string(root.join(&id).join("quorum.json")).unwrap();
+    assert_eq!(quorum.matches("\"id\"").count(), 3, "{quorum}");
+    let view = describe(&bootstrap).await;
+    assert_eq!(view.brokers, [1, 2, 3], "{view:?}");
+    assert!(view.controller.is_some(), "{view:?}");
 
-    // Apply a configuration revision → rolling restart, one broker at a time, as steps.
+    // Produce 10k records with a real client at acks=all and consume them back; the topic is
+    // auto-created with replication factor 3.
+    let records: Vec<String> = (0..10_000).map(|i| format!("record-{i}")).collect();
+    let started = Instant::now();
+    kcat(
+        &["-P", "-b", &bootstrap, "-t", "orders", "-X", "acks=all"],
+        &(records.join("\n") + "\n"),
+    );
+    let mut got = consume_all(&bootstrap, "orders");
+    println!("10k records produced and consumed: {:?}", started.elapsed());
+    got.sort();
+    let mut want = records.clone();
+    want.sort();
+    assert_eq!(got, want, "consumed what was produced");
+    let view = describe(&bootstrap).await;
+    let orders: Vec<_> = view
+        .partitions
+        .iter()
+        .filter(|p| p.topic == "orders")
+        .collect();
+    assert_eq!(orders.len(), 3, "{view:?}");
+    for p in &orders {
+        assert_eq!(p.replicas.len(), 3, "replication factor 3: {p:?}");
+    }
+    wait_for(30, "orders fully replicated", || async {
+        describe(&bootstrap).await.safe().then_some(())
+    })
+    .await;
+
+    // A producer writes continuously (idempotent, acks=all) through the rolling restart and
+    // the reboot: 0 errors, nothing acknowledged lost.
+    let mut producer = Producer::start(&root, "rolling", &bootstrap, "live", 3, 300);
+    producer.wait_acked(300, 60).await;
+
+    // Apply a configuration revision → rolling restart, one broker at a time, as steps, the
+    // controller last.
     let (s, cfg) = api
         .call(
             Method::POST,
@@ -131,7 +248,9 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     assert_eq!(s, 201, "{cfg}");
     let cfg_id = cfg["id"].as_str().unwrap().to_owned();
     let pids_before: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
+    let controller = describe(&bootstrap).await.controller;
     let version = cluster(&api, &id).await["current_version"].clone();
+    let started = Instant::now();
     let (s, op) = api
         .call(
             Method::PUT,
@@ -142,7 +261,11 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         )
         .await;
     assert_eq!(s, 202, "{op}");
-    wait_active(&api, &id, 60, "rolling restart").await;
+    wait_active(&api, &id, 180, "rolling restart").await;
+    println!(
+        "rolling restart of 3 brokers under load: {:?}",
+        started.elapsed()
+    );
     let op = latest_operation(&api, &id).await;
     assert_eq!(op["operation_type"], "UPDATE_CONFIGURATION");
     assert_eq!(op["state"], "UPDATE_COMPLETE");
@@ -152,7 +275,31 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         .filter(|s| s["name"] == "RESTART_BROKER" && s["status"] == "COMPLETE")
         .map(|s| s["broker_id"].as_u64().unwrap())
         .collect();
-    assert_eq!(restarted, [1, 2, 3], "{op}");
+    let mut sorted = restarted.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [1, 2, 3], "{op}");
+    println!("restart order {restarted:?}, controller before: {controller:?}");
+    for st in steps {
+        println!(
+            "  {} {}: {} → {}",
+            st["name"], st["broker_id"], st["started_at"], st["ended_at"]
+        );
+    }
+    if std::env::var_os("SLUICE_E2E_KEEP").is_some() {
+        // For a person looking into a slow restart: the broker logs as they were.
+        for b in 1..=3 {
+            let from = root.join(&id).join(format!("broker-{b}/broker.log"));
+            let _ = std::fs::copy(&from, root.join(format!("rolling-broker-{b}.log")));
+        }
+    }
+    if let Some(c) = controller {
+        // The controller does not move while followers restart, so it goes last.
+        assert_eq!(
+            restarted.last(),
+            Some(&u64::from(c)),
+            "controller last: {op}"
+        );
+    }
     for w in steps.windows(2) {
         // Never two at once: each restart ended before the next began.
         assert!(
@@ -169,22 +316,6 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     }
     let props = std::fs::read_to_string(root.join(&id).join("broker-1/server.properties")).unwrap();
     assert!(props.contains("log.retention.ms=3600000"), "{props}");
-    // Data survived the restart.
-    let out = kcat(
-        &[
-            "-C",
-            "-b",
-            addrs[0],
-            "-t",
-            "t0",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-        ],
-        "",
-    );
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["one", "two", "three"]);
 
     // Reboot broker 2: only broker 2 restarts.
     let pids: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
@@ -197,10 +328,19 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         )
         .await;
     assert_eq!(s, 202, "{op}");
-    wait_active(&api, &id, 30, "reboot").await;
+    wait_active(&api, &id, 60, "reboot").await;
     assert_eq!(pid_of(&root, &id, 1), pids[0]);
     assert_ne!(pid_of(&root, &id, 2), pids[1]);
     assert_eq!(pid_of(&root, &id, 3), pids[2]);
+    let produced = producer.finish().await;
+    assert_eq!(
+        produced.errors, 0,
+        "rolling restart and reboot surfaced produce errors: {}",
+        produced.log
+    );
+    nothing_acknowledged_lost(&bootstrap, "live", &produced, "rolling restart + reboot");
+    // The 10k records survived the restarts.
+    assert_eq!(consume_all(&bootstrap, "orders").len(), 10_000);
 
     // Grow storage: in place, no restart.
     let pids: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
@@ -225,8 +365,13 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         assert!(meta.contains("\"storage_gib\": 20"), "{meta}");
     }
 
+    // Another producer through kill -9, scale-out and scale-in: nothing acknowledged lost.
+    let mut producer = Producer::start(&root, "failures", &bootstrap, "live2", 3, 300);
+    producer.wait_acked(300, 60).await;
+
     // kill -9 broker 3 → HEALING → ACTIVE on its own, same address.
     let victim = pid_of(&root, &id, 3);
+    let started = Instant::now();
     std::process::Command::new("kill")
         .args(["-9", &victim.to_string()])
         .status()
@@ -235,45 +380,115 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
         (cluster(&api, &id).await["state"] == "HEALING").then_some(())
     })
     .await;
-    wait_active(&api, &id, 30, "healed").await;
+    wait_active(&api, &id, 60, "healed").await;
+    println!("kill -9 → ACTIVE: {:?}", started.elapsed());
     assert_ne!(pid_of(&root, &id, 3), victim);
     let healed = latest_operation(&api, &id).await;
     assert_eq!(healed["operation_type"], "HEAL_CLUSTER", "{healed}");
-    let out = kcat(
-        &[
-            "-C",
-            "-b",
-            addrs[2],
-            "-t",
-            "t2",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-        ],
-        "",
+    wait_for(60, "broker 3 back in every ISR", || async {
+        describe(&bootstrap).await.safe().then_some(())
+    })
+    .await;
+
+    // kill -9 every broker (a host reboot): the heal starts them together, since a metadata
+    // quorum without its majority only comes back when enough voters start at once.
+    let victims: Vec<u32> = (1..=3).map(|b| pid_of(&root, &id, b)).collect();
+    let started = Instant::now();
+    for v in &victims {
+        std::process::Command::new("kill")
+            .args(["-9", &v.to_string()])
+            .status()
+            .unwrap();
+    }
+    wait_for(20, "HEALING after a full outage", || async {
+        (cluster(&api, &id).await["state"] == "HEALING").then_some(())
+    })
+    .await;
+    wait_active(&api, &id, 90, "healed after a full outage").await;
+    println!("kill -9 of all 3 → ACTIVE: {:?}", started.elapsed());
+    let healed = latest_operation(&api, &id).await;
+    let healed_steps = completed_steps(&healed);
+    assert!(
+        healed_steps.len() == 3 && healed_steps.iter().all(|(n, _)| n == "HEAL_BROKER"),
+        "{healed}"
     );
+    wait_for(60, "every replica back in sync", || async {
+        describe(&bootstrap).await.safe().then_some(())
+    })
+    .await;
+    println!("… and every replica in sync: {:?}", started.elapsed());
+
+    // Scale 3 → 4: replicas move onto broker 4, leadership spreads.
+    let version = cluster(&api, &id).await["current_version"].clone();
+    let started = Instant::now();
+    let (s, op) = api
+        .call(
+            Method::PUT,
+            &format!("/v1/clusters/{id}/broker-count"),
+            Some(json!({"current_version": version, "broker_count": 4})),
+        )
+        .await;
+    assert_eq!(s, 202, "{op}");
+    wait_active(&api, &id, 180, "scaled out").await;
+    println!("scale 3 → 4 with rebalance: {:?}", started.elapsed());
+    let op = latest_operation(&api, &id).await;
     assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        ["one", "two", "three"],
-        "data kept"
+        completed_steps(&op),
+        [
+            ("PROVISION_BROKER".to_owned(), Some(4)),
+            ("REBALANCE_PARTITIONS".to_owned(), None)
+        ],
+        "{op}"
+    );
+    let nodes = api.get(&format!("/v1/clusters/{id}/nodes")).await;
+    assert_eq!(nodes["nodes"].as_array().unwrap().len(), 4, "{nodes}");
+    let view = describe(&bootstrap).await;
+    assert_eq!(view.brokers, [1, 2, 3, 4], "{view:?}");
+    let counts: Vec<usize> = (1..=4).map(|b| view.replicas_on(b)).collect();
+    println!("replicas per broker after the rebalance: {counts:?}");
+    assert!(counts[3] > 0, "broker 4 holds replicas: {view:?}");
+    let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(hi - lo <= 1, "balanced by partitions: {counts:?}");
+    // The preferred-leader election that closes the rebalance gives broker 4 leaderships too.
+    let leaders = wait_for(10, "broker 4 to lead partitions", || async {
+        let v = describe(&bootstrap).await;
+        let leaders: Vec<usize> = (1..=4)
+            .map(|b| v.partitions.iter().filter(|p| p.leader == b).count())
+            .collect();
+        (leaders[3] > 0).then_some(leaders)
+    })
+    .await;
+    println!("leaders per broker after the rebalance: {leaders:?}");
+    // broker 4 is a learner of the quorum, not a voter: the voters did not change.
+    assert_eq!(
+        std::fs::read_to_string(root.join(&id).join("quorum.json")).unwrap(),
+        quorum
     );
 
-    // Scale 3 → 4 → 3.
-    for (count, brokers) in [(4, 4usize), (3, 3)] {
-        let version = cluster(&api, &id).await["current_version"].clone();
-        let (s, op) = api
-            .call(
-                Method::PUT,
-                &format!("/v1/clusters/{id}/broker-count"),
-                Some(json!({"current_version": version, "broker_count": count})),
-            )
-            .await;
-        assert_eq!(s, 202, "{op}");
-        wait_active(&api, &id, 30, "scaled").await;
-        let nodes = api.get(&format!("/v1/clusters/{id}/nodes")).await;
-        assert_eq!(nodes["nodes"].as_array().unwrap().len(), brokers, "{nodes}");
-    }
+    // Scale 4 → 3: broker 4 is drained first, then removed.
+    let version = cluster(&api, &id).await["current_version"].clone();
+    let started = Instant::now();
+    let (s, op) = api
+        .call(
+            Method::PUT,
+            &format!("/v1/clusters/{id}/broker-count"),
+            Some(json!({"current_version": version, "broker_count": 3})),
+        )
+        .await;
+    assert_eq!(s, 202, "{op}");
+    wait_active(&api, &id, 180, "scaled in").await;
+    println!("scale 4 → 3 with drain: {:?}", started.elapsed());
+    let op = latest_operation(&api, &id).await;
+    assert_eq!(
+        completed_steps(&op),
+        [
+            ("DRAIN_BROKER".to_owned(), Some(4)),
+            ("DECOMMISSION_BROKER".to_owned(), Some(4))
+        ],
+        "{op}"
+    );
+    let nodes = api.get(&format!("/v1/clusters/{id}/nodes")).await;
+    assert_eq!(nodes["nodes"].as_array().unwrap().len(), 3, "{nodes}");
     assert!(
         !root.join(&id).join("broker-4").exists(),
         "broker 4's data removed"
@@ -281,6 +496,24 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     assert!(
         processes_mentioning(&root.join(&id).join("broker-4").display().to_string()).is_empty()
     );
+    let view = describe(&bootstrap).await;
+    assert_eq!(view.replicas_on(4), 0, "{view:?}");
+    assert!(
+        view.partitions
+            .iter()
+            .all(|p| p.leader > 0 && p.leader != 4),
+        "every partition led by a staying broker: {view:?}"
+    );
+    let produced = producer.finish().await;
+    nothing_acknowledged_lost(
+        &bootstrap,
+        "live2",
+        &produced,
+        "kill -9 + scale out + scale in",
+    );
+    assert_eq!(consume_all(&bootstrap, "orders").len(), 10_000);
+    let topics: HashSet<&str> = view.partitions.iter().map(|p| p.topic.as_str()).collect();
+    println!("topics at the end: {topics:?}");
 
     // Kill the control plane mid-operation; a new one completes it without duplicate brokers.
     let (s, _) = api
@@ -311,11 +544,11 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     reconciler.abort();
     let _ = (&mut reconciler).await;
     // A different replica: it must wait for the dead one's lease to expire, then take over.
-    let reconciler = start_reconciler(&store, &root, "e2e-second");
+    let reconciler = start_reconciler_with(&store, replicated_config(&root), "e2e-second");
     wait_active(
         &api,
         &id,
-        60,
+        180,
         "operation completed by the new control plane",
     )
     .await;
@@ -346,10 +579,13 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     .await;
     assert!(processes_mentioning(&root.join(&id).display().to_string()).is_empty());
     assert!(!root.join(&id).exists(), "cluster data removed");
-    std::fs::remove_dir_all(&root).unwrap();
+    if std::env::var_os("SLUICE_E2E_KEEP").is_none() {
+        std::fs::remove_dir_all(&root).unwrap();
+    }
     reconciler.abort();
     let _ = reconciler.await;
     drop(api);
+    println!("whole life: {:?}", test_started.elapsed());
 }
 
 /// A broker that stops answering (SIGSTOP: its process lives, its port accepts, nothing replies)

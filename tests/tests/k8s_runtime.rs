@@ -479,7 +479,17 @@ async fn the_kubernetes_runtime_runs_brokers_on_a_real_apiserver() {
         .data
         .unwrap()["server.properties"]
         .clone();
-    assert!(props.contains(&format!("4@{}:9093\n", host(4))), "{props}");
+    // The quorum's voters are fixed at creation: broker 4 joins as a learner.
+    assert!(
+        props.contains(&format!(
+            "controller.quorum.voters=1@{}:9093,2@{}:9093,3@{}:9093\n",
+            host(1),
+            host(2),
+            host(3)
+        )),
+        "{props}"
+    );
+    assert!(!props.contains(&format!("4@{}", host(4))), "{props}");
     rt.remove_broker(cid, 4).await.unwrap();
     assert!(pods.get_opt(&names.pod(4)).await.unwrap().is_none());
     eventually(

@@ -38,6 +38,14 @@ pub enum RuntimeError {
         broker_id: u32,
         reason: String,
     },
+    /// A Kafka admin exchange with the cluster's brokers failed or timed out (a drain, a
+    /// rebalance).
+    #[error("{what} of cluster {cluster_id}: {message}")]
+    Admin {
+        cluster_id: Uuid,
+        what: String,
+        message: String,
+    },
     #[error("simulated runtime failure: {0}")]
     Simulated(String),
 }

@@ -121,8 +121,13 @@ pub(crate) async fn execute<R: Runtime>(
             step_names::PROVISION,
             broker_ids.iter().map(|b| Some(*b)).collect(),
         ),
-        Step::Heal { broker_id } => (step_names::HEAL, vec![Some(*broker_id)]),
+        Step::Heal { broker_ids } => (
+            step_names::HEAL,
+            broker_ids.iter().map(|b| Some(*b)).collect(),
+        ),
+        Step::Drain { broker_id } => (step_names::DRAIN, vec![Some(*broker_id)]),
         Step::Decommission { broker_id } => (step_names::DECOMMISSION, vec![Some(*broker_id)]),
+        Step::Rebalance => (step_names::REBALANCE, vec![None]),
         Step::ResizeStorage { broker_id } => (step_names::RESIZE_STORAGE, vec![Some(*broker_id)]),
         Step::RollingRestart { broker_id } => (step_names::RESTART, vec![Some(*broker_id)]),
         Step::Reboot { broker_id } => (step_names::REBOOT, vec![Some(*broker_id)]),
@@ -167,15 +172,36 @@ async fn perform<R: Runtime>(
                 runtime.wait_ready(cid, *id, ctx.ready_timeout).await?;
             }
         }
-        Step::Heal { broker_id }
-        | Step::RollingRestart { broker_id }
-        | Step::Reboot { broker_id } => {
+        Step::Heal { broker_ids } => {
+            // Down already: stop what is left of each (an unresponsive process), start them all,
+            // then wait for each (a quorum that lost its majority needs its voters together).
+            for id in broker_ids {
+                runtime.stop_broker(cid, *id).await?;
+                runtime.start_broker(&spec_of(*id)).await?;
+            }
+            for id in broker_ids {
+                runtime.wait_ready(cid, *id, ctx.ready_timeout).await?;
+            }
+        }
+        Step::RollingRestart { broker_id } | Step::Reboot { broker_id } => {
             // Stop (controlled; a dead broker is already stopped), start with the same node id
             // and data, and finish only once it answers again, so the next restart waits.
             runtime.stop_broker(cid, *broker_id).await?;
             runtime.start_broker(&spec_of(*broker_id)).await?;
             runtime
                 .wait_ready(cid, *broker_id, ctx.ready_timeout)
+                .await?;
+        }
+        Step::Drain { broker_id } => {
+            let keep: Vec<u32> = (1..=snap.spec.broker_count).collect();
+            runtime
+                .drain_broker(cid, *broker_id, &keep, ctx.reassign_timeout)
+                .await?;
+        }
+        Step::Rebalance => {
+            let brokers: Vec<u32> = (1..=snap.spec.broker_count).collect();
+            runtime
+                .rebalance(cid, &brokers, ctx.reassign_timeout)
                 .await?;
         }
         Step::Decommission { broker_id } => {

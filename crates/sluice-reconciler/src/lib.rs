@@ -14,14 +14,17 @@
 //!   Postgres that expires `lease_ttl` after its holder stops renewing it);
 //! - level-triggered: every pass starts from the stored spec and operation and what the runtime
 //!   observes, never from memory, so a restarted control plane resumes any operation;
-//! - never two brokers of a cluster restarted at once; never a broker removed while it holds
-//!   partitions (the planner's rules, tested exhaustively);
+//! - never two brokers of a cluster restarted at once, and the controller last; never a broker
+//!   removed while it holds partitions: a scale-in drains it first, a scale-out rebalances onto
+//!   the new brokers (the planner's rules, tested exhaustively; the moves themselves go through
+//!   the Kafka admin API, [`kafka_admin`]);
 //! - every step is idempotent and is recorded before (IN_PROGRESS) and after (COMPLETE/FAILED);
 //! - a cluster becomes FAILED only when its create gave up after `max_attempts` with backoff; a
 //!   stuck broker keeps its cluster HEALING (retrying) while the others serve.
 
 mod error;
 mod executor;
+pub mod kafka_admin;
 pub mod local;
 pub mod planner;
 pub mod probe;
@@ -33,7 +36,7 @@ use std::time::Duration;
 
 pub use error::{ReconcileError, RuntimeError};
 pub use reconciler::{PassOutcome, Reconciler};
-pub use runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+pub use runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
 
 /// The reconciler's tunables. `Context::default()` suits production; tests shorten the times.
 #[derive(Debug, Clone)]
@@ -56,6 +59,8 @@ pub struct Context {
     pub ready_timeout: Duration,
     /// How soon to look again when the plan is to wait (a broker starting).
     pub wait_interval: Duration,
+    /// How long a drain (scale-in) or a rebalance (scale-out) may take before its step fails.
+    pub reassign_timeout: Duration,
 }
 
 impl Default for Context {
@@ -70,6 +75,7 @@ impl Default for Context {
             backoff_max: Duration::from_secs(30),
             ready_timeout: Duration::from_secs(60),
             wait_interval: Duration::from_millis(250),
+            reassign_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -1,9 +1,18 @@
 //! The local runtime: each broker is a `sluice-broker` process on this host.
 //!
 //! Layout under the root (`.sluice/brokers` in `sluice-control dev`):
+//! `<cluster id>/quorum.json` and
 //! `<cluster id>/broker-<n>/{broker.json, server.properties, broker.pid, broker.log, data/}`.
 //! `broker.json` keeps the broker's ports and what it was started with, so a healed broker comes
 //! back on the same address with the same data.
+//!
+//! The brokers of a cluster form one Kafka cluster: every broker gets the same
+//! `--controller-quorum-voters`, brokers `1..=min(3, broker count)` at the cluster's first
+//! broker start, with admin ports allocated once and kept in `quorum.json` (Raft membership is
+//! fixed at first start, so the list never changes; brokers added later join as learners, and
+//! scaling in below the voters leaves the quorum with fewer live voters, a majority of the
+//! original ones still needed). The Kafka admin API ([`crate::kafka_admin`]) answers
+//! `cluster_status`, `drain_broker` and `rebalance`.
 //!
 //! Invariants:
 //! - at most one process per broker directory: before starting, the pid file is checked against
@@ -24,8 +33,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::kafka_admin;
 use crate::probe::probe;
-use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+use crate::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;
 
 /// Settings of the local runtime.
@@ -41,6 +51,11 @@ pub struct LocalConfig {
     pub stop_timeout: Duration,
     /// Timeout of one readiness probe.
     pub probe_timeout: Duration,
+    /// Timeout of one Kafka admin exchange (Metadata, AlterPartitionReassignments, …).
+    pub admin_timeout: Duration,
+    /// Properties every broker gets before the configuration revision's (which win), e.g.
+    /// shorter failure-detection timeouts in tests.
+    pub extra_properties: String,
 }
 
 impl LocalConfig {
@@ -51,6 +66,8 @@ impl LocalConfig {
             start_grace: Duration::from_secs(20),
             stop_timeout: Duration::from_secs(30),
             probe_timeout: Duration::from_millis(1500),
+            admin_timeout: Duration::from_secs(10),
+            extra_properties: String::new(),
         }
     }
 }
@@ -66,6 +83,36 @@ struct BrokerMeta {
     storage_gib: u32,
     /// When the process was last started, ms since the epoch (for the start-up grace).
     started_at_ms: i64,
+}
+
+/// What `quorum.json` holds: the cluster's metadata quorum voters, fixed at its first start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Quorum {
+    voters: Vec<Voter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Voter {
+    id: u32,
+    admin_port: u16,
+}
+
+impl Quorum {
+    /// `controller.quorum.voters`: `id@127.0.0.1:admin_port,…`.
+    fn voters_flag(&self) -> String {
+        self.voters
+            .iter()
+            .map(|v| format!("{}@127.0.0.1:{}", v.id, v.admin_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn admin_port(&self, broker_id: u32) -> Option<u16> {
+        self.voters
+            .iter()
+            .find(|v| v.id == broker_id)
+            .map(|v| v.admin_port)
+    }
 }
 
 /// Brokers as local processes.
@@ -114,6 +161,74 @@ impl LocalRuntime {
             }
         }
         is_broker_process(pid, &dir.join("data")).then_some(pid)
+    }
+
+    /// The cluster's quorum: read from `quorum.json`, or chosen now (voters
+    /// `1..=min(3, broker_count)`, fresh admin ports) and written once.
+    fn ensure_quorum(&self, cluster_id: Uuid, broker_count: u32) -> Result<Quorum, RuntimeError> {
+        let cdir = self.cluster_dir(cluster_id);
+        let path = cdir.join("quorum.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                return serde_json::from_slice(&bytes).map_err(|e| RuntimeError::Corrupt {
+                    what: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RuntimeError::io(path.display().to_string())(e)),
+        }
+        let mut voters = Vec::new();
+        for id in 1..=broker_count.clamp(1, 3) {
+            // A broker that already exists (a cluster from before quorum files) keeps its port.
+            let admin_port = match Self::read_meta(&self.broker_dir(cluster_id, id))? {
+                Some(m) => m.admin_port,
+                None => free_port()?,
+            };
+            voters.push(Voter { id, admin_port });
+        }
+        let quorum = Quorum { voters };
+        std::fs::create_dir_all(&cdir).map_err(RuntimeError::io(cdir.display().to_string()))?;
+        let tmp = cdir.join("quorum.json.tmp");
+        let bytes = serde_json::to_vec_pretty(&quorum).expect("serialisable");
+        std::fs::write(&tmp, bytes).map_err(RuntimeError::io(tmp.display().to_string()))?;
+        std::fs::rename(&tmp, &path).map_err(RuntimeError::io(path.display().to_string()))?;
+        tracing::info!(%cluster_id, voters = %quorum.voters_flag(), "metadata quorum chosen");
+        Ok(quorum)
+    }
+
+    /// Kafka addresses of the cluster's brokers whose process runs, lowest id first.
+    fn kafka_addrs(&self, cluster_id: Uuid) -> Result<Vec<SocketAddr>, RuntimeError> {
+        let mut out = Vec::new();
+        for d in self.broker_dirs(cluster_id)? {
+            if let Some(meta) = Self::read_meta(&d)? {
+                if self.running_pid(&d).is_some() {
+                    out.push((
+                        meta.broker_id,
+                        SocketAddr::from((Ipv4Addr::LOCALHOST, meta.port)),
+                    ));
+                }
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// The cluster's `broker-*` directories.
+    fn broker_dirs(&self, cluster_id: Uuid) -> Result<Vec<PathBuf>, RuntimeError> {
+        let dir = self.cluster_dir(cluster_id);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(RuntimeError::io(dir.display().to_string())(e)),
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("broker-"))
+            .map(|e| e.path())
+            .collect();
+        dirs.sort();
+        Ok(dirs)
     }
 
     fn read_meta(dir: &Path) -> Result<Option<BrokerMeta>, RuntimeError> {
@@ -182,12 +297,33 @@ impl LocalRuntime {
         }))
     }
 
-    fn spawn(&self, spec: &BrokerSpec, dir: &Path, meta: &BrokerMeta) -> Result<(), RuntimeError> {
+    fn spawn(
+        &self,
+        spec: &BrokerSpec,
+        dir: &Path,
+        meta: &BrokerMeta,
+        quorum: &Quorum,
+    ) -> Result<(), RuntimeError> {
         let io = |what: &str| RuntimeError::io(format!("{} ({what})", dir.display()));
         let data = dir.join("data");
         std::fs::create_dir_all(&data).map_err(io("data dir"))?;
         let props = dir.join("server.properties");
-        std::fs::write(&props, &spec.server_properties).map_err(io("server.properties"))?;
+        let mut text = String::new();
+        if !self.cfg.extra_properties.trim().is_empty() {
+            text.push_str("# The local runtime's defaults\n");
+            text.push_str(self.cfg.extra_properties.trim_end());
+            text.push('\n');
+        }
+        if !spec.server_properties.trim().is_empty() {
+            text.push_str("# The cluster's configuration revision\n");
+            text.push_str(spec.server_properties.trim_end());
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "# Set by Sluice\ncluster.id={}\n",
+            spec.cluster_id
+        ));
+        std::fs::write(&props, text).map_err(io("server.properties"))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -206,6 +342,8 @@ impl LocalRuntime {
             .arg(&data)
             .arg("--admin-listener")
             .arg(format!("127.0.0.1:{}", meta.admin_port))
+            .arg("--controller-quorum-voters")
+            .arg(quorum.voters_flag())
             .arg("--config")
             .arg(&props)
             .stdin(Stdio::null())
@@ -268,20 +406,8 @@ fn signal(pid: u32, sig: &str) {
 
 impl Runtime for LocalRuntime {
     async fn observe(&self, cluster_id: Uuid) -> Result<Vec<ObservedBroker>, RuntimeError> {
-        let dir = self.cluster_dir(cluster_id);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(RuntimeError::io(dir.display().to_string())(e)),
-        };
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().starts_with("broker-"))
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
         let mut out = Vec::new();
-        for d in dirs {
+        for d in self.broker_dirs(cluster_id)? {
             if let Some(b) = self.observe_one(cluster_id, &d).await? {
                 out.push(b);
             }
@@ -290,21 +416,74 @@ impl Runtime for LocalRuntime {
         Ok(out)
     }
 
-    async fn cluster_safe(&self, _cluster_id: Uuid) -> Result<bool, RuntimeError> {
-        // Brokers do not replicate yet, so no partition is ever under-replicated. With issue 4
-        // this asks the brokers (Metadata ISR vs replicas).
-        Ok(true)
+    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
+        let addrs = self.kafka_addrs(cluster_id)?;
+        match kafka_admin::describe_any(&addrs, self.cfg.probe_timeout).await {
+            Ok((_, view)) => Ok(ClusterStatus {
+                safe: view.safe(),
+                controller: view.controller,
+            }),
+            Err(e) => {
+                tracing::debug!(%cluster_id, error = %e, "no broker described the cluster");
+                Ok(ClusterStatus::default())
+            }
+        }
+    }
+
+    async fn drain_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        keep: &[u32],
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        let addrs = self.kafka_addrs(cluster_id)?;
+        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
+        kafka_admin::drain(
+            &addrs,
+            broker_id as i32,
+            &keep,
+            timeout,
+            self.cfg.admin_timeout,
+        )
+        .await
+        .map_err(|message| RuntimeError::Admin {
+            cluster_id,
+            what: format!("draining broker {broker_id}"),
+            message,
+        })
+    }
+
+    async fn rebalance(
+        &self,
+        cluster_id: Uuid,
+        brokers: &[u32],
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        let addrs = self.kafka_addrs(cluster_id)?;
+        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
+        kafka_admin::rebalance(&addrs, &brokers, timeout, self.cfg.admin_timeout)
+            .await
+            .map_err(|message| RuntimeError::Admin {
+                cluster_id,
+                what: "rebalancing partitions".into(),
+                message,
+            })
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {
         let dir = self.broker_dir(spec.cluster_id, spec.broker_id);
         std::fs::create_dir_all(&dir).map_err(RuntimeError::io(dir.display().to_string()))?;
+        let quorum = self.ensure_quorum(spec.cluster_id, spec.broker_count)?;
         let mut meta = match Self::read_meta(&dir)? {
             Some(m) => m,
             None => BrokerMeta {
                 broker_id: spec.broker_id,
                 port: free_port()?,
-                admin_port: free_port()?,
+                admin_port: match quorum.admin_port(spec.broker_id) {
+                    Some(p) => p,
+                    None => free_port()?,
+                },
                 fingerprint: String::new(),
                 kafka_version: spec.kafka_version.clone(),
                 storage_gib: spec.storage_gib,
@@ -322,7 +501,7 @@ impl Runtime for LocalRuntime {
         meta.storage_gib = meta.storage_gib.max(spec.storage_gib);
         meta.started_at_ms = chrono::Utc::now().timestamp_millis();
         Self::write_meta(&dir, &meta)?;
-        self.spawn(spec, &dir, &meta)
+        self.spawn(spec, &dir, &meta, &quorum)
     }
 
     async fn stop_broker(&self, cluster_id: Uuid, broker_id: u32) -> Result<(), RuntimeError> {
@@ -412,13 +591,14 @@ impl Runtime for LocalRuntime {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(RuntimeError::io(dir.display().to_string())(e)),
         }
-        // The cluster's directory goes with its last broker.
-        let cdir = self.cluster_dir(cluster_id);
-        let empty = std::fs::read_dir(&cdir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if empty {
-            let _ = std::fs::remove_dir(&cdir);
+        // The cluster's directory (and its quorum) goes with its last broker.
+        if self.broker_dirs(cluster_id)?.is_empty() {
+            let cdir = self.cluster_dir(cluster_id);
+            match std::fs::remove_dir_all(&cdir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(RuntimeError::io(cdir.display().to_string())(e)),
+            }
         }
         Ok(())
     }

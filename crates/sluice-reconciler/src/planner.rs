@@ -5,8 +5,13 @@
 //! Safety rules it guarantees (each is a test):
 //! - a restart (rolling restart or reboot) is planned only when every broker is healthy and the
 //!   cluster is safe (no under-replicated partitions), so two brokers are never down for a
-//!   restart at once; a heal restarts one dead broker at a time;
-//! - a broker is removed only when it is known to hold no partitions;
+//!   restart at once; a heal starts every dead broker together (they serve nothing, and a
+//!   quorum that lost its majority needs its voters back at once);
+//! - a broker is removed only when it is known to hold no partitions: a scale-in first drains
+//!   it (its replicas reassigned to the brokers that stay), then decommissions it;
+//! - a scale-out rebalances replicas onto the new brokers once they run (one REBALANCE step
+//!   per operation, found in the operation's completed steps);
+//! - a rolling restart restarts the cluster's controller (the metadata quorum's leader) last;
 //! - an interrupted operation resumes where it stopped: the plan depends on what the brokers are
 //!   (their fingerprints, their count) and on the steps already recorded, never on memory.
 
@@ -37,6 +42,8 @@ pub mod step_names {
     pub const RESTART: &str = "RESTART_BROKER";
     pub const REBOOT: &str = "REBOOT_BROKER";
     pub const DELETE: &str = "DELETE_BROKERS";
+    pub const DRAIN: &str = "DRAIN_BROKER";
+    pub const REBALANCE: &str = "REBALANCE_PARTITIONS";
 }
 
 /// The operation in progress, as far as the planner cares.
@@ -50,10 +57,16 @@ pub struct OperationView {
 }
 
 impl OperationView {
-    fn completed(&self, name: &str, broker: u32) -> bool {
+    fn completed(&self, name: &str, broker: Option<u32>) -> bool {
         self.steps
             .iter()
-            .any(|(n, b, s)| n == name && *b == Some(broker) && *s == StepStatus::Complete)
+            .any(|(n, b, s)| n == name && *b == broker && *s == StepStatus::Complete)
+    }
+
+    fn completed_any(&self, name: &str) -> bool {
+        self.steps
+            .iter()
+            .any(|(n, _, s)| n == name && *s == StepStatus::Complete)
     }
 }
 
@@ -71,6 +84,8 @@ pub struct Observed<'a> {
     pub brokers: &'a [ObservedBroker],
     /// No under-replicated partitions: one broker may go down for a moment.
     pub safe: bool,
+    /// The cluster's controller (metadata quorum leader), restarted last in a rolling restart.
+    pub controller: Option<u32>,
 }
 
 /// One action on the runtime; each touches at most one existing broker.
@@ -78,10 +93,16 @@ pub struct Observed<'a> {
 pub enum Step {
     /// Start brokers that do not exist yet (they hold nothing, so starting several is safe).
     Provision { broker_ids: Vec<u32> },
-    /// Start a dead or unresponsive broker again, same node id and data.
-    Heal { broker_id: u32 },
+    /// Start dead or unresponsive brokers again, same node ids and data. All of them at once:
+    /// they serve nothing already, and a metadata quorum that lost its majority only comes back
+    /// when enough voters start together (one at a time, the first would wait forever).
+    Heal { broker_ids: Vec<u32> },
+    /// Reassign every replica of a broker beyond the desired count to the brokers that stay.
+    Drain { broker_id: u32 },
     /// Remove an empty broker beyond the desired count.
     Decommission { broker_id: u32 },
+    /// Move replicas onto brokers a scale-out added, then elect preferred leaders.
+    Rebalance,
     /// Grow a broker's storage in place.
     ResizeStorage { broker_id: u32 },
     /// Controlled shutdown and start with the new fingerprint; next broker once it is back.
@@ -183,8 +204,10 @@ pub fn plan(desired: &Desired<'_>, observed: &Observed<'_>) -> Plan {
         };
     };
 
-    if let Some(&id) = broken.iter().min() {
-        return Plan::Step(Step::Heal { broker_id: id });
+    if !broken.is_empty() {
+        let mut broker_ids = broken.clone();
+        broker_ids.sort_unstable();
+        return Plan::Step(Step::Heal { broker_ids });
     }
     if let Some(b) = brokers.iter().find(|b| b.health == Health::Starting) {
         return Plan::Wait(format!("broker {} is starting", b.broker_id));
@@ -199,26 +222,35 @@ pub fn plan(desired: &Desired<'_>, observed: &Observed<'_>) -> Plan {
             Some(0) => Plan::Step(Step::Decommission {
                 broker_id: b.broker_id,
             }),
-            Some(n) => Plan::Blocked(format!(
-                "broker {} holds {n} partitions; reassign them before removing it",
-                b.broker_id
-            )),
+            Some(_) => Plan::Step(Step::Drain {
+                broker_id: b.broker_id,
+            }),
             None => Plan::Blocked(format!(
                 "broker {} cannot be asked which partitions it holds",
                 b.broker_id
             )),
         };
     }
+    let all_healthy = brokers.iter().all(|b| b.health == Health::Healthy);
+    // A scale-out that provisioned brokers moves replicas onto them, once.
+    if op.operation_type == OperationType::UpdateBrokerCount
+        && op.completed_any(step_names::PROVISION)
+        && !op.completed(step_names::REBALANCE, None)
+    {
+        if !all_healthy {
+            return Plan::Wait("waiting for every broker to be healthy before rebalancing".into());
+        }
+        return Plan::Step(Step::Rebalance);
+    }
     if let Some(&id) = small.iter().min() {
         return Plan::Step(Step::ResizeStorage { broker_id: id });
     }
     // Restarts below take one broker down: only from a fully healthy, safe cluster.
-    let all_healthy = brokers.iter().all(|b| b.health == Health::Healthy);
     let reboots: Vec<u32> = if op.operation_type == OperationType::RebootBroker {
         op.broker_ids
             .iter()
             .copied()
-            .filter(|id| wanted(*id) && !op.completed(step_names::REBOOT, *id))
+            .filter(|id| wanted(*id) && !op.completed(step_names::REBOOT, Some(*id)))
             .collect()
     } else {
         Vec::new()
@@ -232,11 +264,17 @@ pub fn plan(desired: &Desired<'_>, observed: &Observed<'_>) -> Plan {
     if !observed.safe {
         return Plan::Wait("waiting for under-replicated partitions to catch up".into());
     }
-    if let Some(&id) = stale.iter().min() {
+    // Lowest id first, the controller last (each restart of it moves the quorum's leadership).
+    let next = |ids: &[u32]| {
+        ids.iter()
+            .copied()
+            .min_by_key(|id| (Some(*id) == observed.controller, *id))
+    };
+    if let Some(id) = next(&stale) {
         return Plan::Step(Step::RollingRestart { broker_id: id });
     }
     Plan::Step(Step::Reboot {
-        broker_id: *reboots.iter().min().expect("not empty"),
+        broker_id: next(&reboots).expect("not empty"),
     })
 }
 

@@ -18,8 +18,7 @@ use tokio::net::TcpStream;
 pub struct ProbeReport {
     /// Node ids the Metadata response lists.
     pub broker_ids: Vec<i32>,
-    /// Partitions of user topics whose leader (or, once brokers replicate, a replica) is the
-    /// probed broker.
+    /// Partition replicas (of every topic, `__consumer_offsets` included) on the probed broker.
     pub partitions: u32,
 }
 
@@ -74,12 +73,11 @@ async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String>
             "Metadata lists brokers {broker_ids:?}, not {node_id}"
         ));
     }
-    // Internal topics (`__consumer_offsets`, which every broker creates for itself) do not
-    // count: they hold no user data, and their coordinators move with the group.
+    // Every replica counts, internal topics too: with replication `__consumer_offsets` is the
+    // cluster's data like any topic, and a broker is removed only once it holds none.
     let partitions = meta
         .topics
         .iter()
-        .filter(|t| !t.is_internal && !t.name.as_ref().is_some_and(|n| n.0.starts_with("__")))
         .flat_map(|t| t.partitions.iter())
         .filter(|p| p.leader_id.0 == node_id || p.replica_nodes.iter().any(|r| r.0 == node_id))
         .count() as u32;
@@ -89,7 +87,7 @@ async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String>
     })
 }
 
-async fn call<Req: Encodable, Resp: Decodable>(
+pub(crate) async fn call<Req: Encodable, Resp: Decodable>(
     conn: &mut TcpStream,
     key: ApiKey,
     version: i16,

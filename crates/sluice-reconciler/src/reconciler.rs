@@ -253,7 +253,7 @@ impl<R: Runtime> Reconciler<R> {
                 }
             }
             let brokers = self.runtime.observe(id).await?;
-            let safe = self.runtime.cluster_safe(id).await?;
+            let status = self.runtime.cluster_status(id).await?;
             let view = s.operation.as_ref().map(|o| OperationView {
                 operation_type: o.operation_type,
                 broker_ids: o.broker_ids.clone(),
@@ -272,7 +272,8 @@ impl<R: Runtime> Reconciler<R> {
                 &desired,
                 &Observed {
                     brokers: &brokers,
-                    safe,
+                    safe: status.safe,
+                    controller: status.controller,
                 },
             );
             tracing::debug!(cluster_id = %id, state = %s.state, ?next, "planned");

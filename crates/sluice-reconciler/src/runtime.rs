@@ -21,7 +21,8 @@ pub struct BrokerSpec {
     /// CPU (millicores) and memory (MiB) of the broker, from its broker type.
     pub cpu_millis: u32,
     pub memory_mib: u32,
-    /// Brokers the cluster should have (for the quorum voters list) and zones to spread over.
+    /// Brokers the cluster should have, and zones to spread over. The quorum voters are brokers
+    /// `1..=min(3, broker_count)` as of the cluster's first broker start, kept for its life.
     pub broker_count: u32,
     pub zone_count: u32,
     /// `server.properties` text from the cluster's configuration revision (empty when none).
@@ -61,6 +62,15 @@ pub struct ObservedBroker {
     pub zone: Option<String>,
 }
 
+/// What a runtime learnt from the brokers about their cluster as a whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterStatus {
+    /// One broker may go down for a moment without losing availability.
+    pub safe: bool,
+    /// The metadata quorum's leader, when known.
+    pub controller: Option<u32>,
+}
+
 /// Where brokers run. Implementations: [`crate::local::LocalRuntime`] (processes on this host),
 /// [`crate::sim::SimRuntime`] (in memory, for tests and benchmarks) and the Kubernetes runtime
 /// (crate `sluice-runtime-k8s`).
@@ -79,13 +89,33 @@ pub trait Runtime: Send + Sync + 'static {
         cluster_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ObservedBroker>, RuntimeError>> + Send;
 
-    /// Whether the cluster can lose one broker for a moment without losing availability (no
-    /// under-replicated partitions). The rolling-restart gate; the Kafka admin API backs it once
-    /// brokers replicate.
-    fn cluster_safe(
+    /// What the brokers say about the cluster as a whole: whether it can lose one broker for a
+    /// moment (every partition led, ISR = replicas, no reassignment in progress; the
+    /// rolling-restart gate) and which broker is the controller (restarted last). Brokers that
+    /// cannot be asked make it unsafe, not an error.
+    fn cluster_status(
         &self,
         cluster_id: Uuid,
-    ) -> impl Future<Output = Result<bool, RuntimeError>> + Send;
+    ) -> impl Future<Output = Result<ClusterStatus, RuntimeError>> + Send;
+
+    /// Moves every partition replica on `broker_id` to the brokers of `keep` (partition
+    /// reassignment) and returns once it holds none, or fails after `timeout`.
+    fn drain_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        keep: &[u32],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Spreads partition replicas over `brokers` (per-broker counts within one of each other),
+    /// waits for the reassignments, then elects preferred leaders; fails after `timeout`.
+    fn rebalance(
+        &self,
+        cluster_id: Uuid,
+        brokers: &[u32],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
     /// Makes the broker run with `spec`: starts it if it is not running (keeping its data and
     /// address); a broker already running with the same fingerprint is left alone.

@@ -1,5 +1,6 @@
 //! An in-memory runtime for tests and benchmarks: brokers are entries in a map that become
-//! healthy at once. Tests can kill a broker, make the next calls fail, and count restarts.
+//! healthy at once. Tests can kill a broker, make the next calls fail, and count restarts,
+//! drains and rebalances. A drain empties the broker at once; the controller is the lowest id.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+use crate::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;
 
 /// The in-memory runtime. Cheap operations, no I/O.
@@ -19,6 +20,9 @@ pub struct SimRuntime {
     starts: Mutex<HashMap<(Uuid, u32), u32>>,
     /// Number of upcoming `start_broker` calls that fail.
     fail_starts: AtomicU32,
+    /// Drains and rebalances run, per cluster.
+    drains: Mutex<HashMap<Uuid, u32>>,
+    rebalances: Mutex<HashMap<Uuid, u32>>,
 }
 
 impl SimRuntime {
@@ -53,6 +57,29 @@ impl SimRuntime {
         }
     }
 
+    /// Makes a broker unable to say which partitions it holds (as when it cannot be asked).
+    pub fn hide_partitions(&self, cluster_id: Uuid, broker_id: u32) {
+        if let Some(b) = self
+            .lock()
+            .get_mut(&cluster_id)
+            .and_then(|c| c.get_mut(&broker_id))
+        {
+            b.partitions = None;
+        }
+    }
+
+    /// How many drains (scale-in) ran on a cluster.
+    pub fn drains(&self, cluster_id: Uuid) -> u32 {
+        let d = self.drains.lock().expect("poisoned");
+        d.get(&cluster_id).copied().unwrap_or(0)
+    }
+
+    /// How many rebalances (scale-out) ran on a cluster.
+    pub fn rebalances(&self, cluster_id: Uuid) -> u32 {
+        let r = self.rebalances.lock().expect("poisoned");
+        r.get(&cluster_id).copied().unwrap_or(0)
+    }
+
     /// How often a broker was started.
     pub fn starts(&self, cluster_id: Uuid, broker_id: u32) -> u32 {
         let starts = self.starts.lock().expect("poisoned");
@@ -77,8 +104,46 @@ impl Runtime for SimRuntime {
         Ok(self.brokers(cluster_id))
     }
 
-    async fn cluster_safe(&self, _cluster_id: Uuid) -> Result<bool, RuntimeError> {
-        Ok(true)
+    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
+        Ok(ClusterStatus {
+            safe: true,
+            controller: self
+                .lock()
+                .get(&cluster_id)
+                .and_then(|c| c.keys().next().copied()),
+        })
+    }
+
+    async fn drain_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        _keep: &[u32],
+        _timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        self.set_partitions(cluster_id, broker_id, 0);
+        *self
+            .drains
+            .lock()
+            .expect("poisoned")
+            .entry(cluster_id)
+            .or_default() += 1;
+        Ok(())
+    }
+
+    async fn rebalance(
+        &self,
+        cluster_id: Uuid,
+        _brokers: &[u32],
+        _timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        *self
+            .rebalances
+            .lock()
+            .expect("poisoned")
+            .entry(cluster_id)
+            .or_default() += 1;
+        Ok(())
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

@@ -25,6 +25,9 @@ pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
 /// Pod annotations: what the broker was started with, and the zone of its node.
 pub const ANN_FINGERPRINT: &str = "sluice.dev/fingerprint";
 pub const ANN_ZONE: &str = "sluice.dev/zone";
+/// ConfigMap annotation: how many brokers (ids `1..=n`) are the metadata quorum's voters,
+/// chosen when the cluster's first broker starts and kept for the cluster's life.
+pub const ANN_QUORUM_VOTERS: &str = "sluice.dev/quorum-voters";
 /// The zone annotation's value when the node has no zone label.
 pub const NO_ZONE: &str = "-";
 /// Node labels the zone is read from (the GA one first).
@@ -227,11 +230,20 @@ fn with_owner(mut meta: Value, owner: &Value) -> Value {
     meta
 }
 
+/// How many voters a new cluster's quorum gets: brokers `1..=min(3, broker count)`. Raft
+/// membership is fixed at first start, so this is chosen once ([`ANN_QUORUM_VOTERS`]) and
+/// brokers added later join as learners; scaling in below the voters leaves fewer live voters
+/// (a majority of the original ones is still needed).
+pub fn initial_voters(broker_count: u32) -> u32 {
+    broker_count.clamp(1, 3)
+}
+
 /// The brokers' `server.properties`: the cluster's configuration revision, then what Sluice
-/// sets (cluster id, the quorum voters). `node.id`, listeners and the data directory come from
-/// the pod's `SLUICE_*` variables, `broker.rack` from the launch script.
-pub fn server_properties(spec: &BrokerSpec, names: &Names, s: &Settings) -> String {
-    let voters: Vec<String> = (1..=spec.broker_count.max(1))
+/// sets (cluster id, the quorum voters: brokers `1..=voters`). `node.id`, listeners and the
+/// data directory come from the pod's `SLUICE_*` variables, `broker.rack` from the launch
+/// script.
+pub fn server_properties(spec: &BrokerSpec, names: &Names, s: &Settings, voters: u32) -> String {
+    let voters: Vec<String> = (1..=voters.max(1))
         .map(|id| format!("{id}@{}:{ADMIN_PORT}", names.broker_host(id, s)))
         .collect();
     let mut out = String::new();
@@ -246,14 +258,16 @@ pub fn server_properties(spec: &BrokerSpec, names: &Names, s: &Settings) -> Stri
     out
 }
 
-/// The owner ConfigMap.
-pub fn config_map(spec: &BrokerSpec, s: &Settings) -> Value {
+/// The owner ConfigMap, recording the quorum's voter count ([`ANN_QUORUM_VOTERS`]).
+pub fn config_map(spec: &BrokerSpec, s: &Settings, voters: u32) -> Value {
     let names = Names::new(spec.cluster_id);
+    let mut metadata = meta(&names.config_map(), &names, s, "cluster", None);
+    metadata["annotations"] = json!({ ANN_QUORUM_VOTERS: voters.to_string() });
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": meta(&names.config_map(), &names, s, "cluster", None),
-        "data": { "server.properties": server_properties(spec, &names, s) },
+        "metadata": metadata,
+        "data": { "server.properties": server_properties(spec, &names, s, voters) },
     })
 }
 
@@ -459,7 +473,7 @@ pub fn all(spec: &BrokerSpec, s: &Settings) -> Vec<Value> {
         "00000000-0000-0000-0000-000000000000",
     );
     let mut out = vec![
-        config_map(spec, s),
+        config_map(spec, s, initial_voters(spec.broker_count)),
         secret(spec.cluster_id, s, &owner, "generated"),
         headless_service(spec.cluster_id, s, &owner),
         bootstrap_service(spec.cluster_id, s, &owner),
@@ -546,7 +560,7 @@ mod tests {
     #[test]
     fn properties_list_every_voter_after_the_users_settings() {
         let s = settings();
-        let p = server_properties(&spec(), &Names::new(spec().cluster_id), &s);
+        let p = server_properties(&spec(), &Names::new(spec().cluster_id), &s, 3);
         let voters = p
             .lines()
             .find_map(|l| l.strip_prefix("controller.quorum.voters="))
@@ -558,6 +572,26 @@ mod tests {
         );
         assert!(p.starts_with("# The cluster's configuration revision\nnum.partitions=3\n"));
         assert!(p.contains("cluster.id=0190a3f0-0000-7000-8000-000000000001\n"));
+    }
+
+    #[test]
+    fn voters_are_at_most_three_and_follow_the_recorded_count_not_the_brokers() {
+        assert_eq!(initial_voters(1), 1);
+        assert_eq!(initial_voters(2), 2);
+        assert_eq!(initial_voters(3), 3);
+        assert_eq!(initial_voters(9), 3);
+        // A cluster created with one broker and scaled to 5 keeps its one voter.
+        let mut big = spec();
+        big.broker_count = 5;
+        let cm = config_map(&big, &settings(), 1);
+        assert_eq!(cm["metadata"]["annotations"][ANN_QUORUM_VOTERS], "1");
+        let p = cm["data"]["server.properties"].as_str().unwrap();
+        let voters = p
+            .lines()
+            .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+            .unwrap();
+        assert_eq!(voters.split(',').count(), 1, "{voters}");
+        assert!(voters.starts_with("1@broker-1."), "{voters}");
     }
 
     #[test]

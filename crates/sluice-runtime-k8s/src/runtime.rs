@@ -16,11 +16,15 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use sluice_reconciler::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+use sluice_reconciler::kafka_admin;
+use sluice_reconciler::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
 use sluice_reconciler::RuntimeError;
 use uuid::Uuid;
 
 use crate::objects::{self, Names, PdbApi, Settings};
+
+/// Timeout of one Kafka admin exchange with a broker (Metadata, AlterPartitionReassignments).
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings of the Kubernetes runtime.
 #[derive(Debug, Clone)]
@@ -38,9 +42,11 @@ pub struct KubeConfig {
     pub start_grace: Duration,
     /// How long a pod may take to shut down (controlled) before it is deleted forcibly.
     pub stop_timeout: Duration,
-    /// Ask ready brokers over the Kafka protocol which partitions they hold (needs the control
-    /// plane to reach pod IPs, so it runs in the cluster). Without it, a broker's partitions are
-    /// unknown and removing a broker stays blocked.
+    /// Ask ready brokers over the Kafka protocol (pod IPs, so the control plane runs in the
+    /// cluster) which partitions they hold, whether the cluster is safe to restart a broker of
+    /// and which is the controller, and drain and rebalance through partition reassignment.
+    /// Without it, a broker's partitions are unknown (removing one stays blocked), the restart
+    /// gate is pod readiness alone, and a scale-out does not move replicas.
     pub probe_brokers: bool,
     pub probe_timeout: Duration,
     /// How often `wait_ready` looks at the pod.
@@ -253,8 +259,22 @@ impl KubeRuntime {
     async fn ensure_cluster(&self, spec: &BrokerSpec) -> Result<Value, RuntimeError> {
         let names = Names::new(spec.cluster_id);
         let s = &self.settings;
+        // The quorum's voters are chosen with the cluster's first broker and never change
+        // (Raft membership is fixed at first start): read back what the ConfigMap recorded.
+        let existing = self
+            .ns::<ConfigMap>()
+            .get_opt(&names.config_map())
+            .await
+            .map_err(api_err(format!("reading ConfigMap {}", names.config_map())))?;
+        let voters = existing
+            .as_ref()
+            .and_then(|cm| cm.metadata.annotations.as_ref())
+            .and_then(|a| a.get(objects::ANN_QUORUM_VOTERS))
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|v| *v >= 1)
+            .unwrap_or_else(|| objects::initial_voters(spec.broker_count));
         let cm: ConfigMap = self
-            .apply(&self.ns(), &objects::config_map(spec, s))
+            .apply(&self.ns(), &objects::config_map(spec, s, voters))
             .await?;
         let uid = cm.metadata.uid.ok_or_else(|| RuntimeError::Platform {
             what: format!("applying ConfigMap {}", names.config_map()),
@@ -353,6 +373,28 @@ impl KubeRuntime {
             tracing::warn!(pod = name, error = %e, "recording the node's zone on the pod");
         }
         zone
+    }
+
+    /// Kafka addresses (pod IPs) of the cluster's ready brokers, lowest id first.
+    async fn kafka_addrs(&self, cluster_id: Uuid) -> Result<Vec<SocketAddr>, RuntimeError> {
+        let lp = ListParams::default().labels(&Names::new(cluster_id).selector());
+        let pods = self
+            .ns::<Pod>()
+            .list(&lp)
+            .await
+            .map_err(api_err("listing Pods"))?;
+        let mut out: Vec<(u32, SocketAddr)> = pods
+            .items
+            .iter()
+            .filter(|p| pod_ready(p) && !pod_terminal(p))
+            .filter_map(|p| {
+                let id = broker_label(&p.metadata)?;
+                let ip: std::net::IpAddr = p.status.as_ref()?.pod_ip.as_ref()?.parse().ok()?;
+                Some((id, SocketAddr::new(ip, objects::KAFKA_PORT)))
+            })
+            .collect();
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out.into_iter().map(|(_, a)| a).collect())
     }
 
     async fn partitions(&self, p: &Pod, broker_id: u32) -> Option<u32> {
@@ -608,10 +650,73 @@ impl Runtime for KubeRuntime {
         Ok(out)
     }
 
-    async fn cluster_safe(&self, _cluster_id: Uuid) -> Result<bool, RuntimeError> {
-        // Brokers do not replicate yet, so no partition is ever under-replicated (as in the
-        // local runtime); with replication this asks the brokers.
-        Ok(true)
+    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
+        if !self.cfg.probe_brokers {
+            // The brokers cannot be reached from here: the gate is the pods' readiness alone.
+            return Ok(ClusterStatus {
+                safe: true,
+                controller: None,
+            });
+        }
+        let addrs = self.kafka_addrs(cluster_id).await?;
+        match kafka_admin::describe_any(&addrs, self.cfg.probe_timeout).await {
+            Ok((_, view)) => Ok(ClusterStatus {
+                safe: view.safe(),
+                controller: view.controller,
+            }),
+            Err(e) => {
+                tracing::debug!(%cluster_id, error = %e, "no broker described the cluster");
+                Ok(ClusterStatus::default())
+            }
+        }
+    }
+
+    async fn drain_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        keep: &[u32],
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        let what = format!("draining broker {broker_id}");
+        if !self.cfg.probe_brokers {
+            return Err(RuntimeError::Admin {
+                cluster_id,
+                what,
+                message: "the brokers cannot be reached from here (broker probing is off)".into(),
+            });
+        }
+        let addrs = self.kafka_addrs(cluster_id).await?;
+        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
+        kafka_admin::drain(&addrs, broker_id as i32, &keep, timeout, ADMIN_TIMEOUT)
+            .await
+            .map_err(|message| RuntimeError::Admin {
+                cluster_id,
+                what,
+                message,
+            })
+    }
+
+    async fn rebalance(
+        &self,
+        cluster_id: Uuid,
+        brokers: &[u32],
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        if !self.cfg.probe_brokers {
+            // Nothing can be moved from outside the cluster; new topics use the new brokers.
+            tracing::warn!(%cluster_id, "broker probing is off: replicas are not rebalanced");
+            return Ok(());
+        }
+        let addrs = self.kafka_addrs(cluster_id).await?;
+        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
+        kafka_admin::rebalance(&addrs, &brokers, timeout, ADMIN_TIMEOUT)
+            .await
+            .map_err(|message| RuntimeError::Admin {
+                cluster_id,
+                what: "rebalancing partitions".into(),
+                message,
+            })
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

@@ -235,6 +235,7 @@ fn lines(seen: &[Seen]) -> Vec<String> {
 
 fn cluster_object_requests() -> Vec<String> {
     vec![
+        format!("GET {NS}/configmaps/{BASE}"),
         format!("PATCH {NS}/configmaps/{BASE}"),
         format!("POST {NS}/secrets"),
         format!("PATCH {NS}/services/{BASE}-brokers"),
@@ -272,7 +273,7 @@ async fn create_applies_every_object_with_one_field_manager() {
         );
         assert!(s.query.contains("force=true"), "{}: {}", s.line(), s.query);
     }
-    let cm = &seen[0].body;
+    let cm = &seen[1].body;
     let props = cm["data"]["server.properties"].as_str().unwrap();
     assert!(props.contains("num.partitions=3\n"), "{props}");
     assert!(
@@ -281,8 +282,12 @@ async fn create_applies_every_object_with_one_field_manager() {
         )),
         "{props}"
     );
+    assert_eq!(
+        cm["metadata"]["annotations"]["sluice.dev/quorum-voters"],
+        "1"
+    );
     // Every other object is owned by the ConfigMap (uid-1, the first object made).
-    for s in &seen[1..] {
+    for s in &seen[2..] {
         if s.method == "GET" {
             continue;
         }
@@ -297,19 +302,19 @@ async fn create_applies_every_object_with_one_field_manager() {
             cid().to_string()
         );
     }
-    assert_eq!(seen[1].body["stringData"]["admin-username"], "sluice-admin");
+    assert_eq!(seen[2].body["stringData"]["admin-username"], "sluice-admin");
     assert!(
-        seen[1].query.contains("fieldManager=sluice"),
+        seen[2].query.contains("fieldManager=sluice"),
         "{}",
-        seen[1].query
+        seen[2].query
     );
-    assert_eq!(seen[2].body["spec"]["clusterIP"], "None");
-    assert_eq!(seen[4].body["apiVersion"], "policy/v1beta1");
-    assert_eq!(seen[4].body["spec"]["maxUnavailable"], 1);
-    let pvc = &seen[6].body;
+    assert_eq!(seen[3].body["spec"]["clusterIP"], "None");
+    assert_eq!(seen[5].body["apiVersion"], "policy/v1beta1");
+    assert_eq!(seen[5].body["spec"]["maxUnavailable"], 1);
+    let pvc = &seen[7].body;
     assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "10Gi");
     assert_eq!(pvc["spec"]["storageClassName"], "fast");
-    let pod = &seen[8].body;
+    let pod = &seen[9].body;
     assert_eq!(
         pod["metadata"]["annotations"]["sluice.dev/fingerprint"],
         "fp-1"
@@ -332,6 +337,23 @@ async fn create_applies_every_object_with_one_field_manager() {
         format!("GET {NS}/pods/{BASE}-broker-1"),
     ]);
     assert_eq!(lines(&take(&fake)), want);
+
+    // A broker added later (the spec now wants 4) gets the same voters: the quorum is fixed.
+    let mut later = spec(2, "fp-1");
+    later.broker_count = 4;
+    rt.start_broker(&later).await.unwrap();
+    let seen = take(&fake);
+    let props = seen[1].body["data"]["server.properties"].as_str().unwrap();
+    assert!(
+        props.contains(&format!(
+            "controller.quorum.voters=1@broker-1.{BASE}-brokers.kafka.svc.cluster.local:9093\n"
+        )),
+        "{props}"
+    );
+    assert_eq!(
+        seen[1].body["metadata"]["annotations"]["sluice.dev/quorum-voters"],
+        "1"
+    );
 }
 
 #[tokio::test]
@@ -353,12 +375,12 @@ async fn a_new_fingerprint_replaces_the_pod_on_the_same_volume() {
     assert_eq!(lines(&seen), want);
     // A graceful delete (controlled shutdown), not a forced one.
     assert!(
-        seen[8].body.get("gracePeriodSeconds").is_none(),
+        seen[9].body.get("gracePeriodSeconds").is_none(),
         "{}",
-        seen[8].body
+        seen[9].body
     );
     assert_eq!(
-        seen[10].body["metadata"]["annotations"]["sluice.dev/fingerprint"],
+        seen[11].body["metadata"]["annotations"]["sluice.dev/fingerprint"],
         "fp-2"
     );
 }

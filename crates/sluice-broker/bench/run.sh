@@ -71,11 +71,29 @@ run_perf() { # name port
     echo "$name consume: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms, %s msgs", $6, $7, $2, $3}')"
 }
 
+# Produce latency at a steady 50,000 msgs/s with acks=1 and linger.ms=0 (so the client adds no
+# batching delay): each record's send-to-acknowledgement time, p50/p99/p99.9 over 300,000.
+run_latency() { # name port topic
+    local name="$1" port="$2" topic="$3" file
+    file="$(mktemp)"
+    "$PERF" -P -t "$topic" -p 0 -s 100 -c 300000 -r 50000 -l -A "$file" -a 1 -X linger.ms=0 \
+        -b "127.0.0.1:$port" -u >/dev/null 2>&1
+    python3 - "$name" "$file" <<'PY'
+import sys
+v = sorted(int(x) for x in open(sys.argv[2]) if x.strip())
+n = len(v)
+q = lambda f: v[min(n - 1, int(n * f))] / 1000
+print(f"{sys.argv[1]} produce latency at 50k msgs/s, acks=1: p50 {q(0.5):.3f} ms, p99 {q(0.99):.3f} ms, p99.9 {q(0.999):.3f} ms ({n} records)")
+PY
+    rm -f "$file"
+}
+
 data="$(mktemp -d)"
 "$SLUICE" --listeners PLAINTEXT://127.0.0.1:29092 --data-dir "$data" >/dev/null 2>&1 &
 pids+=($!)
 wait_port 29092
 run_perf sluice-broker 29092
+run_latency sluice-broker 29092 latency
 
 "$TANSU" broker --listener-url tcp://127.0.0.1:29192 --advertised-listener-url tcp://127.0.0.1:29192 \
     --storage-engine memory://tansu/ >/dev/null 2>&1 &
@@ -83,7 +101,9 @@ pids+=($!)
 wait_port 29192
 "$TANSU" topic create bench --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
 "$TANSU" topic create bench-batched --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
+"$TANSU" topic create latency --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
 run_perf "tansu 0.6.0" 29192
+run_latency "tansu 0.6.0" 29192 latency
 rm -rf "$data"
 
 # Durable mode (every append fsynced, group-committed, before it is acknowledged) with 8 producer

@@ -143,6 +143,10 @@ pub async fn run_with_admin(
     if let Err(e) = meta.controlled_shutdown(handover).await {
         tracing::warn!(error = %e, "controlled shutdown incomplete; stopping anyway");
     }
+    // Leave the quorum before the admin listener (and with it the Raft RPCs) goes away: a
+    // voter cut off from its leader would otherwise campaign with a stale log while draining.
+    broker.fetchers.shutdown();
+    meta.shutdown().await;
     tracing::info!("shutting down: draining connections");
     drop(listener);
     let _ = stop_tx.send(true);
@@ -155,8 +159,6 @@ pub async fn run_with_admin(
         connections.abort_all();
     }
     background.abort_all();
-    broker.fetchers.shutdown();
-    meta.shutdown().await;
     tokio::task::block_in_place(|| broker.flush_all());
     tracing::info!("broker stopped");
     Ok(())

@@ -292,7 +292,9 @@ fn reassigning_every_replica_off_a_broker_under_load_loses_nothing() {
     create_topic(&mut cluster);
     let producer = Producer::start(root.path(), &cluster.bootstrap(), 2000);
     producer.wait_acked(500);
-    // Move every replica on broker 4 (if any) and broker 1 to the others: broker 1 ends empty.
+    // A broker that holds replicas cannot leave the cluster.
+    assert_ne!(common::admin::unregister(&cluster.nodes[1].addr(), 1), 0);
+    // Move every replica on broker 1 to the others: broker 1 ends empty.
     let moved =
         common::admin::reassign_off(&cluster.nodes[1].addr(), TOPIC, PARTITIONS, 1, &[2, 3, 4]);
     assert!(moved > 0, "broker 1 held replicas to move");
@@ -312,17 +314,28 @@ fn reassigning_every_replica_off_a_broker_under_load_loses_nothing() {
     let (acked, errors, lines) = producer.finish();
     assert_eq!(errors, 0, "reassignment surfaced errors: {lines:?}");
     verify_all_acked_once_in_order(&cluster, &acked);
+    // Empty, stopped, and unregistered: the cluster forgets it.
+    cluster.stop(0);
+    assert_eq!(common::admin::unregister(&cluster.nodes[1].addr(), 1), 0);
+    wait_for(
+        Duration::from_secs(10),
+        "broker 1 to be unregistered",
+        || {
+            cluster.status(1).is_some_and(|s| {
+                s["brokers"]
+                    .as_array()
+                    .is_some_and(|b| b.len() == 3 && b.iter().all(|b| b["id"] != 1))
+            })
+        },
+    );
+    // Its replicas' directories went with them.
+    let left: Vec<String> = std::fs::read_dir(cluster.nodes[0].dir.join("data"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&format!("{TOPIC}-")))
+        .collect();
     assert!(
-        !cluster.nodes[0]
-            .dir
-            .join("data")
-            .join(format!("{TOPIC}-0"))
-            .exists()
-            || cluster
-                .partitions(TOPIC)
-                .unwrap()
-                .iter()
-                .all(|(l, isr)| *l != 1 && !isr.contains(&1)),
-        "broker 1 still holds data of {TOPIC}"
+        left.is_empty(),
+        "broker 1 still holds data of {TOPIC}: {left:?}"
     );
 }

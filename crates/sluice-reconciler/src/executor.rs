@@ -206,6 +206,7 @@ async fn perform<R: Runtime>(
         }
         Step::Decommission { broker_id } => {
             runtime.remove_broker(cid, *broker_id).await?;
+            runtime.unregister_broker(cid, *broker_id).await?;
             store.remove_node(cid, *broker_id).await?;
         }
         Step::ResizeStorage { broker_id } => runtime.resize_storage(&spec_of(*broker_id)).await?,

@@ -23,6 +23,7 @@ use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey, BrokerId,
     ElectLeadersRequest, ElectLeadersResponse, ListPartitionReassignmentsRequest,
     ListPartitionReassignmentsResponse, MetadataRequest, MetadataResponse, TopicName,
+    UnregisterBrokerRequest, UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::net::TcpStream;
@@ -359,6 +360,42 @@ pub async fn elect_preferred(addr: SocketAddr, timeout: Duration) -> Result<(), 
         Ok(())
     })
     .await
+}
+
+/// UnregisterBroker: removes a decommissioned (stopped, drained) broker from the cluster's
+/// metadata, through the first broker that answers. Already unregistered counts as done.
+pub async fn unregister(
+    addrs: &[SocketAddr],
+    broker: i32,
+    timeout: Duration,
+) -> Result<(), String> {
+    /// Kafka's BROKER_ID_NOT_REGISTERED.
+    const NOT_REGISTERED: i16 = 102;
+    let mut last = "no broker to ask".to_string();
+    for addr in addrs {
+        let outcome = within(timeout, *addr, async {
+            let mut conn = connect(*addr).await?;
+            let mut req = UnregisterBrokerRequest::default();
+            req.broker_id = BrokerId(broker);
+            let resp: UnregisterBrokerResponse =
+                call(&mut conn, ApiKey::UnregisterBroker, 0, 5, &req).await?;
+            match resp.error_code {
+                0 | NOT_REGISTERED => Ok(()),
+                code => Err(format!(
+                    "UnregisterBroker error code {code}: {}",
+                    resp.error_message
+                        .map(|m| m.to_string())
+                        .unwrap_or_default()
+                )),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// How often the waits below look again.

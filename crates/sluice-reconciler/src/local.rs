@@ -454,6 +454,21 @@ impl Runtime for LocalRuntime {
         })
     }
 
+    async fn unregister_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+    ) -> Result<(), RuntimeError> {
+        let addrs = self.kafka_addrs(cluster_id)?;
+        kafka_admin::unregister(&addrs, broker_id as i32, self.cfg.admin_timeout)
+            .await
+            .map_err(|message| RuntimeError::Admin {
+                cluster_id,
+                what: format!("unregistering broker {broker_id}"),
+                message,
+            })
+    }
+
     async fn rebalance(
         &self,
         cluster_id: Uuid,

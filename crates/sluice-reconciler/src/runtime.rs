@@ -108,6 +108,18 @@ pub trait Runtime: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
+    /// Removes a decommissioned broker (already stopped and drained) from the cluster's
+    /// metadata, so it no longer shows as a fenced member. Runtimes that cannot reach the
+    /// brokers leave it registered (fenced), which clients never see.
+    fn unregister_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send {
+        let _ = (cluster_id, broker_id);
+        async { Ok(()) }
+    }
+
     /// Spreads partition replicas over `brokers` (per-broker counts within one of each other),
     /// waits for the reassignments, then elects preferred leaders; fails after `timeout`.
     fn rebalance(

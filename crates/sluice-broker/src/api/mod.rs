@@ -39,6 +39,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
+pub mod unregister_broker;
 
 /// Versions served, inclusive. ApiVersions advertises exactly this table.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -70,6 +71,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::UnregisterBroker, 0, 0),
 ];
 
 /// The served version range of `key`, if it is served at all.
@@ -111,6 +113,7 @@ pub fn name(key: ApiKey) -> &'static str {
         ApiKey::ElectLeaders => "elect_leaders",
         ApiKey::AlterPartitionReassignments => "alter_partition_reassignments",
         ApiKey::ListPartitionReassignments => "list_partition_reassignments",
+        ApiKey::UnregisterBroker => "unregister_broker",
         _ => "other",
     }
 }
@@ -191,6 +194,7 @@ pub async fn dispatch(
         ElectLeaders => elect_leaders.await,
         AlterPartitionReassignments => alter_partition_reassignments.await,
         ListPartitionReassignments => list_partition_reassignments,
+        UnregisterBroker => unregister_broker.await,
     );
     broker.metrics.observe_request(name(key), started.elapsed());
     Ok(true)
@@ -236,6 +240,7 @@ pub fn decode_only(raw: &mut RawRequest) -> Result<(), DecodeError> {
         ElectLeaders => ElectLeadersRequest,
         AlterPartitionReassignments => AlterPartitionReassignmentsRequest,
         ListPartitionReassignments => ListPartitionReassignmentsRequest,
+        UnregisterBroker => UnregisterBrokerRequest,
     )
 }
 

@@ -82,7 +82,9 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
     let me = broker.config.node_id;
     let now = Instant::now();
     let mut wanted = BTreeSet::new();
-    let mut hw_moved = false;
+    // Waiters (acks=all produces, long-polling fetches) re-check on a notification: they must
+    // learn at once that a leadership they wait on moved, not when their timeout fires.
+    let mut wake = false;
     for (name, t) in &image.topics {
         let settings = broker.settings(&t.configs);
         for (i, pm) in t.partitions.iter().enumerate() {
@@ -113,13 +115,14 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
             }
             let leo = store.log_end_offset();
             let change = store.replica.update(pm, leo, now);
+            wake |= change != RoleChange::Unchanged;
             match change {
                 RoleChange::BecameLeader | RoleChange::Unchanged if store.replica.leads(-1) => {
                     if change == RoleChange::BecameLeader {
                         broker.fetchers.remove(name, index);
                         tracing::info!(topic = %name, partition = index, epoch = pm.leader_epoch, "leading");
                     }
-                    hw_moved |= store.recompute_high_watermark();
+                    wake |= store.recompute_high_watermark();
                 }
                 RoleChange::BecameFollower | RoleChange::Unchanged => {
                     // Also re-checked when unchanged: a leader not yet registered when the
@@ -156,7 +159,7 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
         .partition(CONSUMER_OFFSETS, 0)
         .is_some_and(|p| p.leader == me);
     crate::groups::set_coordinator(broker, coordinator);
-    if hw_moved {
+    if wake {
         broker.notify_appended();
     }
 }

@@ -336,10 +336,19 @@ pub mod admin {
     use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
     use kafka_protocol::messages::{
         AlterPartitionReassignmentsRequest, BrokerId, MetadataRequest, TopicName,
+        UnregisterBrokerRequest,
     };
     use kafka_protocol::protocol::StrBytes;
 
     use super::raw;
+
+    /// UnregisterBroker for `id` through broker `addr`; returns the error code.
+    pub fn unregister(addr: &str, id: i32) -> i16 {
+        let mut s = raw::connect(addr.parse().unwrap());
+        let mut req = UnregisterBrokerRequest::default();
+        req.broker_id = BrokerId(id);
+        raw::call(&mut s, 0, &req).error_code
+    }
 
     /// Replica lists of `topic`'s partitions, from broker `addr`.
     pub fn replicas(addr: &str, topic: &str) -> Vec<Vec<i32>> {

@@ -200,7 +200,7 @@ impl Broker {
     /// metadata image is applied (`replica::manager`).
     pub fn new(config: BrokerConfig, metrics: Metrics, meta: Arc<MetaNode>) -> Arc<Broker> {
         let (appended, _) = watch::channel(0);
-        let fetchers = Fetchers::new(config.node_id);
+        let fetchers = Fetchers::new(config.node_id, meta.clone());
         Arc::new(Broker {
             config,
             meta,

@@ -27,6 +27,7 @@ use crate::broker::Partition;
 use crate::config::BrokerConfig;
 use crate::replica::client::{ClientError, Connection};
 use crate::replica::state::Role;
+use sluice_meta::MetaNode;
 
 /// Fetch version used between brokers (topic names, not ids).
 const FETCH_VERSION: i16 = 12;
@@ -67,14 +68,17 @@ struct FetchConfig {
 pub struct Fetchers {
     me: i32,
     by_leader: Mutex<HashMap<i32, Arc<LeaderFetcher>>>,
+    // Told when a leader cannot be reached, so a crashed leader is fenced quickly.
+    meta: Arc<MetaNode>,
 }
 
 impl Fetchers {
     /// No fetchers yet.
-    pub fn new(me: i32) -> Fetchers {
+    pub fn new(me: i32, meta: Arc<MetaNode>) -> Fetchers {
         Fetchers {
             me,
             by_leader: Mutex::new(HashMap::new()),
+            meta,
         }
     }
 
@@ -111,7 +115,7 @@ impl Fetchers {
                     partition_max_bytes: config.replica_fetch_max_bytes.max(1024),
                     throttle_bytes_per_sec: config.follower_replication_throttled_rate,
                 };
-                tokio::spawn(run(f.clone(), cfg));
+                tokio::spawn(run(f.clone(), cfg, self.meta.clone()));
                 f
             })
             .clone();
@@ -163,7 +167,7 @@ impl Fetchers {
     }
 }
 
-async fn run(f: Arc<LeaderFetcher>, cfg: FetchConfig) {
+async fn run(f: Arc<LeaderFetcher>, cfg: FetchConfig, meta: Arc<MetaNode>) {
     let mut conn: Option<Connection> = None;
     while !f.stopped.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -187,6 +191,8 @@ async fn run(f: Arc<LeaderFetcher>, cfg: FetchConfig) {
                     Ok(c) => conn.insert(c),
                     Err(e) => {
                         tracing::debug!(leader = f.leader, error = %e, "cannot reach leader");
+                        let (meta, leader) = (meta.clone(), f.leader);
+                        tokio::spawn(async move { meta.report_unreachable(leader).await });
                         let _ = tokio::time::timeout(RETRY, f.wake.notified()).await;
                         continue;
                     }

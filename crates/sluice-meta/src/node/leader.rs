@@ -37,6 +37,14 @@ pub(crate) enum LeaderRequest {
         /// It began a controlled shutdown: do not unfence it.
         shutting_down: bool,
     },
+    /// A broker lost its connection to `suspect` (a follower's fetch connection to its
+    /// leader broke): a hint that the suspect's process died.
+    Unreachable {
+        /// The broker that cannot reach it.
+        reporter: BrokerId,
+        /// The broker it cannot reach.
+        suspect: BrokerId,
+    },
 }
 
 impl LeaderRequest {
@@ -44,7 +52,7 @@ impl LeaderRequest {
         match self {
             LeaderRequest::Propose(_) => PATH_PROPOSE,
             LeaderRequest::Register(_) => PATH_REGISTER,
-            LeaderRequest::Heartbeat { .. } => PATH_HEARTBEAT,
+            LeaderRequest::Heartbeat { .. } | LeaderRequest::Unreachable { .. } => PATH_HEARTBEAT,
         }
     }
 }
@@ -265,6 +273,9 @@ impl MetaNode {
                 incarnation,
                 shutting_down,
             } => self.on_heartbeat(id, incarnation, shutting_down),
+            LeaderRequest::Unreachable { reporter, suspect } => {
+                self.on_unreachable(reporter, suspect).await
+            }
         }
     }
 

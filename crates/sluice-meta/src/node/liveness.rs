@@ -171,6 +171,70 @@ impl MetaNode {
         }
     }
 
+    /// A broker reports it cannot reach `suspect`. A process that died misses its next
+    /// heartbeat, so a suspect also silent for more than one and a half heartbeat intervals is
+    /// fenced now rather than at the end of its session: a crashed leader loses its
+    /// leaderships in a fraction of the session timeout. A suspect that still heartbeats is
+    /// left alone (the reporter's own link is the likelier problem).
+    pub(crate) async fn on_unreachable(
+        &self,
+        reporter: BrokerId,
+        suspect: BrokerId,
+    ) -> LeaderResponse {
+        let ack = LeaderResponse::HeartbeatAck {
+            controller: self.id,
+        };
+        let term = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            if m.current_leader != Some(self.node_id) {
+                return ack;
+            }
+            m.current_term
+        };
+        let now = Instant::now();
+        let image = self.current();
+        let silent_for = self.config.heartbeat_interval * 3 / 2;
+        let fence = {
+            let mut c = lock(&self.liveness.clocks);
+            c.ensure_term(
+                term,
+                now,
+                &image,
+                self.config.session_timeout,
+                self.new_controller_grace(),
+            );
+            let Clocks {
+                last_seen,
+                fence_sent,
+                ..
+            } = &mut *c;
+            image.brokers.get(&suspect).is_some_and(|b| !b.fenced)
+                && last_seen
+                    .get(&suspect)
+                    .is_some_and(|seen| now.saturating_duration_since(*seen) > silent_for)
+                && may_send(fence_sent, suspect, now, self.config.session_timeout)
+        };
+        if fence {
+            tracing::warn!(
+                broker = suspect,
+                reporter,
+                "broker unreachable and silent: fencing"
+            );
+            match self
+                .write(
+                    Command::FenceBroker { id: suspect },
+                    now + self.config.session_timeout,
+                )
+                .await
+            {
+                LeaderResponse::Applied { .. } => {}
+                other => tracing::warn!(broker = suspect, answer = ?other, "fence proposal failed"),
+            }
+        }
+        ack
+    }
+
     /// One controller tick: fence brokers whose session expired (only while leading).
     async fn check_sessions(&self) {
         let (leader, term) = {

@@ -341,6 +341,19 @@ impl MetaNode {
         result
     }
 
+    /// Tells the controller this broker cannot reach `suspect` (for example a follower whose
+    /// connection to its leader broke). Best effort: errors are logged, not returned.
+    pub async fn report_unreachable(&self, suspect: BrokerId) {
+        let request = leader::LeaderRequest::Unreachable {
+            reporter: self.id,
+            suspect,
+        };
+        let deadline = Instant::now() + self.config.heartbeat_interval;
+        if let Err(e) = self.call_leader(request, deadline, false).await {
+            tracing::debug!(suspect, error = %e, "reporting an unreachable broker failed");
+        }
+    }
+
     /// Stops Raft and background tasks.
     pub async fn shutdown(&self) {
         self.stopped.send_replace(true);

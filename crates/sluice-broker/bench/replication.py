@@ -76,7 +76,7 @@ class Cluster:
         self.procs[i] = subprocess.Popen(
             [BROKER, "--config", os.path.join(d, "server.properties"),
              "--admin-listener", f"127.0.0.1:{self.admin[i]}"],
-            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
+            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("BROKER_LOG", "warn")})
 
     def kill(self, i):
         self.procs[i].send_signal(signal.SIGKILL)

@@ -112,6 +112,11 @@ pub struct BrokerConfig {
     /// `follower.replication.throttled.rate`: bytes/s a follower copies for partitions it is
     /// being added to by a reassignment (-1: unthrottled), so moves do not starve producers.
     pub follower_replication_throttled_rate: i64,
+    /// `auto.leader.rebalance.enable`: the controller moves leadership back to preferred
+    /// replicas (after failovers and restarts).
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how often it looks.
+    pub leader_imbalance_check_interval_seconds: u64,
 }
 
 impl Default for BrokerConfig {
@@ -150,6 +155,8 @@ impl Default for BrokerConfig {
             controlled_shutdown_timeout_ms: 30_000,
             offsets_topic_replication_factor: 3,
             follower_replication_throttled_rate: -1,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
         }
     }
 }
@@ -262,6 +269,10 @@ impl BrokerConfig {
                 }
                 "follower.replication.throttled.rate" => {
                     self.follower_replication_throttled_rate = num(k, v)?
+                }
+                "auto.leader.rebalance.enable" => self.auto_leader_rebalance_enable = v == "true",
+                "leader.imbalance.check.interval.seconds" => {
+                    self.leader_imbalance_check_interval_seconds = num(k, v)?
                 }
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }

@@ -82,6 +82,10 @@ pub async fn run_with_admin(
         broker.clone(),
         stop_rx.clone(),
     ));
+    background.spawn(crate::replica::manager::leader_rebalance(
+        broker.clone(),
+        stop_rx.clone(),
+    ));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
     background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
 

@@ -14,7 +14,8 @@ use common::kcat;
 
 const TOPIC: &str = "orders";
 const PARTITIONS: usize = 3;
-const SETTINGS: &str = "num.partitions=3\ndefault.replication.factor=3\nmin.insync.replicas=2";
+const SETTINGS: &str = "num.partitions=3\ndefault.replication.factor=3\nmin.insync.replicas=2\n\
+                        leader.imbalance.check.interval.seconds=1";
 
 /// The background producer and where it reports.
 struct Producer {
@@ -218,7 +219,15 @@ fn rolling_restart_with_controlled_shutdown_has_no_errors() {
         cluster.spawn(i);
         cluster.wait_fully_replicated(TOPIC, PARTITIONS, 3, Duration::from_secs(30));
     }
-    // Preferred-leader election restores the balance after the restarts.
+    // Preferred-leader election restores the balance after the restarts: placement gave each
+    // broker one preferred leadership of the three partitions.
+    wait_for(Duration::from_secs(30), "leadership balanced again", || {
+        cluster.partitions(TOPIC).is_some_and(|ps| {
+            let mut leaders: Vec<i32> = ps.iter().map(|p| p.0).collect();
+            leaders.sort_unstable();
+            leaders == vec![1, 2, 3]
+        })
+    });
     let (acked, errors, lines) = producer.finish();
     assert_eq!(errors, 0, "rolling restart surfaced errors: {lines:?}");
     verify_all_acked_once_in_order(&cluster, &acked);

@@ -275,6 +275,61 @@ pub async fn isr_upkeep(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Partitions whose preferred replica (the first) could lead but does not: in the ISR,
+/// eligible, and no reassignment under way.
+pub fn imbalanced(image: &MetadataImage) -> Vec<(String, i32)> {
+    image
+        .topics
+        .iter()
+        .flat_map(|(name, t)| {
+            t.partitions.iter().enumerate().filter_map(move |(i, p)| {
+                let preferred = *p.replicas.first()?;
+                (p.leader != preferred
+                    && p.isr.contains(&preferred)
+                    && image.eligible(preferred)
+                    && p.adding.is_empty()
+                    && p.removing.is_empty())
+                .then(|| (name.clone(), i as i32))
+            })
+        })
+        .collect()
+}
+
+/// Kafka's `auto.leader.rebalance.enable`: while this broker is the controller, periodically
+/// elects preferred leaders where they are back in sync, so leadership spreads out again after
+/// failovers and rolling restarts.
+pub async fn leader_rebalance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    if !broker.config.auto_leader_rebalance_enable {
+        return;
+    }
+    let period = Duration::from_secs(broker.config.leader_imbalance_check_interval_seconds.max(1));
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if broker.meta.controller_id() != Some(broker.config.node_id) {
+            continue;
+        }
+        let partitions = imbalanced(&broker.image());
+        if partitions.is_empty() {
+            continue;
+        }
+        tracing::info!(partitions = partitions.len(), "electing preferred leaders");
+        let outcome = broker
+            .propose(Command::ElectLeaders {
+                preferred: true,
+                partitions: Some(partitions),
+            })
+            .await;
+        if let Err(e) = outcome {
+            tracing::debug!(error = ?e, "preferred-leader election not applied");
+        }
+    }
+}
+
 /// What the admin port's `GET /cluster` reports: the controller, brokers and the partitions a
 /// rolling restart must wait on (the reconciler's gate).
 pub fn cluster_status(broker: &Broker) -> serde_json::Value {
@@ -333,4 +388,58 @@ pub fn cluster_status(broker: &Broker) -> serde_json::Value {
         "offline_partitions": offline,
         "reassigning_partitions": reassigning,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_meta::image::{BrokerRegistration, PartitionMeta, TopicMeta};
+
+    use super::*;
+
+    fn broker(id: i32, fenced: bool) -> BrokerRegistration {
+        BrokerRegistration {
+            id,
+            host: "h".into(),
+            port: 1,
+            rack: None,
+            rpc_addr: "h:2".into(),
+            incarnation: uuid::Uuid::nil(),
+            fenced,
+            shutting_down: false,
+        }
+    }
+
+    fn partition(replicas: &[i32], isr: &[i32], leader: i32) -> PartitionMeta {
+        PartitionMeta {
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            leader,
+            ..PartitionMeta::default()
+        }
+    }
+
+    #[test]
+    fn only_partitions_whose_preferred_replica_can_lead_are_imbalanced() {
+        let mut image = MetadataImage::default();
+        for (id, fenced) in [(1, false), (2, false), (3, true)] {
+            image.brokers.insert(id, broker(id, fenced));
+        }
+        let mut moving = partition(&[1, 2], &[1, 2], 2);
+        moving.adding = vec![1];
+        image.topics.insert(
+            "t".into(),
+            TopicMeta {
+                id: uuid::Uuid::nil(),
+                configs: Default::default(),
+                partitions: vec![
+                    partition(&[1, 2], &[1, 2], 1), // balanced
+                    partition(&[1, 2], &[1, 2], 2), // preferred back in sync: elect
+                    partition(&[1, 2], &[2], 2),    // preferred not in sync yet
+                    partition(&[3, 2], &[3, 2], 2), // preferred fenced
+                    moving,                         // reassignment under way
+                ],
+            },
+        );
+        assert_eq!(imbalanced(&image), vec![("t".to_string(), 1)]);
+    }
 }

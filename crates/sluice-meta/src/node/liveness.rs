@@ -119,6 +119,24 @@ impl MetaNode {
             .min(session)
     }
 
+    /// The controller's clocks, started afresh if leadership began in a new `term`.
+    fn clocks(
+        &self,
+        term: u64,
+        now: Instant,
+        image: &MetadataImage,
+    ) -> std::sync::MutexGuard<'_, Clocks> {
+        let mut c = lock(&self.liveness.clocks);
+        c.ensure_term(
+            term,
+            now,
+            image,
+            self.config.session_timeout,
+            self.new_controller_grace(),
+        );
+        c
+    }
+
     /// Controller side of a heartbeat (this node leads).
     pub(crate) fn on_heartbeat(
         &self,
@@ -130,14 +148,7 @@ impl MetaNode {
         let now = Instant::now();
         let image = self.current();
         let unfence = {
-            let mut c = lock(&self.liveness.clocks);
-            c.ensure_term(
-                term,
-                now,
-                &image,
-                self.config.session_timeout,
-                self.new_controller_grace(),
-            );
+            let mut c = self.clocks(term, now, &image);
             c.last_seen.insert(id, now);
             let eligible = image.brokers.get(&id).is_some_and(|b| {
                 b.fenced && b.incarnation == incarnation && !b.shutting_down && !shutting_down
@@ -196,14 +207,7 @@ impl MetaNode {
         let image = self.current();
         let silent_for = self.config.heartbeat_interval * 3 / 2;
         let fence = {
-            let mut c = lock(&self.liveness.clocks);
-            c.ensure_term(
-                term,
-                now,
-                &image,
-                self.config.session_timeout,
-                self.new_controller_grace(),
-            );
+            let mut c = self.clocks(term, now, &image);
             let Clocks {
                 last_seen,
                 fence_sent,
@@ -250,14 +254,7 @@ impl MetaNode {
         let image = self.current();
         let session = self.config.session_timeout;
         let to_fence: Vec<BrokerId> = {
-            let mut c = lock(&self.liveness.clocks);
-            c.ensure_term(
-                term,
-                now,
-                &image,
-                self.config.session_timeout,
-                self.new_controller_grace(),
-            );
+            let mut c = self.clocks(term, now, &image);
             let Clocks {
                 last_seen,
                 fence_sent,

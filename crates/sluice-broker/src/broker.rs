@@ -55,6 +55,15 @@ pub struct Topic {
 }
 
 impl Topic {
+    fn of(name: &str, t: &sluice_meta::TopicMeta) -> Topic {
+        Topic {
+            name: name.to_string(),
+            id: t.id,
+            partitions: t.partitions.clone(),
+            configs: t.configs.clone(),
+        }
+    }
+
     /// Whether clients see this topic as internal.
     pub fn is_internal(&self) -> bool {
         self.name == CONSUMER_OFFSETS
@@ -380,12 +389,7 @@ impl Broker {
 
     /// Looks up a topic in the metadata image.
     pub fn topic(&self, name: &str) -> Option<Topic> {
-        self.image().topics.get(name).map(|t| Topic {
-            name: name.to_string(),
-            id: t.id,
-            partitions: t.partitions.clone(),
-            configs: t.configs.clone(),
-        })
+        self.image().topics.get(name).map(|t| Topic::of(name, t))
     }
 
     /// All topics of the image, by name.
@@ -393,12 +397,7 @@ impl Broker {
         self.image()
             .topics
             .iter()
-            .map(|(name, t)| Topic {
-                name: name.clone(),
-                id: t.id,
-                partitions: t.partitions.clone(),
-                configs: t.configs.clone(),
-            })
+            .map(|(name, t)| Topic::of(name, t))
             .collect()
     }
 

@@ -312,27 +312,6 @@ impl PartitionStore {
         self.log.latest_epoch()
     }
 
-    /// Whole batches from `offset`, up to `max_bytes` (at least one batch when `must_progress`),
-    /// never past the high watermark.
-    pub fn read(
-        &self,
-        offset: i64,
-        max_bytes: usize,
-        must_progress: bool,
-    ) -> Result<Bytes, ResponseError> {
-        if max_bytes == 0 && !must_progress {
-            return Ok(Bytes::new());
-        }
-        let slice = self
-            .log
-            .read(offset, max_bytes, self.log.high_watermark())
-            .map_err(|e| error_code(&e))?;
-        if !must_progress && slice.records.len() > max_bytes {
-            return Ok(Bytes::new());
-        }
-        Ok(slice.records)
-    }
-
     /// The log's current settings.
     pub fn log_config(&self) -> &LogConfig {
         self.log.config()

@@ -29,49 +29,10 @@ use serde_json::json;
 use sluice_reconciler::{BrokerSpec, Health, Runtime, RuntimeError};
 use sluice_runtime_k8s::objects::{self, Names, PdbApi, Settings};
 use sluice_runtime_k8s::{KubeConfig, KubeRuntime};
-use tools::{find_all, ok, repo_root, run};
+use tools::{find_all, ok, run, Apiserver};
 use uuid::Uuid;
 
 const NS: &str = "kafka";
-
-/// etcd + kube-apiserver + kube-controller-manager, stopped when dropped (also on panic).
-struct Apiserver {
-    dir: tempfile::TempDir,
-}
-
-impl Apiserver {
-    fn start() -> Apiserver {
-        let dir = tempfile::Builder::new()
-            .prefix("sluice-k8s-rt-")
-            .tempdir()
-            .expect("temp dir");
-        let server = Apiserver { dir };
-        ok(
-            Command::new("bash")
-                .arg(repo_root().join(".ci/k8s-testenv.sh"))
-                .arg("start")
-                .arg(server.dir.path()),
-            None,
-        );
-        server
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
-    }
-}
-
-impl Drop for Apiserver {
-    fn drop(&mut self) {
-        let _ = run(
-            Command::new("bash")
-                .arg(repo_root().join(".ci/k8s-testenv.sh"))
-                .arg("stop")
-                .arg(self.dir.path()),
-            None,
-        );
-    }
-}
 
 async fn client(kubeconfig: &PathBuf) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
@@ -201,7 +162,7 @@ async fn setup() -> Option<(Apiserver, kube::Client, kube::Client)> {
         "helm",
         "kubectl",
     ])?;
-    let server = Apiserver::start();
+    let server = Apiserver::start("sluice-k8s-rt-");
     let client = client(&server.kubeconfig()).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Throughput of sluice-broker and tansu 0.6.0 (memory engine) measured in the same run with
-# librdkafka's standard load generator `rdkafka_performance`: N x 100-byte records produced to
-# and then consumed from one partition.
+# sluice-broker beside tansu 0.6.0 (memory engine) in the same run, driven by librdkafka's
+# standard load generator `rdkafka_performance`: N x 100-byte records produced to and consumed
+# from one partition (with each broker's CPU time), produce latency at 50k msgs/s, resident
+# memory with 1,000 idle partitions; then sluice's durable mode with 8 producers. Prints medians
+# of ROUNDS (default 3) alternating rounds and the sluice/tansu ratios.
 #
-# usage: crates/sluice-broker/bench/run.sh [COUNT]   (default 1000000)
+# usage: crates/sluice-broker/bench/run.sh [COUNT]   (default 1000000; env ROUNDS)
 # Needs: cargo, python3/pip, a C toolchain; installs zlib/ssl/zstd/lz4/sasl -dev packages if
 # missing. Builds are cached under $BENCH_DIR (default ~/.cache/sluice/bench).
 set -euo pipefail
@@ -56,55 +58,142 @@ trap cleanup EXIT
 
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
-# librdkafka's defaults (linger 5 ms, 10,000 messages a batch) make the producer, not the broker,
-# the limit; the batched run shows what each broker takes when the client sends large batches.
+# rdkafka_performance sets linger.ms=1000, so the last, partial batch of a run waits a whole
+# second and that second dominates every broker's figure. The "default" runs set librdkafka's own
+# default back (linger.ms=5, batches of up to 10,000 messages / 1 MB); the batched runs show what
+# each broker takes when the client sends larger batches.
+DEFAULT=(-X linger.ms=5)
 BATCHED=(-X linger.ms=20 -X batch.size=4000000 -X batch.num.messages=100000)
-
-run_perf() { # name port
-    local name="$1" port="$2" last
-    # The last table row is the final summary: elapsed ms, msgs, bytes, rtt, dr, dr_m/s, dr_MB/s.
-    last="$("$PERF" -P -t bench -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
-    echo "$name produce: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms", $7, $8, $2}')"
-    last="$("$PERF" -P -t bench-batched -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u "${BATCHED[@]}" 2>&1 | grep '^|' | tail -1)"
-    echo "$name produce, batched client: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms", $7, $8, $2}')"
-    last="$("$PERF" -C -t bench -p 0 -o beginning -c "$COUNT" -b "127.0.0.1:$port" -u 2>&1 | grep '^|' | tail -1)"
-    echo "$name consume: $(echo "$last" | awk -F'|' '{gsub(/ /,""); printf "%s msgs/s, %s MB/s, %s ms, %s msgs", $6, $7, $2, $3}')"
+ROUNDS="${ROUNDS:-3}"
+results="$(mktemp)"
+record() { echo "$1|$2|$3" >>"$results"; } # broker|metric|value
+cpu_secs() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/stat"; }
+# The last table row of rdkafka_performance is its final summary: elapsed ms, msgs, bytes, rtt,
+# dr, dr_m/s, dr_MB/s (producer) or elapsed ms, msgs, bytes, rtt, m/s, MB/s (consumer).
+produce_once() { # name pid port topic label rdkafka_performance args...
+    local name="$1" pid="$2" port="$3" topic="$4" label="$5" c0 c1 last
+    shift 5
+    c0="$(cpu_secs "$pid")"
+    last="$("$PERF" -P -t "$topic" -p 0 -s 100 -c "$COUNT" -b "127.0.0.1:$port" -u "$@" 2>&1 | grep '^|' | tail -1)"
+    c1="$(cpu_secs "$pid")"
+    record "$name" "$label msgs/s" "$(echo "$last" | awk -F'|' '{gsub(/ /,""); print $7}')"
+    record "$name" "$label broker CPU s" "$(python3 -c "print(round($c1 - $c0, 3))")"
+}
+consume_once() { # name port
+    local last
+    last="$("$PERF" -C -t bench -p 0 -o beginning -c "$COUNT" -b "127.0.0.1:$2" -u 2>&1 | grep '^|' | tail -1)"
+    record "$1" "consume msgs/s" "$(echo "$last" | awk -F'|' '{gsub(/ /,""); print $6}')"
 }
 
 # Produce latency at a steady 50,000 msgs/s with acks=1 and linger.ms=0 (so the client adds no
 # batching delay): each record's send-to-acknowledgement time, p50/p99/p99.9 over 300,000.
-run_latency() { # name port topic
+latency_once() { # name port topic
     local name="$1" port="$2" topic="$3" file
     file="$(mktemp)"
     "$PERF" -P -t "$topic" -p 0 -s 100 -c 300000 -r 50000 -l -A "$file" -a 1 -X linger.ms=0 \
         -b "127.0.0.1:$port" -u >/dev/null 2>&1
-    python3 - "$name" "$file" <<'PY'
+    python3 - "$name" "$file" "$results" <<'PY'
 import sys
 v = sorted(int(x) for x in open(sys.argv[2]) if x.strip())
 n = len(v)
 q = lambda f: v[min(n - 1, int(n * f))] / 1000
-print(f"{sys.argv[1]} produce latency at 50k msgs/s, acks=1: p50 {q(0.5):.3f} ms, p99 {q(0.99):.3f} ms, p99.9 {q(0.999):.3f} ms ({n} records)")
+with open(sys.argv[3], "a") as out:
+    for label, f in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)):
+        out.write(f"{sys.argv[1]}|latency {label} ms|{q(f):.3f}\n")
 PY
     rm -f "$file"
 }
 
+rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
 data="$(mktemp -d)"
 "$SLUICE" --listeners PLAINTEXT://127.0.0.1:29092 --data-dir "$data" >/dev/null 2>&1 &
-pids+=($!)
-wait_port 29092
-run_perf sluice-broker 29092
-run_latency sluice-broker 29092 latency
-
+sluice_pid=$!
+pids+=("$sluice_pid")
 "$TANSU" broker --listener-url tcp://127.0.0.1:29192 --advertised-listener-url tcp://127.0.0.1:29192 \
     --storage-engine memory://tansu/ >/dev/null 2>&1 &
-pids+=($!)
+tansu_pid=$!
+pids+=("$tansu_pid")
+wait_port 29092
 wait_port 29192
-"$TANSU" topic create bench --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
-"$TANSU" topic create bench-batched --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
-"$TANSU" topic create latency --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
-run_perf "tansu 0.6.0" 29192
-run_latency "tansu 0.6.0" 29192 latency
+for t in bench bench-batched latency; do
+    "$TANSU" topic create "$t" --partitions 1 --broker tcp://127.0.0.1:29192 >/dev/null 2>&1 || true
+done
+
+# Rounds alternate the brokers so drift in the machine's load hits both alike.
+for round in $(seq "$ROUNDS"); do
+    echo "round $round/$ROUNDS" >&2
+    for b in "sluice-broker $sluice_pid 29092" "tansu-0.6.0 $tansu_pid 29192"; do
+        set -- $b
+        produce_once "$1" "$2" "$3" bench "produce" "${DEFAULT[@]}"
+        produce_once "$1" "$2" "$3" bench-batched "produce batched" "${BATCHED[@]}"
+    done
+done
+for round in $(seq "$ROUNDS"); do
+    consume_once sluice-broker 29092
+    consume_once tansu-0.6.0 29192
+done
+for round in $(seq "$ROUNDS"); do
+    latency_once sluice-broker 29092 latency
+    latency_once tansu-0.6.0 29192 latency
+done
+kill "$sluice_pid" "$tansu_pid" 2>/dev/null || true
+wait "$sluice_pid" "$tansu_pid" 2>/dev/null || true
 rm -rf "$data"
+
+# Resident memory of a fresh broker holding one topic of 1,000 partitions, idle for 5 s; for
+# sluice-broker also after a restart (the 1,000 logs recovered from disk).
+python3 -c 'import confluent_kafka' 2>/dev/null || python3 -m pip install --quiet confluent-kafka
+data="$(mktemp -d)"
+"$SLUICE" --listeners PLAINTEXT://127.0.0.1:29094 --data-dir "$data" >/dev/null 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_port 29094
+python3 - <<'PY'
+from confluent_kafka.admin import AdminClient, NewTopic
+for f in AdminClient({"bootstrap.servers": "127.0.0.1:29094"}).create_topics([NewTopic("idle", 1000, 1)]).values():
+    f.result()
+PY
+sleep 5
+record sluice-broker "RSS MB, 1000 idle partitions" "$(rss_mb "$pid")"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+"$SLUICE" --listeners PLAINTEXT://127.0.0.1:29094 --data-dir "$data" >/dev/null 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_port 29094
+sleep 5
+record sluice-broker "RSS MB, 1000 idle partitions, restarted" "$(rss_mb "$pid")"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+rm -rf "$data"
+"$TANSU" broker --listener-url tcp://127.0.0.1:29194 --advertised-listener-url tcp://127.0.0.1:29194 \
+    --storage-engine memory://tansu/ >/dev/null 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_port 29194
+"$TANSU" topic create idle --partitions 1000 --broker tcp://127.0.0.1:29194 >/dev/null 2>&1 || true
+sleep 5
+record tansu-0.6.0 "RSS MB, 1000 idle partitions" "$(rss_mb "$pid")"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+python3 - "$results" "$ROUNDS" "$COUNT" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    broker, metric, value = line.strip().split("|")
+    if value:
+        rows.setdefault(metric, {}).setdefault(broker, []).append(float(value))
+print(f"\nmedians of {sys.argv[2]} rounds, {int(sys.argv[3]):,} x 100 B records on one partition")
+print(f"{'':44} {'sluice-broker':>14} {'tansu 0.6.0':>14} {'ratio':>7}")
+for metric, by in rows.items():
+    s, t = (statistics.median(by[b]) if by.get(b) else None for b in ("sluice-broker", "tansu-0.6.0"))
+    fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if v >= 1000 else f"{v:.3f}")
+    ratio = f"{s / t:.2f}" if s and t else "-"
+    print(f"{metric:44} {fmt(s):>14} {fmt(t):>14} {ratio:>7}")
+PY
+rm -f "$results"
 
 # Durable mode (every append fsynced, group-committed, before it is acknowledged) with 8 producer
 # processes, one partition each, beside the page-cache mode with the same load.

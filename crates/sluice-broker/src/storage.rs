@@ -307,6 +307,17 @@ impl PartitionStore {
         self.rebuild_producers()
     }
 
+    /// Follower whose whole log is older than the leader's log start: starts over, empty, at
+    /// `offset`; the producer state of the deleted records goes with them, as on the leader.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), BrokerError> {
+        self.log
+            .truncate_fully_and_start_at(offset)
+            .map_err(log_err)?;
+        self.local_end = self.log.log_end_offset();
+        self.producers = ProducerStates::default();
+        Ok(())
+    }
+
     /// Leader epoch of the last batch, if any.
     pub fn latest_epoch(&self) -> Option<i32> {
         self.log.latest_epoch()

@@ -348,3 +348,110 @@ fn reassigning_every_replica_off_a_broker_under_load_loses_nothing() {
         "broker 1 still holds data of {TOPIC}: {left:?}"
     );
 }
+
+#[test]
+fn a_follower_whose_log_ends_below_the_leaders_log_start_starts_over_there() {
+    let root = tempfile::tempdir().unwrap();
+    // Small segments and size retention, so the leader deletes what a stopped follower holds.
+    // Five brokers: with the partition's other two replicas down the quorum still stands, so
+    // the follower under test can be made leader and show what it copied.
+    let settings = "num.partitions=1\ndefault.replication.factor=3\nmin.insync.replicas=1\n\
+                    log.segment.bytes=4096\nlog.retention.bytes=16384\n\
+                    log.retention.check.interval.ms=100";
+    let mut cluster = Cluster::start(root.path(), 5, settings);
+    let topic = "retained";
+    let bootstrap = cluster.bootstrap();
+    kcat(
+        &["-b", &bootstrap, "-P", "-t", topic, "-p", "0"],
+        Some(b"seed\n"),
+    );
+    cluster.wait_fully_replicated(topic, 1, 3, Duration::from_secs(30));
+    let (leader_id, replicas) = cluster.partitions(topic).unwrap()[0].clone();
+    let leader = leader_id as usize - 1;
+    let others: Vec<usize> = replicas
+        .iter()
+        .map(|id| *id as usize - 1)
+        .filter(|i| *i != leader)
+        .collect();
+    let (follower, third) = (others[0], others[1]);
+    cluster.kill(follower);
+    wait_for(
+        Duration::from_secs(30),
+        "the stopped follower out of the ISR",
+        || {
+            cluster
+                .partitions(topic)
+                .is_some_and(|ps| ps[0].1.len() == 2)
+        },
+    );
+    // ~360 KiB in small batches: the leader keeps only its last few segments.
+    let value = "x".repeat(100);
+    let input: String = (0..3000).map(|i| format!("{i}-{value}\n")).collect();
+    let leader_addr = cluster.nodes[leader].addr();
+    kcat(
+        &[
+            "-b",
+            &leader_addr,
+            "-P",
+            "-t",
+            topic,
+            "-p",
+            "0",
+            "-X",
+            "batch.num.messages=20",
+        ],
+        Some(input.as_bytes()),
+    );
+    let offsets = |addr: &str| -> Vec<i64> {
+        kcat(
+            &[
+                "-b",
+                addr,
+                "-C",
+                "-t",
+                topic,
+                "-p",
+                "0",
+                "-o",
+                "beginning",
+                "-e",
+                "-f",
+                "%o\n",
+            ],
+            None,
+        )
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+    };
+    wait_for(Duration::from_secs(30), "retention on the leader", || {
+        offsets(&leader_addr).first().is_some_and(|s| *s > 1000)
+    });
+    // The follower comes back holding offsets 0 and 1, long deleted on the leader: it must
+    // start over at the leader's log start and rejoin the ISR.
+    cluster.spawn(follower);
+    cluster.wait_fully_replicated(topic, 1, 3, Duration::from_secs(30));
+    // With the other two replicas gone it leads, and serves the retained tail, contiguous.
+    cluster.kill(leader);
+    cluster.kill(third);
+    wait_for(
+        Duration::from_secs(30),
+        "the reset follower leading",
+        || {
+            cluster
+                .partitions(topic)
+                .is_some_and(|ps| ps[0].0 as usize == follower + 1)
+        },
+    );
+    let served = offsets(&cluster.nodes[follower].addr());
+    assert!(
+        served.first().is_some_and(|s| *s > 1000) && served.last() == Some(&3000),
+        "the new leader holds {:?}..={:?}",
+        served.first(),
+        served.last()
+    );
+    assert!(
+        served.windows(2).all(|w| w[1] == w[0] + 1),
+        "offsets are contiguous"
+    );
+}

@@ -151,6 +151,29 @@ impl PartitionLog {
         self.write_checkpoint(true)
     }
 
+    /// Follower whose log ends below the leader's log start (retention or
+    /// DeleteRecords removed, on the leader, records this replica never
+    /// copied): deletes every segment and restarts the log, empty, at
+    /// `offset`, like Kafka's `truncateFullyAndStartAt`. The leader-epoch cache
+    /// is cleared too: its entries described records that are gone.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        let offset = offset.max(0);
+        for seg in self.segments.drain(..) {
+            seg.delete_files()?;
+        }
+        self.segments.push(Segment::create(&self.dir, offset)?);
+        self.log_start = offset;
+        self.hw = offset;
+        self.recovery_point = offset;
+        self.cleaner_offset = None;
+        self.epochs = crate::epoch::EpochCache::from_entries(Vec::new());
+        checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
+        if self.config.durable {
+            checkpoint::sync_dir(&self.dir).ctx(|| format!("fsync {}", self.dir.display()))?;
+        }
+        self.write_checkpoint(true)
+    }
+
     /// DeleteRecords: moves the log start offset up to `offset` (which must not
     /// exceed the high watermark) and deletes segments wholly below it (never
     /// the active one). Returns the new log start offset.

@@ -339,3 +339,43 @@ fn periodic_checkpoint_keeps_high_watermark_across_a_crash() {
     assert_eq!(log.high_watermark(), 12);
     assert_eq!(log.log_end_offset(), 20);
 }
+
+#[test]
+fn truncate_fully_and_start_at_restarts_an_empty_log_past_the_old_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for k in 0..25 {
+        log.append_as_follower(&epoch_batch(4 * k, 3, 4)).unwrap();
+    }
+    log.set_high_watermark(100);
+    assert!(log.segment_count() > 2);
+    // The leader's log now starts at 5000: everything here is older than what it keeps.
+    log.truncate_fully_and_start_at(5000).unwrap();
+    let state = |log: &PartitionLog| {
+        (
+            log.log_start_offset(),
+            log.log_end_offset(),
+            log.high_watermark(),
+            log.segment_base_offsets(),
+            log.epoch_entries().to_vec(),
+        )
+    };
+    assert_eq!(state(&log), (5000, 5000, 5000, vec![5000], vec![]));
+    assert_eq!(log.latest_epoch(), None);
+    // The old segments' files are gone.
+    let logs: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    assert_eq!(logs, vec![format!("{:020}.log", 5000)]);
+    // Copying resumes at the new start, and all of it survives a reopen.
+    log.append_as_follower(&epoch_batch(5000, 9, 4)).unwrap();
+    log.set_high_watermark(5004);
+    let before = state(&log);
+    assert_eq!(before.4, vec![(9, 5000)]);
+    drop(log);
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(state(&log), before);
+    assert_eq!(read_all(&log, 5000), vec![5000]);
+}

@@ -658,3 +658,74 @@ mod tests {
         }
     }
 }
+
+/// What every runtime does through the brokers' Kafka listeners once it knows their addresses:
+/// the rolling-restart gate, drain, rebalance and unregister, with failures named as
+/// [`RuntimeError::Admin`](crate::RuntimeError::Admin).
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeAdmin<'a> {
+    pub cluster_id: uuid::Uuid,
+    /// The cluster's Kafka listeners; any one answers for the cluster.
+    pub addrs: &'a [SocketAddr],
+    /// How long Metadata may take when probing the gate.
+    pub probe_timeout: Duration,
+    /// How long one admin exchange may take.
+    pub rpc_timeout: Duration,
+}
+
+impl RuntimeAdmin<'_> {
+    /// Whether one broker may go down now, and the controller; unreachable counts as unsafe.
+    pub async fn status(&self) -> crate::runtime::ClusterStatus {
+        match describe_any(self.addrs, self.probe_timeout).await {
+            Ok((_, view)) => crate::runtime::ClusterStatus {
+                safe: view.safe(),
+                controller: view.controller,
+            },
+            Err(e) => {
+                tracing::debug!(cluster_id = %self.cluster_id, error = %e, "no broker described the cluster");
+                crate::runtime::ClusterStatus::default()
+            }
+        }
+    }
+
+    /// [`drain`] of `broker` onto `keep`.
+    pub async fn drain(
+        &self,
+        broker: u32,
+        keep: &[u32],
+        timeout: Duration,
+    ) -> Result<(), crate::RuntimeError> {
+        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
+        drain(self.addrs, broker as i32, &keep, timeout, self.rpc_timeout)
+            .await
+            .map_err(self.failed(format!("draining broker {broker}")))
+    }
+
+    /// [`rebalance`] over `brokers`.
+    pub async fn rebalance(
+        &self,
+        brokers: &[u32],
+        timeout: Duration,
+    ) -> Result<(), crate::RuntimeError> {
+        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
+        rebalance(self.addrs, &brokers, timeout, self.rpc_timeout)
+            .await
+            .map_err(self.failed("rebalancing partitions".into()))
+    }
+
+    /// [`unregister`] of `broker`.
+    pub async fn unregister(&self, broker: u32) -> Result<(), crate::RuntimeError> {
+        unregister(self.addrs, broker as i32, self.rpc_timeout)
+            .await
+            .map_err(self.failed(format!("unregistering broker {broker}")))
+    }
+
+    fn failed(&self, what: String) -> impl FnOnce(String) -> crate::RuntimeError {
+        let cluster_id = self.cluster_id;
+        move |message| crate::RuntimeError::Admin {
+            cluster_id,
+            what,
+            message,
+        }
+    }
+}

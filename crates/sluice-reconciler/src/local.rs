@@ -197,6 +197,20 @@ impl LocalRuntime {
         Ok(quorum)
     }
 
+    /// The cluster's admin operations over `addrs`, with this runtime's timeouts.
+    fn admin<'a>(
+        &self,
+        cluster_id: Uuid,
+        addrs: &'a [SocketAddr],
+    ) -> kafka_admin::RuntimeAdmin<'a> {
+        kafka_admin::RuntimeAdmin {
+            cluster_id,
+            addrs,
+            probe_timeout: self.cfg.probe_timeout,
+            rpc_timeout: self.cfg.admin_timeout,
+        }
+    }
+
     /// Kafka addresses of the cluster's brokers whose process runs, lowest id first.
     fn kafka_addrs(&self, cluster_id: Uuid) -> Result<Vec<SocketAddr>, RuntimeError> {
         let mut out = Vec::new();
@@ -418,16 +432,7 @@ impl Runtime for LocalRuntime {
 
     async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
         let addrs = self.kafka_addrs(cluster_id)?;
-        match kafka_admin::describe_any(&addrs, self.cfg.probe_timeout).await {
-            Ok((_, view)) => Ok(ClusterStatus {
-                safe: view.safe(),
-                controller: view.controller,
-            }),
-            Err(e) => {
-                tracing::debug!(%cluster_id, error = %e, "no broker described the cluster");
-                Ok(ClusterStatus::default())
-            }
-        }
+        Ok(self.admin(cluster_id, &addrs).status().await)
     }
 
     async fn drain_broker(
@@ -438,20 +443,8 @@ impl Runtime for LocalRuntime {
         timeout: Duration,
     ) -> Result<(), RuntimeError> {
         let addrs = self.kafka_addrs(cluster_id)?;
-        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
-        kafka_admin::drain(
-            &addrs,
-            broker_id as i32,
-            &keep,
-            timeout,
-            self.cfg.admin_timeout,
-        )
-        .await
-        .map_err(|message| RuntimeError::Admin {
-            cluster_id,
-            what: format!("draining broker {broker_id}"),
-            message,
-        })
+        let admin = self.admin(cluster_id, &addrs);
+        admin.drain(broker_id, keep, timeout).await
     }
 
     async fn unregister_broker(
@@ -460,13 +453,7 @@ impl Runtime for LocalRuntime {
         broker_id: u32,
     ) -> Result<(), RuntimeError> {
         let addrs = self.kafka_addrs(cluster_id)?;
-        kafka_admin::unregister(&addrs, broker_id as i32, self.cfg.admin_timeout)
-            .await
-            .map_err(|message| RuntimeError::Admin {
-                cluster_id,
-                what: format!("unregistering broker {broker_id}"),
-                message,
-            })
+        self.admin(cluster_id, &addrs).unregister(broker_id).await
     }
 
     async fn rebalance(
@@ -476,14 +463,8 @@ impl Runtime for LocalRuntime {
         timeout: Duration,
     ) -> Result<(), RuntimeError> {
         let addrs = self.kafka_addrs(cluster_id)?;
-        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
-        kafka_admin::rebalance(&addrs, &brokers, timeout, self.cfg.admin_timeout)
-            .await
-            .map_err(|message| RuntimeError::Admin {
-                cluster_id,
-                what: "rebalancing partitions".into(),
-                message,
-            })
+        let admin = self.admin(cluster_id, &addrs);
+        admin.rebalance(brokers, timeout).await
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

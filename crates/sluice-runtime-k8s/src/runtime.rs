@@ -375,6 +375,20 @@ impl KubeRuntime {
         zone
     }
 
+    /// The cluster's admin operations over `addrs`, with this runtime's timeouts.
+    fn admin<'a>(
+        &self,
+        cluster_id: Uuid,
+        addrs: &'a [SocketAddr],
+    ) -> kafka_admin::RuntimeAdmin<'a> {
+        kafka_admin::RuntimeAdmin {
+            cluster_id,
+            addrs,
+            probe_timeout: self.cfg.probe_timeout,
+            rpc_timeout: ADMIN_TIMEOUT,
+        }
+    }
+
     /// Kafka addresses (pod IPs) of the cluster's ready brokers, lowest id first.
     async fn kafka_addrs(&self, cluster_id: Uuid) -> Result<Vec<SocketAddr>, RuntimeError> {
         let lp = ListParams::default().labels(&Names::new(cluster_id).selector());
@@ -659,16 +673,7 @@ impl Runtime for KubeRuntime {
             });
         }
         let addrs = self.kafka_addrs(cluster_id).await?;
-        match kafka_admin::describe_any(&addrs, self.cfg.probe_timeout).await {
-            Ok((_, view)) => Ok(ClusterStatus {
-                safe: view.safe(),
-                controller: view.controller,
-            }),
-            Err(e) => {
-                tracing::debug!(%cluster_id, error = %e, "no broker described the cluster");
-                Ok(ClusterStatus::default())
-            }
-        }
+        Ok(self.admin(cluster_id, &addrs).status().await)
     }
 
     async fn drain_broker(
@@ -678,23 +683,16 @@ impl Runtime for KubeRuntime {
         keep: &[u32],
         timeout: Duration,
     ) -> Result<(), RuntimeError> {
-        let what = format!("draining broker {broker_id}");
         if !self.cfg.probe_brokers {
             return Err(RuntimeError::Admin {
                 cluster_id,
-                what,
+                what: format!("draining broker {broker_id}"),
                 message: "the brokers cannot be reached from here (broker probing is off)".into(),
             });
         }
         let addrs = self.kafka_addrs(cluster_id).await?;
-        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
-        kafka_admin::drain(&addrs, broker_id as i32, &keep, timeout, ADMIN_TIMEOUT)
-            .await
-            .map_err(|message| RuntimeError::Admin {
-                cluster_id,
-                what,
-                message,
-            })
+        let admin = self.admin(cluster_id, &addrs);
+        admin.drain(broker_id, keep, timeout).await
     }
 
     async fn rebalance(
@@ -709,14 +707,8 @@ impl Runtime for KubeRuntime {
             return Ok(());
         }
         let addrs = self.kafka_addrs(cluster_id).await?;
-        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
-        kafka_admin::rebalance(&addrs, &brokers, timeout, ADMIN_TIMEOUT)
-            .await
-            .map_err(|message| RuntimeError::Admin {
-                cluster_id,
-                what: "rebalancing partitions".into(),
-                message,
-            })
+        let admin = self.admin(cluster_id, &addrs);
+        admin.rebalance(brokers, timeout).await
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

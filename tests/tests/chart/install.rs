@@ -7,47 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::tools::{chart_dir, find_all, ok, repo_root, run};
-
-/// etcd + kube-apiserver + kube-controller-manager started by `.ci/k8s-testenv.sh start`,
-/// stopped when dropped (also when the test panics).
-struct Apiserver {
-    dir: tempfile::TempDir,
-}
-
-impl Apiserver {
-    fn start() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("sluice-k8s-")
-            .tempdir()
-            .expect("temp dir");
-        let server = Apiserver { dir };
-        ok(
-            Command::new("bash")
-                .arg(repo_root().join(".ci/k8s-testenv.sh"))
-                .arg("start")
-                .arg(server.dir.path()),
-            None,
-        );
-        server
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
-    }
-}
-
-impl Drop for Apiserver {
-    fn drop(&mut self) {
-        let _ = run(
-            Command::new("bash")
-                .arg(repo_root().join(".ci/k8s-testenv.sh"))
-                .arg("stop")
-                .arg(self.dir.path()),
-            None,
-        );
-    }
-}
+use crate::tools::{chart_dir, find_all, ok, run, Apiserver};
 
 struct Kube<'a> {
     kubectl: &'a Path,
@@ -131,7 +91,7 @@ fn helm_install_creates_the_expected_objects_on_a_real_apiserver() {
     ]) else {
         return;
     };
-    let server = Apiserver::start();
+    let server = Apiserver::start("sluice-k8s-");
     let k = Kube {
         kubectl: &kubectl,
         helm: &helm,

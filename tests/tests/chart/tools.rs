@@ -103,3 +103,44 @@ pub fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
         .filter(|v| !v.is_null())
         .collect()
 }
+
+/// etcd + kube-apiserver + kube-controller-manager started by `.ci/k8s-testenv.sh start` in a
+/// temporary directory, stopped when dropped (also when the test panics).
+pub struct Apiserver {
+    dir: tempfile::TempDir,
+}
+
+impl Apiserver {
+    /// Starts one; `prefix` names its temporary directory.
+    pub fn start(prefix: &str) -> Apiserver {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("temp dir");
+        let server = Apiserver { dir };
+        ok(
+            Command::new("bash")
+                .arg(repo_root().join(".ci/k8s-testenv.sh"))
+                .arg("start")
+                .arg(server.dir.path()),
+            None,
+        );
+        server
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+}
+
+impl Drop for Apiserver {
+    fn drop(&mut self) {
+        let _ = run(
+            Command::new("bash")
+                .arg(repo_root().join(".ci/k8s-testenv.sh"))
+                .arg("stop")
+                .arg(self.dir.path()),
+            None,
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3) or the first offset whose
-//! timestamp is at or after a given time.
+//! timestamp is at or after a given time. A follower broker (replica id ≥ 0) asking for the
+//! latest offset gets the log end offset rather than the high watermark.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
+    let req_replica = req.replica_id.0;
     for t in req.topics {
         let name = t.name.0.to_string();
         let mut tr = ListOffsetsTopicResponse::default();
@@ -38,6 +40,9 @@ pub fn handle(
                         pr.leader_epoch = store.replica.leader_epoch;
                     }
                     match p.timestamp {
+                        // A follower broker asks for the leader's log end, as in Kafka;
+                        // clients see only what is committed.
+                        LATEST if req_replica >= 0 => pr.offset = store.log_end_offset(),
                         LATEST => pr.offset = store.high_watermark(),
                         EARLIEST => pr.offset = store.log_start_offset(),
                         MAX_TIMESTAMP => {

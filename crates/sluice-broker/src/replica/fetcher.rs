@@ -5,6 +5,9 @@
 //! Before the first fetch under a new leader epoch, a partition is truncated to where its log
 //! and the leader's agree: OffsetForLeaderEpoch for our latest epoch answers where that epoch
 //! ends on the leader; anything we hold past it never committed and is cut.
+//!
+//! A fetch offset the leader refuses (OFFSET_OUT_OF_RANGE) means our log ends below its log
+//! start, after retention while we were away, or past its end: see [`reset_out_of_range`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest,
-    OffsetForLeaderEpochResponse, TopicName,
+    ApiKey, BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
 };
 use tokio::sync::Notify;
 
@@ -33,6 +37,8 @@ use sluice_meta::MetaNode;
 const FETCH_VERSION: i16 = 12;
 /// OffsetForLeaderEpoch version used between brokers.
 const EPOCH_VERSION: i16 = 4;
+/// ListOffsets version used between brokers (has the current leader epoch).
+const LIST_OFFSETS_VERSION: i16 = 4;
 /// Pause after a failed connection or a partition-level error before retrying.
 const RETRY: Duration = Duration::from_millis(100);
 
@@ -350,6 +356,7 @@ async fn fetch(
         return Ok(());
     }
     let mut throttled_bytes = 0usize;
+    let mut out_of_range = Vec::new();
     for t in resp.responses {
         for pd in t.partitions {
             let key = (t.topic.0.to_string(), pd.partition_index);
@@ -359,11 +366,7 @@ async fn fetch(
             match ResponseError::try_from_code(pd.error_code) {
                 None => {}
                 Some(ResponseError::OffsetOutOfRange) => {
-                    tracing::warn!(topic = %key.0, partition = key.1, "fetch offset out of range at the leader; re-checking divergence");
-                    mark(f, &key, p.epoch, |p| {
-                        p.needs_truncation = true;
-                        p.retry_at = Some(Instant::now() + RETRY);
-                    });
+                    out_of_range.push((key, p));
                     continue;
                 }
                 Some(e) => {
@@ -403,9 +406,96 @@ async fn fetch(
             }
         }
     }
+    for (key, p) in out_of_range {
+        reset_out_of_range(f, c, &key, p, cfg).await?;
+    }
     if throttled_bytes > 0 && cfg.throttle_bytes_per_sec > 0 {
         let secs = throttled_bytes as f64 / cfg.throttle_bytes_per_sec as f64;
         tokio::time::sleep(Duration::from_secs_f64(secs.min(5.0))).await;
     }
     Ok(())
+}
+
+/// The leader refused our fetch offset, as Kafka's follower handles it: if the leader's log
+/// ends below ours (it never had what we hold past its end), cut ours back to its end; if it
+/// starts above our end (retention or DeleteRecords removed records we never copied), start
+/// over, empty, at its log start. Either way the next fetch is in range.
+async fn reset_out_of_range(
+    f: &LeaderFetcher,
+    c: &mut Connection,
+    key: &(String, i32),
+    p: &Followed,
+    cfg: FetchConfig,
+) -> Result<(), ClientError> {
+    let leader_end = leader_offset(c, key, p.epoch, cfg.me, LATEST).await?;
+    let leader_start = leader_offset(c, key, p.epoch, cfg.me, EARLIEST).await?;
+    let (Ok(leader_end), Ok(leader_start)) = (leader_end, leader_start) else {
+        mark(f, key, p.epoch, |p| {
+            p.retry_at = Some(Instant::now() + RETRY)
+        });
+        return Ok(());
+    };
+    if !still_following(&p.partition, f.leader, p.epoch) {
+        return Ok(());
+    }
+    let mut store = p.partition.store.lock().expect("poisoned");
+    let ours = store.log_end_offset();
+    let reset = if leader_end < ours {
+        tracing::warn!(topic = %key.0, partition = key.1, ours, leader_end, "leader's log ends below ours; truncating");
+        store.truncate_to(leader_end)
+    } else if leader_start > ours {
+        tracing::warn!(topic = %key.0, partition = key.1, ours, leader_start, "leader's log starts past our end; starting over at its log start");
+        store.truncate_fully_and_start_at(leader_start)
+    } else {
+        // In range again (the leader moved meanwhile): just fetch again.
+        Ok(())
+    };
+    drop(store);
+    if let Err(e) = reset {
+        tracing::error!(topic = %key.0, partition = key.1, error = %e, "resetting the replica failed");
+        mark(f, key, p.epoch, |p| {
+            p.retry_at = Some(Instant::now() + RETRY)
+        });
+    }
+    Ok(())
+}
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+
+/// The leader's earliest or latest offset for one partition (its log end, since we ask as a
+/// replica), or the partition-level error it answered.
+async fn leader_offset(
+    c: &mut Connection,
+    key: &(String, i32),
+    epoch: i32,
+    me: i32,
+    timestamp: i64,
+) -> Result<Result<i64, ResponseError>, ClientError> {
+    let mut lp = ListOffsetsPartition::default();
+    lp.partition_index = key.1;
+    lp.current_leader_epoch = epoch;
+    lp.timestamp = timestamp;
+    let mut lt = ListOffsetsTopic::default();
+    lt.name = TopicName(sb(key.0.clone()));
+    lt.partitions.push(lp);
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = BrokerId(me);
+    req.topics.push(lt);
+    let resp: ListOffsetsResponse = c
+        .send(ApiKey::ListOffsets, LIST_OFFSETS_VERSION, &req)
+        .await?;
+    let answer = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .find(|r| r.partition_index == key.1);
+    Ok(match answer {
+        Some(r) if r.error_code == 0 => Ok(r.offset),
+        Some(r) => {
+            Err(ResponseError::try_from_code(r.error_code)
+                .unwrap_or(ResponseError::UnknownServerError))
+        }
+        None => Err(ResponseError::UnknownServerError),
+    })
 }

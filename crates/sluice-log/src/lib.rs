@@ -303,8 +303,9 @@ pub enum AbandonReason {
     /// The log was truncated after the cleaned range: the batch the pass
     /// took for a producer's last may be gone.
     Truncated,
-    /// The pass was planned on another [`PartitionLog`] instance (the
-    /// partition was closed and reopened meanwhile).
+    /// The log the pass was planned on is not the one on disk any more: the
+    /// partition was closed and reopened, or its directory deleted or
+    /// recreated, meanwhile.
     OtherLog,
 }
 

@@ -160,6 +160,16 @@ impl Segment {
         self.seal()
     }
 
+    /// Whether `<base>.log` in the directory still is this segment's file:
+    /// false once the directory was deleted, or recreated by another log.
+    pub(crate) fn is_on_disk(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(&self.log_path), self.log.metadata()) {
+            (Ok(named), Ok(held)) => named.dev() == held.dev() && named.ino() == held.ino(),
+            _ => false,
+        }
+    }
+
     /// Appends go through the file cursor; reads use pread and never move it.
     fn seek_to_end(&self) -> Result<(), LogError> {
         seek_end(&self.log, self.size).ctx(|| format!("seek {}", self.log_path.display()))

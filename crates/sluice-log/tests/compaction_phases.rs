@@ -349,6 +349,33 @@ fn a_pass_planned_before_a_reopen_is_abandoned() {
 }
 
 #[test]
+fn a_pass_whose_directory_was_recreated_is_abandoned() {
+    // The broker deletes a replica's directory without its log's lock, and a
+    // topic re-created under the same name opens a new log at that path.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("orders-0");
+    let mut old = dirty_log(&dir, compact_config());
+    let plan = plan(&old, 1000);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let new = dirty_log(&dir, compact_config());
+    let new_records = dump(&new);
+    let new_files = segment_files(&dir);
+    // The clean writes `<base>.log.cleaned` files into the new directory.
+    let pass = plan.clean().unwrap();
+    assert!(!cleaned_files(&dir).is_empty());
+
+    let out = old.commit_compaction(pass).unwrap();
+    assert_eq!(out.abandoned, Some(AbandonReason::OtherLog));
+    assert!(cleaned_files(&dir).is_empty());
+    assert_eq!(
+        segment_files(&dir),
+        new_files,
+        "the new log's files untouched"
+    );
+    assert_eq!(dump(&new), new_records);
+}
+
+#[test]
 fn cleaned_segments_get_the_indexes_a_rebuild_writes() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig {

@@ -54,7 +54,8 @@ impl Drop for CleanedPass {
     fn drop(&mut self) {
         for (_, seg) in &self.cleaned {
             let path = Self::cleaned_path(&self.dir, seg.base_offset);
-            if let Err(e) = std::fs::remove_file(&path) {
+            let removed = std::fs::remove_file(&path).or_else(crate::log::ignore_not_found);
+            if let Err(e) = removed {
                 tracing::warn!(file = %path.display(), error = %e, "deleting unused cleaner output");
             }
         }

@@ -3,7 +3,7 @@
 //! cleaner checkpoint.
 
 use super::clean::CleanedPass;
-use super::plan::{Expected, SegmentSnapshot};
+use super::plan::SegmentSnapshot;
 use super::{delete_index_files, rename, CrashPoint, CLEANED_SUFFIX, SWAP_SUFFIX};
 use crate::checkpoint;
 use crate::error::IoContext;
@@ -31,7 +31,7 @@ impl PartitionLog {
         mut pass: CleanedPass,
         crash: Option<CrashPoint>,
     ) -> Result<CompactionOutcome, LogError> {
-        if let Some(reason) = self.invalidated(&pass.expected) {
+        if let Some(reason) = self.invalidated(&pass) {
             tracing::info!(dir = %self.dir.display(), ?reason, "log changed while cleaning; compaction pass abandoned");
             let planned = pass.outcome;
             // Dropping the pass deletes its files and lets the log plan again.
@@ -82,7 +82,8 @@ impl PartitionLog {
     /// does not. Segments are compared by file handle, not just base offset,
     /// so one recreated under the same name (truncation below the log start,
     /// a reopen) counts as changed.
-    fn invalidated(&self, expected: &Expected) -> Option<AbandonReason> {
+    fn invalidated(&self, pass: &CleanedPass) -> Option<AbandonReason> {
+        let expected = &pass.expected;
         if !expected.ticket.belongs_to(&self.cleaner_busy) {
             return Some(AbandonReason::OtherLog);
         }
@@ -98,6 +99,17 @@ impl PartitionLog {
             .all(|(k, snap)| at(n + k, snap).is_some_and(|s| s.size >= snap.size));
         if !cleanable_same || !later_grown_only {
             return Some(AbandonReason::SegmentsChanged);
+        }
+        // Whoever deletes a partition directory (the broker dropping a
+        // replica) need not hold this log, and a topic re-created under the
+        // same name reuses the path: renaming into it would replace another
+        // log's segment.
+        if !pass
+            .cleaned
+            .iter()
+            .all(|(i, _)| self.segments[*i].is_on_disk())
+        {
+            return Some(AbandonReason::OtherLog);
         }
         // A truncation followed by appends can leave every size as large as
         // planned while the batches after the cleaned range differ.

@@ -45,15 +45,19 @@
 //! same base offset, the same file (handle identity, so a segment recreated
 //! under the same name differs) and the same size and end, every later
 //! segment is the same file at least as long as planned, no truncation
-//! happened and the checkpoint has not moved. Appends and rolls therefore
-//! keep the plan valid: they only add batches after the range. The batches
-//! added after the plan are not seen when choosing each producer's last
-//! batch (point 4 below), which at worst keeps an extra empty batch until the
-//! next pass. Anything that removes batches (retention, DeleteRecords, a
-//! follower's `truncate_to`) or a reopened log makes the commit abandon the
-//! pass ([`CompactionOutcome::abandoned`]), which is not an error: the next
-//! pass starts over. A clean that reads a segment truncated under it fails
-//! with an I/O error instead, with the same clean-up.
+//! happened, the checkpoint has not moved, and each segment to replace is
+//! still the file its name points to (the directory may be deleted and
+//! recreated by someone not holding the log).
+//!
+//! Appends and rolls therefore keep the plan valid: they only add batches
+//! after the range. The batches added after the plan are not seen when
+//! choosing each producer's last batch (point 4 below), which at worst keeps
+//! an extra empty batch until the next pass. Anything that removes batches
+//! (retention, DeleteRecords, a follower's `truncate_to`) or a reopened or
+//! recreated log makes the commit abandon the pass
+//! ([`CompactionOutcome::abandoned`]), which is not an error: the next pass
+//! starts over. A clean that reads a segment truncated under it fails with
+//! an I/O error instead, with the same clean-up.
 //!
 //! # A pass
 //!

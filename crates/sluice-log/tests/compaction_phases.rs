@@ -11,7 +11,9 @@ use std::sync::mpsc;
 use common::*;
 use sluice_log::batch::iter_batches;
 use sluice_log::testing::{decode_records, BatchBuilder, DecodedRecord, TestRecord};
-use sluice_log::{AbandonReason, CleanPlan, CompactionPlan, LogConfig, LogError, PartitionLog};
+use sluice_log::{
+    AbandonReason, CleanPlan, CleanedPass, CompactionPlan, LogConfig, LogError, PartitionLog,
+};
 
 fn compact_config() -> LogConfig {
     LogConfig {
@@ -71,6 +73,12 @@ fn plan(log: &PartitionLog, now_ms: i64) -> CleanPlan {
         CompactionPlan::Clean(plan) => plan,
         CompactionPlan::Skip(out) => panic!("nothing to clean: {out:?}"),
     }
+}
+
+fn clean(plan: CleanPlan) -> CleanedPass {
+    let pass = plan.clean();
+    assert!(pass.error().is_none(), "{:?}", pass.error());
+    pass
 }
 
 /// Every record of the log, CRCs checked.
@@ -141,7 +149,7 @@ fn appends_and_rolls_during_a_pass_are_kept_and_the_commit_goes_ahead() {
     overwrite_keys(&mut log, 30, 2000);
     force_roll(&mut log);
     overwrite_keys(&mut log, 5, 3000);
-    let pass = plan.clean().unwrap();
+    let pass = clean(plan);
     assert!(pass.segments_to_replace() > 0);
     // After the clean: more appends.
     overwrite_keys(&mut log, 5, 4000);
@@ -180,7 +188,7 @@ fn retention_between_plan_and_commit_abandons_the_pass() {
     force_roll(&mut log);
     commit_all(&mut log);
     let now = 55_000;
-    let pass = plan(&log, now).clean().unwrap();
+    let pass = clean(plan(&log, now));
     assert!(
         !cleaned_files(dir.path()).is_empty(),
         "the clean wrote files"
@@ -204,32 +212,49 @@ fn retention_between_plan_and_commit_abandons_the_pass() {
 
 #[test]
 fn truncation_between_plan_and_commit_abandons_the_pass() {
-    // (where to truncate, reason): in the active segment only, then appending
-    // past the planned size, which no size check can tell apart; and into
-    // the cleanable range.
-    for into_range in [false, true] {
+    // Truncating in the active segment only or into the cleanable range;
+    // after the clean, then appending past the planned size (which no size
+    // check can tell apart), or before it, so that the clean's reads come up
+    // short and it fails.
+    for (into_range, before_clean) in [(false, false), (true, false), (false, true), (true, true)] {
+        let case = format!("into range: {into_range}, before clean: {before_clean}");
         let dir = tempfile::tempdir().unwrap();
         let mut log = dirty_log(dir.path(), compact_config());
         let active = log.log_end_offset();
         overwrite_keys(&mut log, 8, 1000);
         commit_all(&mut log);
-        let pass = plan(&log, 1000).clean().unwrap();
-        let (to, reason) = if into_range {
-            (active - 12, AbandonReason::SegmentsChanged)
+        let plan = plan(&log, 1000);
+        let to = if into_range { active - 12 } else { active + 12 };
+        // Only a shorter segment tells, unless the truncation counter does.
+        let reason = if into_range || before_clean {
+            AbandonReason::SegmentsChanged
         } else {
-            (active + 12, AbandonReason::Truncated)
+            AbandonReason::Truncated
         };
-        log.truncate_to(to).unwrap();
-        overwrite_keys(&mut log, 20, 2000);
-        commit_all(&mut log);
+        let pass = if before_clean {
+            log.truncate_to(to).unwrap();
+            let pass = plan.clean();
+            assert!(
+                matches!(pass.error(), Some(LogError::Io { .. })),
+                "{case}: {:?}",
+                pass.error()
+            );
+            pass
+        } else {
+            let pass = clean(plan);
+            assert!(cleaned_files(dir.path()).len() >= 2);
+            log.truncate_to(to).unwrap();
+            overwrite_keys(&mut log, 20, 2000);
+            commit_all(&mut log);
+            pass
+        };
         let before = dump(&log);
-        assert!(cleaned_files(dir.path()).len() >= 2);
 
         let out = log.commit_compaction(pass).unwrap();
-        assert_eq!(out.abandoned, Some(reason), "into range: {into_range}");
+        assert_eq!(out.abandoned, Some(reason), "{case}");
         assert!(!out.cleaned);
         assert!(cleaned_files(dir.path()).is_empty());
-        assert_eq!(dump(&log), before, "data intact");
+        assert_eq!(dump(&log), before, "{case}: data intact");
         assert!(log.compact(3000).unwrap().cleaned);
     }
 }
@@ -246,13 +271,13 @@ fn a_second_plan_is_refused_while_one_is_outstanding() {
         ) && matches!(log.compact(1000), Err(LogError::CompactionInProgress))
     };
     assert!(busy(&mut log));
-    let pass = first.clean().unwrap();
+    let pass = clean(first);
     assert!(busy(&mut log), "still outstanding once cleaned");
     assert_eq!(cleaned_files(dir.path()).len(), pass.segments_to_replace());
     // Dropping an uncommitted pass deletes its files and frees the log.
     drop(pass);
     assert!(cleaned_files(dir.path()).is_empty());
-    let second = plan(&log, 1000).clean().unwrap();
+    let second = clean(plan(&log, 1000));
     assert!(busy(&mut log));
     assert!(log.commit_compaction(second).unwrap().cleaned);
     assert!(!busy(&mut log), "a commit frees the log");
@@ -281,12 +306,19 @@ fn a_failed_clean_deletes_its_files_and_frees_the_log() {
     let files_before = segment_files(dir.path());
 
     let mut most_cleaned = 0;
-    let err = plan(&log, 1000)
-        .clean_with_hook(|_| most_cleaned = most_cleaned.max(cleaned_files(dir.path()).len()))
-        .unwrap_err();
-    assert!(matches!(err, LogError::CrcMismatch { .. }), "{err}");
+    let pass = plan(&log, 1000)
+        .clean_with_hook(|_| most_cleaned = most_cleaned.max(cleaned_files(dir.path()).len()));
     assert!(most_cleaned >= 2, "files were written before the error");
-    assert!(cleaned_files(dir.path()).is_empty());
+    assert!(
+        matches!(pass.error(), Some(LogError::CrcMismatch { .. })),
+        "{:?}",
+        pass.error()
+    );
+    assert_eq!(pass.segments_to_replace(), 0);
+    assert!(cleaned_files(dir.path()).is_empty(), "deleted at once");
+    // The log did not change, so the commit reports the error.
+    let err = log.commit_compaction(pass).unwrap_err();
+    assert!(matches!(err, LogError::CrcMismatch { .. }), "{err}");
     assert_eq!(segment_files(dir.path()), files_before);
     // The log can plan again (and fails the same way on the same data).
     assert!(matches!(
@@ -325,7 +357,8 @@ fn the_clean_runs_on_another_thread_while_the_log_is_written_and_read() {
     assert_eq!(during[..before.len()], before[..]);
     assert_eq!(during.len(), before.len() + 115);
     resume.send(()).unwrap();
-    let pass = cleaner.join().unwrap().unwrap();
+    let pass = cleaner.join().unwrap();
+    assert!(pass.error().is_none());
 
     let out = log.commit_compaction(pass).unwrap();
     assert!(out.cleaned, "{out:?}");
@@ -337,7 +370,7 @@ fn the_clean_runs_on_another_thread_while_the_log_is_written_and_read() {
 fn a_pass_planned_before_a_reopen_is_abandoned() {
     let dir = tempfile::tempdir().unwrap();
     let log = dirty_log(dir.path(), compact_config());
-    let pass = plan(&log, 1000).clean().unwrap();
+    let pass = clean(plan(&log, 1000));
     let before = dump(&log);
     log.close().unwrap();
     let mut log = PartitionLog::open(dir.path(), compact_config()).unwrap();
@@ -361,7 +394,7 @@ fn a_pass_whose_directory_was_recreated_is_abandoned() {
     let new_records = dump(&new);
     let new_files = segment_files(&dir);
     // The clean writes `<base>.log.cleaned` files into the new directory.
-    let pass = plan.clean().unwrap();
+    let pass = clean(plan);
     assert!(!cleaned_files(&dir).is_empty());
 
     let out = old.commit_compaction(pass).unwrap();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::filter::{
     copy_range, decompressed_section, filter_batch, for_each_batch, parse_records, Filtered,
 };
-use super::plan::{CleanPlan, Expected, SegmentSnapshot};
+use super::plan::{CleanPlan, Expected, Job, SegmentSnapshot};
 use super::CLEANED_SUFFIX;
 use crate::batch::HEADER_LEN;
 use crate::error::IoContext;
@@ -23,20 +23,25 @@ const MAP_ENTRY_OVERHEAD: usize = 48;
 
 /// The result of [`CleanPlan::clean`]: fsynced `<base>.log.cleaned` copies
 /// of the segments that changed, to hand to
-/// [`PartitionLog::commit_compaction`](crate::PartitionLog::commit_compaction).
-/// Dropping it uncommitted deletes those files (best effort; opening the log
+/// [`PartitionLog::commit_compaction`](crate::PartitionLog::commit_compaction),
+/// or the error that stopped the clean (its files already deleted).
+/// Dropping it uncommitted deletes the files (best effort; opening the log
 /// deletes leftovers too) and lets the log plan again.
 #[derive(Debug)]
 pub struct CleanedPass {
     pub(super) dir: PathBuf,
     /// (index in the log, cleaned segment not yet swapped in), oldest first.
     pub(super) cleaned: VecDeque<(usize, Segment)>,
-    /// Segments `[0, end)` were cleaned.
+    /// Segments `[0, end)` were cleaned (unless `failed`).
     pub(super) end: usize,
     /// Base of segment `end`: the cleaner checkpoint after the commit.
     pub(super) checkpoint: i64,
     pub(super) outcome: CompactionOutcome,
     pub(super) expected: Expected,
+    /// Kept for the commit rather than returned by the clean: only the
+    /// commit can tell a broken segment from a truncation under the clean
+    /// (which makes its reads come up short), a harmless race.
+    pub(super) failed: Option<LogError>,
 }
 
 impl CleanedPass {
@@ -45,20 +50,30 @@ impl CleanedPass {
         self.cleaned.len()
     }
 
+    /// Why the clean stopped, if it failed. The commit then returns this
+    /// error, or abandons the pass if the log changed meanwhile.
+    pub fn error(&self) -> Option<&LogError> {
+        self.failed.as_ref()
+    }
+
     pub(super) fn cleaned_path(dir: &Path, base: i64) -> PathBuf {
         dir.join(segment::file_name(base, CLEANED_SUFFIX))
     }
-}
 
-impl Drop for CleanedPass {
-    fn drop(&mut self) {
-        for (_, seg) in &self.cleaned {
+    fn delete_files(&mut self) {
+        for (_, seg) in self.cleaned.drain(..) {
             let path = Self::cleaned_path(&self.dir, seg.base_offset);
             let removed = std::fs::remove_file(&path).or_else(crate::log::ignore_not_found);
             if let Err(e) = removed {
                 tracing::warn!(file = %path.display(), error = %e, "deleting unused cleaner output");
             }
         }
+    }
+}
+
+impl Drop for CleanedPass {
+    fn drop(&mut self) {
+        self.delete_files();
     }
 }
 
@@ -69,9 +84,10 @@ impl CleanPlan {
     /// Phase 2 of a compaction pass: reads the planned segments, filters
     /// them and writes and fsyncs the cleaned copies of those that change.
     /// Touches no state of the log, so run it without the partition lock;
-    /// appends and reads may go on meanwhile. On error the files written so
-    /// far are deleted and the log may plan again.
-    pub fn clean(self) -> Result<CleanedPass, LogError> {
+    /// appends and reads may go on meanwhile. A failure is kept in the
+    /// result ([`CleanedPass::error`]) for the commit to report, after
+    /// deleting the files written so far.
+    pub fn clean(self) -> CleanedPass {
         self.clean_observed(&mut |_| {})
     }
 
@@ -79,56 +95,62 @@ impl CleanPlan {
     /// cleanable segment has been filtered, so a test can act while a clean
     /// is provably in flight.
     #[cfg(any(test, feature = "testing"))]
-    pub fn clean_with_hook(
-        self,
-        mut after_segment: impl FnMut(i64),
-    ) -> Result<CleanedPass, LogError> {
+    pub fn clean_with_hook(self, mut after_segment: impl FnMut(i64)) -> CleanedPass {
         self.clean_observed(&mut after_segment)
     }
 
-    fn clean_observed(self, after_segment: &mut dyn FnMut(i64)) -> Result<CleanedPass, LogError> {
+    fn clean_observed(self, after_segment: &mut dyn FnMut(i64)) -> CleanedPass {
         let CleanPlan {
             dir,
-            now_ms,
-            delete_retention_ms,
-            map_bytes,
-            index_interval,
-            retention_ts,
-            dirty_from,
-            mut outcome,
+            job,
+            outcome,
             expected,
         } = self;
-        let segs = &expected.cleanable;
-        let (latest, end) = offset_map(&dir, &segs[dirty_from..], map_bytes)?;
-        let end = dirty_from + end;
-        outcome.segments_scanned = end;
-        outcome.bytes_before = segs[..end].iter().map(|s| s.size).sum();
-        let keep_batches = last_batch_of_each_producer(segs.iter().chain(&expected.later))?;
-        // `later` holds at least the active segment, which is never cleanable.
-        let checkpoint = match segs.get(end) {
-            Some(s) => s.base,
-            None => expected.later[0].base,
-        };
-        // From here on, dropping `pass` (on `?`) removes what was written.
         let mut pass = CleanedPass {
             dir,
             cleaned: VecDeque::new(),
-            end,
-            checkpoint,
+            end: 0,
+            checkpoint: 0,
             outcome,
             expected,
+            failed: None,
         };
-        for (i, &ts) in retention_ts.iter().enumerate().take(end) {
+        if let Err(e) = job.run(&mut pass, after_segment) {
+            pass.delete_files();
+            pass.failed = Some(e);
+        }
+        pass
+    }
+}
+
+impl Job {
+    fn run(
+        &self,
+        pass: &mut CleanedPass,
+        after_segment: &mut dyn FnMut(i64),
+    ) -> Result<(), LogError> {
+        let segs = &pass.expected.cleanable;
+        let (latest, mapped) = offset_map(&pass.dir, &segs[self.dirty_from..], self.map_bytes)?;
+        let end = self.dirty_from + mapped;
+        pass.end = end;
+        pass.outcome.segments_scanned = end;
+        pass.outcome.bytes_before = segs[..end].iter().map(|s| s.size).sum();
+        let keep_batches = last_batch_of_each_producer(segs.iter().chain(&pass.expected.later))?;
+        // `later` holds at least the active segment, which is never cleanable.
+        pass.checkpoint = match segs.get(end) {
+            Some(s) => s.base,
+            None => pass.expected.later[0].base,
+        };
+        for (i, &ts) in self.retention_ts.iter().enumerate().take(end) {
             let seg = &pass.expected.cleanable[i];
             let filter = SegmentFilter {
                 latest: &latest,
                 keep_batches: &keep_batches,
-                drop_tombstones: now_ms.saturating_sub(ts) > delete_retention_ms,
-                index_interval,
+                drop_tombstones: self.now_ms.saturating_sub(ts) > self.delete_retention_ms,
+                index_interval: self.index_interval,
             };
             let path = CleanedPass::cleaned_path(&pass.dir, seg.base);
-            let written = filter.write_cleaned(&pass.dir, seg, &path, &mut pass.outcome);
-            match written {
+            match filter.write_cleaned(&pass.dir, seg, &path, &mut pass.outcome) {
                 Ok(Some(cleaned)) => pass.cleaned.push_back((i, cleaned)),
                 Ok(None) => {}
                 Err(e) => {
@@ -139,7 +161,7 @@ impl CleanPlan {
             }
             after_segment(seg.base);
         }
-        Ok(pass)
+        Ok(())
     }
 }
 

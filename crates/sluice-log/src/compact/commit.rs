@@ -21,7 +21,8 @@ impl PartitionLog {
     /// relied on, or the partition was reopened), nothing is replaced, the
     /// cleaned files are deleted and the outcome says why in
     /// [`CompactionOutcome::abandoned`]; the next pass starts over. Appends
-    /// and rolls since the plan do not invalidate it.
+    /// and rolls since the plan do not invalidate it. Otherwise, a clean that
+    /// failed returns its error here.
     pub fn commit_compaction(&mut self, pass: CleanedPass) -> Result<CompactionOutcome, LogError> {
         self.commit_inner(pass, None)
     }
@@ -32,7 +33,7 @@ impl PartitionLog {
         crash: Option<CrashPoint>,
     ) -> Result<CompactionOutcome, LogError> {
         if let Some(reason) = self.invalidated(&pass) {
-            tracing::info!(dir = %self.dir.display(), ?reason, "log changed while cleaning; compaction pass abandoned");
+            tracing::info!(dir = %self.dir.display(), ?reason, clean_error = pass.failed.as_ref().map(tracing::field::display), "log changed while cleaning; compaction pass abandoned");
             let planned = pass.outcome;
             // Dropping the pass deletes its files and lets the log plan again.
             drop(pass);
@@ -45,6 +46,9 @@ impl PartitionLog {
                 cleaner_offset: self.cleaner_offset,
                 ..CompactionOutcome::default()
             });
+        }
+        if let Some(e) = pass.failed.take() {
+            return Err(e);
         }
         let mut out = pass.outcome;
         while let Some((i, cleaned)) = pass.cleaned.pop_front() {

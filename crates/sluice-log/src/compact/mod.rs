@@ -33,10 +33,10 @@
 //! One pass at a time: a plan holds a ticket of its log until it is
 //! committed or dropped, and planning again meanwhile fails with
 //! [`LogError::CompactionInProgress`]. A failed, abandoned or dropped pass
-//! deletes its `.cleaned` files (best effort; opening the log deletes
-//! leftovers too). The cleaned copies of the whole range exist at once
-//! before the commit, so a pass needs up to the cleaned range's size in free
-//! disk space.
+//! deletes its `.cleaned` files (a failed clean at once; best effort, and
+//! opening the log deletes leftovers too). The cleaned copies of the whole
+//! range exist at once before the commit, so a pass needs up to the cleaned
+//! range's size in free disk space.
 //!
 //! # What invalidates a plan
 //!
@@ -56,8 +56,8 @@
 //! (retention, DeleteRecords, a follower's `truncate_to`) or a reopened or
 //! recreated log makes the commit abandon the pass
 //! ([`CompactionOutcome::abandoned`]), which is not an error: the next pass
-//! starts over. A clean that reads a segment truncated under it fails with
-//! an I/O error instead, with the same clean-up.
+//! starts over. So does a clean that failed because a segment was truncated
+//! under it; any other failure of the clean is returned by the commit.
 //!
 //! # A pass
 //!
@@ -179,10 +179,7 @@ impl PartitionLog {
     ) -> Result<CompactionOutcome, LogError> {
         match self.plan_compaction(now_ms)? {
             CompactionPlan::Skip(out) => Ok(out),
-            CompactionPlan::Clean(plan) => {
-                let pass = plan.clean()?;
-                self.commit_inner(pass, crash)
-            }
+            CompactionPlan::Clean(plan) => self.commit_inner(plan.clean(), crash),
         }
     }
 }

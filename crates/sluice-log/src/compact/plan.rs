@@ -28,17 +28,23 @@ pub enum CompactionPlan {
 #[derive(Debug)]
 pub struct CleanPlan {
     pub(super) dir: PathBuf,
+    pub(super) job: Job,
+    pub(super) outcome: CompactionOutcome,
+    pub(super) expected: Expected,
+}
+
+/// The settings and planned facts the clean phase works from.
+#[derive(Debug)]
+pub(super) struct Job {
     pub(super) now_ms: i64,
     pub(super) delete_retention_ms: i64,
     pub(super) map_bytes: u64,
     pub(super) index_interval: u32,
     /// Largest timestamp of each cleanable segment (tombstone expiry counts
-    /// from it), parallel to `expected.cleanable`.
+    /// from it), parallel to `Expected::cleanable`.
     pub(super) retention_ts: Vec<i64>,
     /// First cleanable segment not below the cleaner checkpoint.
     pub(super) dirty_from: usize,
-    pub(super) outcome: CompactionOutcome,
-    pub(super) expected: Expected,
 }
 
 /// A segment as the plan saw it.
@@ -155,12 +161,14 @@ impl PartitionLog {
         }
         Ok(CompactionPlan::Clean(CleanPlan {
             dir: self.dir.clone(),
-            now_ms,
-            delete_retention_ms: self.config.delete_retention_ms,
-            map_bytes: self.config.cleaner_map_bytes,
-            index_interval: self.config.index_interval_bytes,
-            retention_ts,
-            dirty_from,
+            job: Job {
+                now_ms,
+                delete_retention_ms: self.config.delete_retention_ms,
+                map_bytes: self.config.cleaner_map_bytes,
+                index_interval: self.config.index_interval_bytes,
+                retention_ts,
+                dirty_from,
+            },
             outcome: out,
             expected: Expected {
                 cleanable: self.segments[..end]

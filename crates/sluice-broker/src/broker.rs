@@ -20,7 +20,7 @@ use crate::config::BrokerConfig;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::replica::fetcher::Fetchers;
-use crate::storage::{PartitionStore, TopicSettings};
+use crate::storage::{maintain_partition, PartitionStore, TopicSettings};
 
 /// Name of the internal topic holding committed offsets and group metadata.
 pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
@@ -594,11 +594,13 @@ impl Broker {
         }
     }
 
-    /// Segment rolls and retention for every local replica.
+    /// Segment rolls, retention and log cleaning for every local replica, one at a time. Runs
+    /// on a blocking thread: a cleaner pass takes seconds on a large partition, with that
+    /// partition's lock released for all but the short plan and commit steps.
     pub fn maintain_logs(&self) {
-        let now = now_ms();
         for p in self.local_partitions() {
-            if let Err(e) = p.store.lock().expect("poisoned").maintain(now) {
+            // Per partition: the passes before this one may have taken a while.
+            if let Err(e) = maintain_partition(&p.store, now_ms()) {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed");
             }
         }

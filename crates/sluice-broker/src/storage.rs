@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -11,7 +12,10 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use sluice_log::batch::iter_batches;
-use sluice_log::{FileRegion, FlushTicket, LogConfig, LogError, PartitionLog};
+use sluice_log::{
+    CleanPlan, CleanedPass, CompactionOutcome, CompactionPlan, FileRegion, FlushTicket, LogConfig,
+    LogError, PartitionLog,
+};
 
 use crate::error::BrokerError;
 use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
@@ -434,15 +438,34 @@ impl PartitionStore {
         self.producers.max_producer_id()
     }
 
-    /// Time-based housekeeping: segment rolls, retention and, for compacted topics, a log
-    /// cleaner pass (which holds the partition lock while it runs).
-    pub fn maintain(&mut self, now_ms: i64) -> Result<(), BrokerError> {
+    /// The short part of time-based housekeeping, done under the partition lock: segment rolls,
+    /// retention and, for compacted topics, planning a log cleaner pass. The plan is cleaned
+    /// with the lock released and committed with [`commit_compaction`](Self::commit_compaction);
+    /// [`maintain_partition`] does all of it.
+    pub fn maintain(&mut self, now_ms: i64) -> Result<Option<CleanPlan>, BrokerError> {
         self.log.roll_if_due(now_ms).map_err(log_err)?;
         self.log.apply_retention(now_ms).map_err(log_err)?;
-        if self.log.config().compact {
-            self.log.compact(now_ms).map_err(log_err)?;
+        if !self.log.config().compact {
+            return Ok(None);
         }
-        Ok(())
+        match self.log.plan_compaction(now_ms) {
+            Ok(CompactionPlan::Clean(plan)) => Ok(Some(plan)),
+            Ok(CompactionPlan::Skip(_)) => Ok(None),
+            // Whoever holds that pass commits it; there is nothing to add to it.
+            Err(LogError::CompactionInProgress) => Ok(None),
+            Err(e) => Err(log_err(e)),
+        }
+    }
+
+    /// Swaps in a pass [`maintain`](Self::maintain) planned and the caller cleaned, unless the
+    /// log changed meanwhile in a way that could make it wrong (then nothing changes and the
+    /// outcome says why; the next maintenance plans afresh). The producer state needs no
+    /// update: compaction keeps each producer's last batch.
+    pub fn commit_compaction(
+        &mut self,
+        pass: CleanedPass,
+    ) -> Result<CompactionOutcome, BrokerError> {
+        self.log.commit_compaction(pass).map_err(log_err)
     }
 
     /// Key and value of every record (uncompressed batches only), for replaying internal topics.
@@ -468,6 +491,36 @@ impl PartitionStore {
         }
         Ok(out)
     }
+}
+
+/// Housekeeping of one partition (rolls, retention, and a log cleaner pass for compacted
+/// topics), holding its lock only for the short steps. The pass reads, re-encodes, writes and
+/// fsyncs segments with the lock released, so produce and fetch on the partition go on;
+/// the lock is taken again only to swap the cleaned segments in. Returns the cleaner's
+/// outcome when a pass ran.
+pub fn maintain_partition(
+    store: &Mutex<PartitionStore>,
+    now_ms: i64,
+) -> Result<Option<CompactionOutcome>, BrokerError> {
+    maintain_partition_with(store, now_ms, CleanPlan::clean)
+}
+
+/// [`maintain_partition`] with the clean step supplied, so a test can check what holds while
+/// it runs.
+fn maintain_partition_with(
+    store: &Mutex<PartitionStore>,
+    now_ms: i64,
+    clean: impl FnOnce(CleanPlan) -> CleanedPass,
+) -> Result<Option<CompactionOutcome>, BrokerError> {
+    let plan = store.lock().expect("poisoned").maintain(now_ms)?;
+    let Some(plan) = plan else {
+        return Ok(None);
+    };
+    let pass = clean(plan);
+    // Also when the clean failed: the commit tells a broken segment (an error) from one
+    // truncated under the clean by a follower catching up with a new leader (abandoned).
+    let outcome = store.lock().expect("poisoned").commit_compaction(pass)?;
+    Ok(Some(outcome))
 }
 
 /// A record key and (possibly null) value.
@@ -529,4 +582,108 @@ pub fn count_records(records: &[u8]) -> u64 {
         .flatten()
         .map(|b| b.header.records_count.max(0) as u64)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A compacted partition led by this broker alone, with closed segments full of
+    /// overwritten keys k0..k9.
+    fn compacted_store(dir: &Path) -> PartitionStore {
+        let settings = TopicSettings {
+            log: LogConfig {
+                compact: true,
+                min_cleanable_dirty_ratio: 0.0,
+                segment_bytes: 4096,
+                segment_ms: None,
+                retention_ms: None,
+                ..LogConfig::default()
+            },
+        };
+        let mut store = PartitionStore::open(dir, &settings, ReplicaState::sole_leader(0)).unwrap();
+        for round in 0..100u8 {
+            store.append(&keys(round), 0, 0).unwrap();
+        }
+        assert!(store.log.segment_count() > 3);
+        store
+    }
+
+    /// One batch setting k0..k9 to `round`.
+    fn keys(round: u8) -> Bytes {
+        encode_batch(
+            (0..10).map(|k| (format!("k{k}").into_bytes(), Some(vec![round]))),
+            0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_partition_lock_is_free_while_the_cleaner_cleans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Mutex::new(compacted_store(dir.path()));
+        let mut cleaned_unlocked = false;
+        let out = maintain_partition_with(&store, 1_000, |plan| {
+            // What a produce and a fetch do, from this thread: `try_lock` fails (instead of
+            // deadlocking) if the maintenance still held the lock.
+            let mut s = store
+                .try_lock()
+                .expect("partition lock free during the clean");
+            let appended = s.append(&keys(200), 1_000, 0).unwrap();
+            let region = s
+                .read_region(appended.base_offset, 1 << 20, true, false)
+                .unwrap();
+            assert!(region.expect("the new batch").read_bytes().unwrap().len() > 61);
+            drop(s);
+            cleaned_unlocked = true;
+            plan.clean()
+        })
+        .unwrap()
+        .expect("a pass ran");
+        assert!(cleaned_unlocked);
+        assert!(out.cleaned && out.abandoned.is_none(), "{out:?}");
+        assert!(out.records_removed > 500, "{out:?}");
+        // Everything but the removed records is there, the batch produced during the clean
+        // last.
+        let records = store.into_inner().unwrap().read_all_records().unwrap();
+        assert_eq!(records.len() as u64, 100 * 10 + 10 - out.records_removed);
+        assert_eq!(&records[records.len() - 10..], &read_keys(200)[..]);
+    }
+
+    #[test]
+    fn a_pass_abandoned_by_a_truncation_is_retried_at_the_next_maintenance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Mutex::new(compacted_store(dir.path()));
+        let before = store.lock().unwrap().read_all_records().unwrap();
+        let out = maintain_partition_with(&store, 1_000, |plan| {
+            // A follower cutting its log to the leader's after an election: the clean then
+            // reads past the end of the active segment and fails.
+            let mut s = store.lock().unwrap();
+            let end = s.log_end_offset();
+            s.truncate_to(end - 10).unwrap();
+            drop(s);
+            let pass = plan.clean();
+            assert!(pass.error().is_some());
+            pass
+        })
+        .unwrap()
+        .expect("a pass ran");
+        assert_eq!(
+            out.abandoned,
+            Some(sluice_log::AbandonReason::SegmentsChanged)
+        );
+        assert!(!out.cleaned);
+        let after = store.lock().unwrap().read_all_records().unwrap();
+        assert_eq!(after, before[..before.len() - 10]);
+        let out = maintain_partition(&store, 1_000)
+            .unwrap()
+            .expect("a pass ran");
+        assert!(out.cleaned, "{out:?}");
+    }
+
+    fn read_keys(round: u8) -> Vec<KeyValue> {
+        (0..10)
+            .map(|k| (format!("k{k}").into_bytes(), Some(vec![round])))
+            .collect()
+    }
 }

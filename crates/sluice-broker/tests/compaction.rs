@@ -1,11 +1,12 @@
 //! Compacted topics: topic configs reach `sluice-log`, and housekeeping runs the cleaner.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use sluice_broker::broker::{topic_config_defaults, validate_topic_config};
 use sluice_broker::config::BrokerConfig;
 use sluice_broker::replica::state::ReplicaState;
-use sluice_broker::storage::{encode_batch, PartitionStore, TopicSettings};
+use sluice_broker::storage::{encode_batch, maintain_partition, PartitionStore, TopicSettings};
 
 fn effective(overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = topic_config_defaults(&BrokerConfig::default())
@@ -71,7 +72,13 @@ fn maintain_compacts_compacted_topics() {
             .append(&encode_batch(kv, 0).unwrap(), round as i64 * 10, 0)
             .unwrap();
     }
-    store.maintain(1_000).unwrap(); // rolls the last segment, then compacts
+    let store = Mutex::new(store);
+    // Rolls the last segment, then compacts.
+    let out = maintain_partition(&store, 1_000)
+        .unwrap()
+        .expect("a pass ran");
+    assert!(out.cleaned, "{out:?}");
+    let store = store.into_inner().unwrap();
     let records = store.read_all_records().unwrap();
     let want: Vec<_> = (0..3)
         .map(|k| (format!("k{k}").into_bytes(), Some(vec![9u8])))

@@ -12,7 +12,8 @@ use std::io;
 /// [`LogError::OffsetOutOfRange`] → `OFFSET_OUT_OF_RANGE`,
 /// [`LogError::UnexpectedAppendOffset`] → `UNKNOWN_SERVER_ERROR` (a replication bug),
 /// [`LogError::Io`] / [`LogError::FlushFailed`] → `KAFKA_STORAGE_ERROR`,
-/// [`LogError::Compression`] (log cleaner only) → `UNKNOWN_SERVER_ERROR`.
+/// [`LogError::Compression`] and [`LogError::CompactionInProgress`] (log
+/// cleaner only) → `UNKNOWN_SERVER_ERROR`.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// A batch's stored CRC-32C does not match its contents.
@@ -87,6 +88,10 @@ pub enum LogError {
         /// What the codec reported.
         reason: String,
     },
+    /// A compaction pass was asked for while another one of the same log is
+    /// planned and neither committed nor dropped.
+    #[error("a compaction pass of this log is already in progress")]
+    CompactionInProgress,
     /// Invalid configuration value.
     #[error("invalid log config: {0}")]
     InvalidConfig(&'static str),

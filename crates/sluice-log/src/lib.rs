@@ -55,7 +55,12 @@
 //! additionally lets a round wait briefly for appenders that are about to
 //! arrive. Reads return owned [`Bytes`]
 //! ([`PartitionLog::read`]) or a [`FileRegion`] to copy or `sendfile` after
-//! the lock is released ([`PartitionLog::read_region`]).
+//! the lock is released ([`PartitionLog::read_region`]). Log compaction
+//! holds the lock only to decide and to swap files:
+//! [`PartitionLog::plan_compaction`] (under the lock), [`CleanPlan::clean`]
+//! (the slow part, with the lock released, on any thread), then
+//! [`PartitionLog::commit_compaction`] (under the lock), which abandons the
+//! pass if the log changed under it in a way that matters.
 //!
 //! ```
 //! # fn main() -> Result<(), sluice_log::LogError> {
@@ -91,6 +96,7 @@ pub mod testing;
 
 #[cfg(any(test, feature = "testing"))]
 pub use compact::CrashPoint;
+pub use compact::{CleanPlan, CleanedPass, CompactionPlan};
 pub use error::LogError;
 #[cfg(any(test, feature = "testing"))]
 pub use flush::FlusherHold;
@@ -256,12 +262,18 @@ pub struct RetentionOutcome {
     pub log_start_offset: i64,
 }
 
-/// What [`PartitionLog::compact`] did.
+/// What [`PartitionLog::compact`] (or a pass's
+/// [`commit_compaction`](PartitionLog::commit_compaction)) did.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CompactionOutcome {
-    /// Whether a cleaning pass ran (false: nothing cleanable, or the dirty
-    /// ratio was below `min_cleanable_dirty_ratio`).
+    /// Whether a cleaning pass ran and was committed (false: nothing
+    /// cleanable, the dirty ratio was below `min_cleanable_dirty_ratio`, or
+    /// the pass was abandoned).
     pub cleaned: bool,
+    /// Set when the log changed between plan and commit so that the pass
+    /// could be wrong: nothing was replaced and the checkpoint did not move.
+    /// Not an error; the next pass starts over. The removal counts are then 0.
+    pub abandoned: Option<AbandonReason>,
     /// Dirty bytes / cleanable bytes before the pass (0 when nothing is cleanable).
     pub dirty_ratio: f64,
     /// Closed segments considered (clean and dirty).
@@ -280,6 +292,21 @@ pub struct CompactionOutcome {
     pub batches_removed: u64,
     /// The cleaner checkpoint afterwards: first offset not yet compacted.
     pub cleaner_offset: Option<i64>,
+}
+
+/// Why a compaction pass was abandoned at commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbandonReason {
+    /// A segment the pass read is gone, shorter, or another file (retention,
+    /// DeleteRecords, a truncation, or another pass replaced it).
+    SegmentsChanged,
+    /// The log was truncated after the cleaned range: the batch the pass
+    /// took for a producer's last may be gone.
+    Truncated,
+    /// The log the pass was planned on is not the one on disk any more: the
+    /// partition was closed and reopened, or its directory deleted or
+    /// recreated, meanwhile.
+    OtherLog,
 }
 
 /// Location of the batches a fetch should return, from

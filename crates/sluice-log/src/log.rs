@@ -2,6 +2,8 @@
 
 use std::io::IoSlice;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::batch::{self, iter_batches, BatchHeader, HEADER_LEN};
 use crate::checkpoint::{self, PartitionCheckpoint};
@@ -26,6 +28,12 @@ pub struct PartitionLog {
     pub(crate) recovery_point: i64,
     /// Log cleaner checkpoint: segments ending at or below it are clean.
     pub(crate) cleaner_offset: Option<i64>,
+    /// Set while a compaction pass is planned and not yet committed or
+    /// dropped; shared with that pass, which clears it when dropped.
+    pub(crate) cleaner_busy: Arc<AtomicBool>,
+    /// Bumped by every [`truncate_to`](Self::truncate_to) that removes
+    /// batches, so a compaction pass can tell the log it read was cut.
+    pub(crate) truncations: u64,
     pub(crate) epochs: EpochCache,
     pub(crate) flusher: Flusher,
     /// Patched batch headers of the append in progress (reused allocation).
@@ -147,6 +155,8 @@ impl PartitionLog {
             hw,
             recovery_point: recovery_point.min(leo),
             cleaner_offset: cp.cleaner_offset.map(|c| c.min(leo)),
+            cleaner_busy: Arc::default(),
+            truncations: 0,
             epochs,
             flusher,
             headers: Vec::new(),

@@ -120,6 +120,7 @@ impl PartitionLog {
         if offset >= self.log_end_offset() {
             return Ok(());
         }
+        self.truncations += 1;
         if offset < self.log_start || offset < self.segments[0].base_offset {
             for seg in self.segments.drain(..) {
                 seg.delete_files()?;

@@ -126,25 +126,48 @@ impl Segment {
         Ok((seg, stop))
     }
 
-    /// Opens a sealed segment whose `.log` was just replaced by the log
-    /// cleaner (its old index files are already gone): indexes are rebuilt
-    /// from a header scan and written out.
-    pub(crate) fn open_rewritten(
-        dir: &Path,
-        base: i64,
-        index_interval: u32,
-    ) -> Result<Self, LogError> {
-        let (log_path, ..) = Self::paths(dir, base);
-        let file = open_rw(&log_path, false).ctx(|| format!("open {}", log_path.display()))?;
-        let len = file
-            .metadata()
-            .ctx(|| format!("stat {}", log_path.display()))?
-            .len();
-        let mut seg = Self::blank(dir, base, file, len);
-        seg.rebuild(false, index_interval, &mut |_| {})?;
-        seg.seek_to_end()?;
-        seg.seal()?;
-        Ok(seg)
+    /// The segment the log cleaner is writing to `file` (`<base>.log.cleaned`),
+    /// indexed batch by batch as it is written ([`note_cleaned_batch`]) so
+    /// swapping it in needs no rescan. Its paths are those of `<base>.log`:
+    /// index files are written only by [`install_cleaned`], once renaming
+    /// the file over the old segment has committed it.
+    ///
+    /// [`note_cleaned_batch`]: Self::note_cleaned_batch
+    /// [`install_cleaned`]: Self::install_cleaned
+    pub(crate) fn cleaned(dir: &Path, base: i64, file: File) -> Self {
+        Self::blank(dir, base, file, 0)
+    }
+
+    /// Accounts for the next `size`-byte batch (header `h`) of a cleaned
+    /// segment, written right after the previous one.
+    pub(crate) fn note_cleaned_batch(&mut self, h: &BatchHeader, size: u64, index_interval: u32) {
+        self.note_batch(
+            h.base_offset,
+            h.max_timestamp,
+            self.size,
+            size,
+            index_interval,
+        );
+        self.next_offset = h.next_offset();
+        self.size += size;
+    }
+
+    /// Completes a cleaned segment whose file now is `<base>.log` (the old
+    /// index files already deleted): writes its indexes and seals it.
+    pub(crate) fn install_cleaned(&mut self) -> Result<(), LogError> {
+        self.rewrite_indexes()?;
+        self.seek_to_end()?;
+        self.seal()
+    }
+
+    /// Whether `<base>.log` in the directory still is this segment's file:
+    /// false once the directory was deleted, or recreated by another log.
+    pub(crate) fn is_on_disk(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(&self.log_path), self.log.metadata()) {
+            (Ok(named), Ok(held)) => named.dev() == held.dev() && named.ino() == held.ino(),
+            _ => false,
+        }
     }
 
     /// Appends go through the file cursor; reads use pread and never move it.

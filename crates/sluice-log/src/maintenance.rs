@@ -159,6 +159,8 @@ impl PartitionLog {
     /// is cleared too: its entries described records that are gone.
     pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
         let offset = offset.max(0);
+        // A cleaner pass planned before this must not commit over the new log.
+        self.truncations += 1;
         for seg in self.segments.drain(..) {
             seg.delete_files()?;
         }

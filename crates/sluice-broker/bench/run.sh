@@ -151,7 +151,8 @@ pids+=("$pid")
 wait_port 29094
 python3 - <<'PY'
 from confluent_kafka.admin import AdminClient, NewTopic
-for f in AdminClient({"bootstrap.servers": "127.0.0.1:29094"}).create_topics([NewTopic("idle", 1000, 1)]).values():
+admin = AdminClient({"bootstrap.servers": "127.0.0.1:29094"})
+for f in admin.create_topics([NewTopic("idle", 1000, 1)]).values():
     f.result()
 PY
 sleep 5

@@ -207,7 +207,8 @@ impl GroupCoordinator {
 
     /// The `__consumer_offsets` partitions this broker leads (index, epoch), and whether each
     /// is coordinating (`true`) or still replaying.
-    pub fn led_partitions(&self) -> Vec<(i32, i32, bool)> {
+    #[cfg(test)]
+    pub(super) fn led_partitions(&self) -> Vec<(i32, i32, bool)> {
         let table = self.table.read().expect("poisoned");
         table
             .slots

@@ -84,8 +84,8 @@ pub struct Broker {
     /// Bumped after every append and high-watermark move so waiting fetches and acks=all
     /// produces re-check without polling.
     pub appended: Arc<watch::Sender<u64>>,
-    /// Consumer group coordinator.
-    pub groups: GroupCoordinator,
+    /// Consumer group coordinator (shared with the threads that replay its partitions).
+    pub groups: Arc<GroupCoordinator>,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Follower fetchers, one per leader this broker copies from.
@@ -209,14 +209,16 @@ impl Broker {
     /// metadata image is applied (`replica::manager`).
     pub fn new(config: BrokerConfig, metrics: Metrics, meta: Arc<MetaNode>) -> Arc<Broker> {
         let (appended, _) = watch::channel(0);
+        let appended = Arc::new(appended);
         let fetchers = Fetchers::new(config.node_id, meta.clone());
+        let groups = Arc::new(GroupCoordinator::new(&config, appended.clone()));
         Arc::new(Broker {
             config,
             meta,
             local: RwLock::new(BTreeMap::new()),
             apply_lock: Mutex::new(()),
-            appended: Arc::new(appended),
-            groups: GroupCoordinator::default(),
+            appended,
+            groups,
             metrics,
             fetchers,
             producer_ids: tokio::sync::Mutex::new((0, 0)),
@@ -547,6 +549,16 @@ impl Broker {
         assignments: Option<Vec<Vec<BrokerId>>>,
         validate_only: bool,
     ) -> Result<(), (ResponseError, Option<String>)> {
+        if name == CONSUMER_OFFSETS {
+            // A group's coordinator is picked by the partition count: growing it would move
+            // groups away from their committed offsets.
+            return Err((
+                ResponseError::InvalidTopicException,
+                Some(format!(
+                    "the partition count of {CONSUMER_OFFSETS} cannot change"
+                )),
+            ));
+        }
         let command = Command::CreatePartitions {
             name: name.to_string(),
             count,

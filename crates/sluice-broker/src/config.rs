@@ -109,6 +109,9 @@ pub struct BrokerConfig {
     pub controlled_shutdown_timeout_ms: u64,
     /// `offsets.topic.replication.factor`: replicas of `__consumer_offsets`.
     pub offsets_topic_replication_factor: i16,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when it is created
+    /// (each has its own group coordinator); an existing topic keeps its count.
+    pub offsets_topic_num_partitions: i32,
     /// `follower.replication.throttled.rate`: bytes/s a follower copies for partitions it is
     /// being added to by a reassignment (-1: unthrottled), so moves do not starve producers.
     pub follower_replication_throttled_rate: i64,
@@ -154,6 +157,7 @@ impl Default for BrokerConfig {
             broker_session_timeout_ms: 3_000,
             controlled_shutdown_timeout_ms: 30_000,
             offsets_topic_replication_factor: 3,
+            offsets_topic_num_partitions: 50,
             follower_replication_throttled_rate: -1,
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
@@ -214,6 +218,13 @@ fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, BrokerError> {
         .map_err(|_| BrokerError::Config(format!("{k}={v:?} is not a valid number")))
 }
 
+fn at_least_one(k: &str, v: i32) -> Result<i32, BrokerError> {
+    if v < 1 {
+        return Err(BrokerError::Config(format!("{k}={v} must be at least 1")));
+    }
+    Ok(v)
+}
+
 impl BrokerConfig {
     /// Applies Kafka-named properties over the current values; unknown names are ignored,
     /// as Kafka only warns about them.
@@ -266,6 +277,9 @@ impl BrokerConfig {
                 }
                 "offsets.topic.replication.factor" => {
                     self.offsets_topic_replication_factor = num(k, v)?
+                }
+                "offsets.topic.num.partitions" => {
+                    self.offsets_topic_num_partitions = at_least_one(k, num(k, v)?)?
                 }
                 "follower.replication.throttled.rate" => {
                     self.follower_replication_throttled_rate = num(k, v)?
@@ -373,5 +387,19 @@ mod tests {
     fn bad_numbers_are_rejected() {
         let props = parse_properties("num.partitions=lots");
         assert!(BrokerConfig::default().apply_properties(&props).is_err());
+    }
+
+    #[test]
+    fn offsets_topic_partitions_default_to_kafkas_and_must_be_positive() {
+        let mut cfg = BrokerConfig::default();
+        assert_eq!(cfg.offsets_topic_num_partitions, 50);
+        cfg.apply_properties(&parse_properties("offsets.topic.num.partitions=6"))
+            .unwrap();
+        assert_eq!(cfg.offsets_topic_num_partitions, 6);
+        for bad in ["0", "-3", "many"] {
+            let props = parse_properties(&format!("offsets.topic.num.partitions={bad}"));
+            assert!(cfg.apply_properties(&props).is_err(), "{bad}");
+        }
+        assert_eq!(cfg.offsets_topic_num_partitions, 6);
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! This crate owns the Kafka protocol side of Sluice: framing, request decoding and response
 //! encoding (through the `kafka-protocol` crate), one handler per Kafka API under [`api`], the
-//! topic table, the classic consumer-group coordinator ([`groups`]), idempotent-producer
-//! sequence tracking ([`producer_state`]), broker configuration and metrics. Record storage is
-//! delegated to `sluice-log`; [`storage`] adapts it to what the handlers need.
+//! topic table, the classic consumer-group coordinator ([`groups`]: the groups of each
+//! `__consumer_offsets` partition this broker leads, so coordination spreads over the cluster
+//! as in Kafka), idempotent-producer sequence tracking ([`producer_state`]), broker
+//! configuration and metrics. Record storage is delegated to `sluice-log`; [`storage`] adapts
+//! it to what the handlers need.
 //!
 //! The layers are sans-I/O up to [`server`]: bytes → [`frame`] → [`codec`] → [`api`] handler →
 //! response bytes.

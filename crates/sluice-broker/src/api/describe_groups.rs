@@ -17,15 +17,10 @@ pub fn handle(
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
-        if !broker.groups.is_active() {
-            g.error_code = kafka_protocol::error::ResponseError::NotCoordinator.code();
-            g.group_id = id;
-            resp.groups.push(g);
-            continue;
-        }
         match broker.groups.describe(&id.0) {
-            None => g.group_state = sb("Dead"),
-            Some(d) => {
+            Err(e) => g.error_code = e.code(),
+            Ok(None) => g.group_state = sb("Dead"),
+            Ok(Some(d)) => {
                 g.group_state = sb(d.state.name());
                 g.protocol_type = sb(d.protocol_type);
                 g.protocol_data = sb(d.protocol);

@@ -1,6 +1,8 @@
-//! FindCoordinator (key 10): the group coordinator is the leader of `__consumer_offsets`, which
-//! is created on first use, replicated like any topic, and moves with its leadership. v4+
-//! batches keys in `coordinator_keys`.
+//! FindCoordinator (key 10): a group's coordinator is the leader of its `__consumer_offsets`
+//! partition (`groups::partition_for`), so each key may get a different broker. The topic is
+//! created on first use, once enough brokers are live, with `offsets.topic.num.partitions`
+//! partitions; afterwards the count in the metadata image rules. v4+ batches keys in
+//! `coordinator_keys`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,24 +12,31 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{
     BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader,
 };
-use sluice_meta::image::NO_LEADER;
+use sluice_meta::image::{MetadataImage, NO_LEADER};
 
 use crate::api::sb;
 use crate::broker::{Broker, CONSUMER_OFFSETS};
+use crate::groups::partition_for;
 
-/// Points every key at the coordinator, or COORDINATOR_NOT_AVAILABLE while there is none.
+/// Points each key at its coordinator, or COORDINATOR_NOT_AVAILABLE while it has none.
 pub async fn handle(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let found = coordinator(broker).await;
+    let ready = ensure_offsets_topic(broker).await;
+    let image = broker.image();
+    let find = |key: &str| ready.and_then(|()| coordinator(&image, key));
     let mut resp = FindCoordinatorResponse::default();
-    let fill = |node: &mut BrokerId, host: &mut _, port: &mut i32, code: &mut i16| match &found {
+    let fill = |found: Result<(i32, String, i32), ResponseError>,
+                node: &mut BrokerId,
+                host: &mut _,
+                port: &mut i32,
+                code: &mut i16| match found {
         Ok((id, h, p)) => {
-            *node = BrokerId(*id);
-            *host = sb(h.clone());
-            *port = *p;
+            *node = BrokerId(id);
+            *host = sb(h);
+            *port = p;
         }
         Err(e) => {
             *node = BrokerId(-1);
@@ -41,13 +50,20 @@ pub async fn handle(
             .into_iter()
             .map(|key| {
                 let mut c = Coordinator::default();
+                fill(
+                    find(&key),
+                    &mut c.node_id,
+                    &mut c.host,
+                    &mut c.port,
+                    &mut c.error_code,
+                );
                 c.key = key;
-                fill(&mut c.node_id, &mut c.host, &mut c.port, &mut c.error_code);
                 c
             })
             .collect();
     } else {
         fill(
+            find(&req.key),
             &mut resp.node_id,
             &mut resp.host,
             &mut resp.port,
@@ -57,43 +73,56 @@ pub async fn handle(
     resp
 }
 
-async fn coordinator(broker: &Broker) -> Result<(i32, String, i32), ResponseError> {
-    if broker.topic(CONSUMER_OFFSETS).is_none() {
-        let image = broker.image();
-        let eligible = image
-            .brokers
-            .values()
-            .filter(|b| !b.fenced && !b.shutting_down)
-            .count();
-        let quorum = broker.config.controller_quorum_voters.len().max(1);
-        let want = broker.config.offsets_topic_replication_factor.max(1) as usize;
-        // Like Kafka, wait for enough brokers instead of creating the offsets topic
-        // under-replicated for good; a cluster smaller than the factor uses all its brokers.
-        let rf = want.min(quorum.max(eligible));
-        if eligible < rf {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        match broker
-            .create_topic(
-                CONSUMER_OFFSETS,
-                1,
-                Some(rf as i16),
-                None,
-                BTreeMap::new(),
-                false,
-            )
-            .await
-        {
-            Ok(()) | Err((ResponseError::TopicAlreadyExists, _)) => {}
-            Err((e, msg)) => {
-                tracing::warn!(error = ?e, message = ?msg, "creating {CONSUMER_OFFSETS} failed");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
-        }
+/// Creates `__consumer_offsets` if it does not exist yet.
+async fn ensure_offsets_topic(broker: &Broker) -> Result<(), ResponseError> {
+    if broker.topic(CONSUMER_OFFSETS).is_some() {
+        return Ok(());
     }
     let image = broker.image();
+    let eligible = image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced && !b.shutting_down)
+        .count();
+    let quorum = broker.config.controller_quorum_voters.len().max(1);
+    let want = broker.config.offsets_topic_replication_factor.max(1) as usize;
+    // Like Kafka, wait for enough brokers instead of creating the offsets topic
+    // under-replicated for good; a cluster smaller than the factor uses all its brokers.
+    let rf = want.min(quorum.max(eligible));
+    if eligible < rf {
+        return Err(ResponseError::CoordinatorNotAvailable);
+    }
+    match broker
+        .create_topic(
+            CONSUMER_OFFSETS,
+            broker.config.offsets_topic_num_partitions.max(1),
+            Some(rf as i16),
+            None,
+            BTreeMap::new(),
+            false,
+        )
+        .await
+    {
+        Ok(()) | Err((ResponseError::TopicAlreadyExists, _)) => Ok(()),
+        Err((e, msg)) => {
+            tracing::warn!(error = ?e, message = ?msg, "creating {CONSUMER_OFFSETS} failed");
+            Err(ResponseError::CoordinatorNotAvailable)
+        }
+    }
+}
+
+/// The live leader of `key`'s partition of `__consumer_offsets`, with the topic's partition
+/// count as it is (not as configured: an existing topic keeps its count).
+fn coordinator(image: &MetadataImage, key: &str) -> Result<(i32, String, i32), ResponseError> {
+    let partitions = image
+        .topics
+        .get(CONSUMER_OFFSETS)
+        .map_or(0, |t| t.partitions.len() as i32);
+    if partitions == 0 {
+        return Err(ResponseError::CoordinatorNotAvailable);
+    }
     let leader = image
-        .partition(CONSUMER_OFFSETS, 0)
+        .partition(CONSUMER_OFFSETS, partition_for(key, partitions))
         .map_or(NO_LEADER, |p| p.leader);
     image
         .brokers

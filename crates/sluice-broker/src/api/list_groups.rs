@@ -1,7 +1,9 @@
-//! ListGroups (key 16): every group known to the coordinator, filtered by state (v4+).
+//! ListGroups (key 16): the groups of every `__consumer_offsets` partition this broker leads
+//! (as in Kafka, each broker lists its own), filtered by state (v4+).
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, RequestHeader};
 
@@ -15,7 +17,12 @@ pub fn handle(
     req: ListGroupsRequest,
 ) -> ListGroupsResponse {
     let mut resp = ListGroupsResponse::default();
-    for (id, protocol_type, state) in broker.groups.list() {
+    let (groups, loading) = broker.groups.list();
+    if loading {
+        // As Kafka: the groups known so far, flagged incomplete.
+        resp.error_code = ResponseError::CoordinatorLoadInProgress.code();
+    }
+    for (id, protocol_type, state) in groups {
         if !req.states_filter.is_empty()
             && !req
                 .states_filter

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
-
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -29,15 +27,17 @@ pub fn handle(
                     .collect()
             });
             let mut gr = OffsetFetchResponseGroup::default();
-            if !broker.groups.is_active() {
-                // Never answer "no offset" from a broker that is not the coordinator: the
-                // consumer would reset its position.
-                gr.error_code = ResponseError::NotCoordinator.code();
-                gr.group_id = g.group_id;
-                resp.groups.push(gr);
-                continue;
-            }
-            let rows = broker.groups.fetch_offsets(&g.group_id.0, wanted);
+            // Each group of the batch is answered by its own partition: some may be
+            // coordinated here and others not.
+            let rows = match broker.groups.fetch_offsets(&g.group_id.0, wanted) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    gr.error_code = e.code();
+                    gr.group_id = g.group_id;
+                    resp.groups.push(gr);
+                    continue;
+                }
+            };
             gr.group_id = g.group_id;
             gr.topics = rows
                 .into_iter()
@@ -65,16 +65,18 @@ pub fn handle(
         }
         return resp;
     }
-    if !broker.groups.is_active() {
-        resp.error_code = ResponseError::NotCoordinator.code();
-        return resp;
-    }
     let wanted = req.topics.map(|ts| {
         ts.into_iter()
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    let rows: OffsetRows = broker.groups.fetch_offsets(&req.group_id.0, wanted);
+    let rows: OffsetRows = match broker.groups.fetch_offsets(&req.group_id.0, wanted) {
+        Ok(rows) => rows,
+        Err(e) => {
+            resp.error_code = e.code();
+            return resp;
+        }
+    };
     resp.topics = rows
         .into_iter()
         .map(|(t, ps)| {

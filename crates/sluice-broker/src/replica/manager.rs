@@ -155,10 +155,15 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
             drop_replica(broker, &p);
         }
     }
-    let coordinator = image
-        .partition(CONSUMER_OFFSETS, 0)
-        .is_some_and(|p| p.leader == me);
-    crate::groups::set_coordinator(broker, coordinator);
+    let offsets = image.topics.get(CONSUMER_OFFSETS);
+    let led: Vec<(i32, i32)> = offsets
+        .into_iter()
+        .flat_map(|t| t.partitions.iter().enumerate())
+        .filter(|(_, p)| p.leader == me)
+        .map(|(i, p)| (i as i32, p.leader_epoch))
+        .collect();
+    let partitions = offsets.map_or(0, |t| t.partitions.len() as i32);
+    crate::groups::set_coordinator(broker, partitions, &led);
     if wake {
         broker.notify_appended();
     }

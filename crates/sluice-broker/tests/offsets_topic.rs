@@ -10,6 +10,7 @@ use common::cluster::wait_for;
 use common::raw::{call, connect};
 use common::TestBroker;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -18,8 +19,8 @@ use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
 use kafka_protocol::messages::{
-    CreatePartitionsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest, MetadataRequest,
-    OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    CreatePartitionsRequest, DescribeConfigsRequest, FindCoordinatorRequest, GroupId,
+    ListGroupsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use sluice_broker::groups::partition_for;
@@ -38,6 +39,21 @@ fn offsets_topic(broker: &TestBroker) -> (usize, bool) {
     req.topics = Some(vec![t]);
     let resp = call(&mut connect(broker.addr), 12, &req);
     (resp.topics[0].partitions.len(), resp.topics[0].is_internal)
+}
+
+/// A config of `__consumer_offsets` as DescribeConfigs reports it.
+fn offsets_config(broker: &TestBroker, name: &str) -> Option<String> {
+    let mut r = DescribeConfigsResource::default();
+    r.resource_type = 2;
+    r.resource_name = s(OFFSETS);
+    r.configuration_keys = Some(vec![s(name)]);
+    let mut req = DescribeConfigsRequest::default();
+    req.resources = vec![r];
+    let resp = call(&mut connect(broker.addr), 4, &req);
+    resp.results[0]
+        .configs
+        .first()
+        .and_then(|c| c.value.as_ref().map(|v| v.to_string()))
 }
 
 /// FindCoordinator v4 for `keys`: (key, node id, error code) each.
@@ -140,6 +156,11 @@ fn offsets_topic_gets_the_configured_count_once_and_keeps_it() {
         .collect();
     assert_eq!(keys, vec![group.clone(), other.clone()]);
     assert_eq!(offsets_topic(&broker), (7, true));
+    // Compacted as in Kafka: the latest commit of a group outlives any retention time.
+    assert_eq!(
+        offsets_config(&broker, "cleanup.policy").as_deref(),
+        Some("compact")
+    );
 
     // Writes wait out the replay of a partition just taken over (LOAD_IN_PROGRESS, retried).
     wait_for(Duration::from_secs(20), "the commit to go through", || {

@@ -73,6 +73,17 @@ pub async fn handle(
     resp
 }
 
+/// Kafka's settings for `__consumer_offsets`: compacted, so the latest commit of every group,
+/// topic and partition stays however old it is (with `delete`, retention would drop the offsets
+/// of a group that stopped committing), with `offsets.topic.segment.bytes`' 100 MiB segments so
+/// the cleaner reaches closed segments soon.
+fn offsets_topic_configs() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("cleanup.policy".to_string(), "compact".to_string()),
+        ("segment.bytes".to_string(), (100u64 << 20).to_string()),
+    ])
+}
+
 /// Creates `__consumer_offsets` if it does not exist yet.
 async fn ensure_offsets_topic(broker: &Broker) -> Result<(), ResponseError> {
     if broker.topic(CONSUMER_OFFSETS).is_some() {
@@ -98,7 +109,7 @@ async fn ensure_offsets_topic(broker: &Broker) -> Result<(), ResponseError> {
             broker.config.offsets_topic_num_partitions.max(1),
             Some(rf as i16),
             None,
-            BTreeMap::new(),
+            offsets_topic_configs(),
             false,
         )
         .await

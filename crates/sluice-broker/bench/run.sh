@@ -86,41 +86,39 @@ consume_once() { # name port
     record "$1" "consume msgs/s" "$(echo "$last" | awk -F'|' '{gsub(/ /,""); print $6}')"
 }
 
+# Appends p50/p99/p99.9 of the latencies (µs, one per line) in FILE as rows LABEL p50 ms, ….
+record_percentiles() { # name label file
+    python3 - "$1" "$2" "$3" "$results" <<'PY'
+import sys
+name, label, path, results = sys.argv[1:]
+v = sorted(int(x) for x in open(path) if x.strip())
+n = len(v)
+q = lambda f: v[min(n - 1, int(n * f))] / 1000
+with open(results, "a") as out:
+    for p, f in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)):
+        out.write(f"{name}|{label} {p} ms|{q(f):.3f}\n")
+PY
+}
+
 # Produce latency at a steady 50,000 msgs/s with acks=1 and linger.ms=0 (so the client adds no
 # batching delay): each record's send-to-acknowledgement time, p50/p99/p99.9 over 300,000.
 # rdkafka_performance's rate limiter busy-polls a whole core (see bench/latency.py).
 latency_once() { # name port topic
-    local name="$1" port="$2" topic="$3" file
+    local file
     file="$(mktemp)"
-    "$PERF" -P -t "$topic" -p 0 -s 100 -c 300000 -r 50000 -l -A "$file" -a 1 -X linger.ms=0 \
-        -b "127.0.0.1:$port" -u >/dev/null 2>&1
-    python3 - "$name" "$file" "$results" <<'PY'
-import sys
-v = sorted(int(x) for x in open(sys.argv[2]) if x.strip())
-n = len(v)
-q = lambda f: v[min(n - 1, int(n * f))] / 1000
-with open(sys.argv[3], "a") as out:
-    for label, f in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)):
-        out.write(f"{sys.argv[1]}|rdkafka_performance latency {label} ms|{q(f):.3f}\n")
-PY
+    "$PERF" -P -t "$3" -p 0 -s 100 -c 300000 -r 50000 -l -A "$file" -a 1 -X linger.ms=0 \
+        -b "127.0.0.1:$2" -u >/dev/null 2>&1
+    record_percentiles "$1" "rdkafka_performance latency" "$file"
     rm -f "$file"
 }
 
 # The same load from a client that does not busy-poll (bench/latency.py): what a producer at
 # 50k msgs/s sees when the load generator leaves the broker its share of the CPU.
 paced_latency_once() { # name port topic
-    local name="$1" port="$2" topic="$3" file
+    local file
     file="$(mktemp)"
-    python3 "$HERE/latency.py" "127.0.0.1:$port" "$topic" 50000 300000 "$file"
-    python3 - "$name" "$file" "$results" <<'PY'
-import sys
-v = sorted(int(x) for x in open(sys.argv[2]) if x.strip())
-n = len(v)
-q = lambda f: v[min(n - 1, int(n * f))] / 1000
-with open(sys.argv[3], "a") as out:
-    for label, f in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)):
-        out.write(f"{sys.argv[1]}|paced latency {label} ms|{q(f):.3f}\n")
-PY
+    python3 "$HERE/latency.py" "127.0.0.1:$2" "$3" 50000 300000 "$file"
+    record_percentiles "$1" "paced latency" "$file"
     rm -f "$file"
 }
 

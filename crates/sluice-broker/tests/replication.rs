@@ -455,3 +455,59 @@ fn a_follower_whose_log_ends_below_the_leaders_log_start_starts_over_there() {
         "offsets are contiguous"
     );
 }
+
+#[test]
+fn replicas_spread_over_racks_and_preferred_leaders_over_brokers() {
+    let root = tempfile::tempdir().unwrap();
+    let racks = ["a", "a", "b", "b", "c", "c"];
+    let mut cluster = Cluster::start_in_racks(
+        root.path(),
+        &racks,
+        "num.partitions=6\ndefault.replication.factor=3\nmin.insync.replicas=2",
+    );
+    // Every broker registered its rack with the controller.
+    let status = cluster.status(0).expect("cluster status");
+    let mut registered: Vec<(i64, String)> = status["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let rack = b["rack"].as_str().unwrap_or("none").to_string();
+            (b["id"].as_i64().unwrap(), rack)
+        })
+        .collect();
+    registered.sort();
+    let expected: Vec<(i64, String)> = (1..=6)
+        .map(|id| (id, racks[id as usize - 1].to_string()))
+        .collect();
+    assert_eq!(registered, expected);
+
+    let topic = "placed";
+    kcat(
+        &["-b", &cluster.bootstrap(), "-P", "-t", topic, "-p", "0"],
+        Some(b"placed\n"),
+    );
+    cluster.wait_fully_replicated(topic, 6, 3, Duration::from_secs(30));
+    let replicas = cluster.replicas(topic).unwrap();
+    assert_eq!(replicas.len(), 6);
+    for (p, r) in replicas.iter().enumerate() {
+        let mut in_racks: Vec<&str> = r.iter().map(|id| racks[*id as usize - 1]).collect();
+        in_racks.sort_unstable();
+        assert_eq!(
+            in_racks,
+            vec!["a", "b", "c"],
+            "partition {p} has replicas {r:?}: one per rack, so losing a rack loses no partition"
+        );
+    }
+    // Round robin: each broker is the preferred leader of one partition, and leads it.
+    let mut preferred: Vec<i64> = replicas.iter().map(|r| r[0]).collect();
+    preferred.sort_unstable();
+    assert_eq!(preferred, (1..=6).collect::<Vec<i64>>());
+    let leaders: Vec<i64> = cluster
+        .partitions(topic)
+        .unwrap()
+        .iter()
+        .map(|p| i64::from(p.0))
+        .collect();
+    assert_eq!(leaders, replicas.iter().map(|r| r[0]).collect::<Vec<_>>());
+}

@@ -14,6 +14,8 @@ pub struct Node {
     pub port: u16,
     pub admin_port: u16,
     pub dir: PathBuf,
+    /// Properties of this broker alone (e.g. its rack), after the cluster's.
+    extra: String,
     child: Option<Child>,
 }
 
@@ -57,12 +59,24 @@ impl Cluster {
     /// Starts `n` brokers (ids 1..=n, all voters) with short failure-detection timeouts and
     /// `extra` properties, and waits until every one is registered and unfenced.
     pub fn start(root: &Path, n: i32, extra: &str) -> Cluster {
+        Self::start_each(root, n, extra, |_| String::new())
+    }
+
+    /// Like [`start`](Self::start), broker `i` (0-based) in rack `racks[i]`.
+    pub fn start_in_racks(root: &Path, racks: &[&str], extra: &str) -> Cluster {
+        Self::start_each(root, racks.len() as i32, extra, |i| {
+            format!("broker.rack={}", racks[i])
+        })
+    }
+
+    fn start_each(root: &Path, n: i32, extra: &str, own: impl Fn(usize) -> String) -> Cluster {
         let nodes: Vec<Node> = (1..=n)
             .map(|id| Node {
                 id,
                 port: free_port(),
                 admin_port: free_port(),
                 dir: root.join(format!("broker-{id}")),
+                extra: own(id as usize - 1),
                 child: None,
             })
             .collect();
@@ -97,12 +111,13 @@ impl Cluster {
                 "node.id={}\nlisteners=PLAINTEXT://127.0.0.1:{}\nlog.dirs={}\ncontroller.quorum.voters={}\n\
                  broker.heartbeat.interval.ms=200\nbroker.session.timeout.ms=1000\n\
                  replica.lag.time.max.ms=3000\nreplica.fetch.wait.max.ms=200\n\
-                 controlled.shutdown.timeout.ms=10000\ngroup.initial.rebalance.delay.ms=0\n{}\n",
+                 controlled.shutdown.timeout.ms=10000\ngroup.initial.rebalance.delay.ms=0\n{}\n{}\n",
                 node.id,
                 node.port,
                 node.dir.join("data").display(),
                 voters,
-                self.extra
+                self.extra,
+                node.extra
             ),
         )
         .unwrap();
@@ -208,8 +223,8 @@ impl Cluster {
         }
     }
 
-    /// Topic metadata from `kcat -L -J` against the brokers that run: partition → (leader, isr).
-    pub fn partitions(&mut self, topic: &str) -> Option<Vec<(i32, Vec<i64>)>> {
+    /// `topic`'s partitions as `kcat -L -J` against the brokers that run shows them, in order.
+    fn topic_partitions(&mut self, topic: &str) -> Option<Vec<Value>> {
         let mut live = Vec::new();
         for n in self.nodes.iter_mut() {
             if n.running() {
@@ -227,23 +242,29 @@ impl Cluster {
         if t.get("error").is_some() {
             return None;
         }
-        let mut parts: Vec<(i64, i32, Vec<i64>)> = t["partitions"]
-            .as_array()?
-            .iter()
-            .map(|p| {
-                let isr = p["isrs"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect())
-                    .unwrap_or_default();
-                (
-                    p["partition"].as_i64().unwrap_or(-1),
-                    p["leader"].as_i64().unwrap_or(-1) as i32,
-                    isr,
-                )
-            })
-            .collect();
-        parts.sort_by_key(|p| p.0);
-        Some(parts.into_iter().map(|(_, l, isr)| (l, isr)).collect())
+        let mut parts = t["partitions"].as_array()?.clone();
+        parts.sort_by_key(|p| p["partition"].as_i64().unwrap_or(-1));
+        Some(parts)
+    }
+
+    /// Topic metadata: partition → (leader, isr).
+    pub fn partitions(&mut self, topic: &str) -> Option<Vec<(i32, Vec<i64>)>> {
+        let parts = self.topic_partitions(topic)?;
+        Some(
+            parts
+                .iter()
+                .map(|p| {
+                    let leader = p["leader"].as_i64().unwrap_or(-1) as i32;
+                    (leader, ids(&p["isrs"]))
+                })
+                .collect(),
+        )
+    }
+
+    /// Replica lists (broker ids, preferred leader first) of `topic`'s partitions, in order.
+    pub fn replicas(&mut self, topic: &str) -> Option<Vec<Vec<i64>>> {
+        let parts = self.topic_partitions(topic)?;
+        Some(parts.iter().map(|p| ids(&p["replicas"])).collect())
     }
 
     /// Waits until every partition of `topic` has a leader and a full ISR of `rf`.
@@ -296,6 +317,13 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// Broker ids of a kcat `[{"id": …}, …]` list.
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect())
+        .unwrap_or_default()
 }
 
 /// Polls `cond` every 50 ms until it holds; panics naming `what` after `timeout`.

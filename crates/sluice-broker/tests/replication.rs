@@ -511,3 +511,68 @@ fn replicas_spread_over_racks_and_preferred_leaders_over_brokers() {
         .collect();
     assert_eq!(leaders, replicas.iter().map(|r| r[0]).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_reassignment_copies_no_faster_than_the_replication_throttle() {
+    let root = tempfile::tempdir().unwrap();
+    // 1 MiB/s for copies made by a reassignment; followers of the ISR are never throttled.
+    let settings = "num.partitions=1\ndefault.replication.factor=1\nmin.insync.replicas=1\n\
+                    follower.replication.throttled.rate=1048576\nreplica.fetch.max.bytes=262144";
+    let mut cluster = Cluster::start(root.path(), 2, settings);
+    let topic = "throttled";
+    let value = "v".repeat(100);
+    let input: String = (0..40_000).map(|i| format!("{i}-{value}\n")).collect();
+    kcat(
+        &["-b", &cluster.bootstrap(), "-P", "-t", topic, "-p", "0"],
+        Some(input.as_bytes()),
+    );
+    let from = cluster.leader_of(topic, 0, Duration::from_secs(10)) as i32 + 1;
+    let to = 3 - from;
+    let bytes: u64 = std::fs::read_dir(
+        cluster.nodes[from as usize - 1]
+            .dir
+            .join(format!("data/{topic}-0")),
+    )
+    .unwrap()
+    .filter_map(|e| e.ok())
+    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+    .map(|e| e.metadata().unwrap().len())
+    .sum();
+    assert!(bytes > 4 << 20, "{bytes} bytes to copy");
+    let started = Instant::now();
+    let addr = cluster.nodes[0].addr();
+    assert_eq!(common::admin::reassign_off(&addr, topic, 1, from, &[to]), 1);
+    wait_for(
+        Duration::from_secs(60),
+        "the reassignment to finish",
+        || common::admin::replicas(&addr, topic) == vec![vec![to]],
+    );
+    let took = started.elapsed();
+    // The first fetch goes out before any pause, so allow one fetch's worth of head start.
+    let floor = Duration::from_secs_f64((bytes - (256 << 10)) as f64 / f64::from(1 << 20) * 0.9);
+    assert!(
+        took >= floor,
+        "{bytes} bytes copied in {took:?} despite a 1 MiB/s throttle (expected at least {floor:?})"
+    );
+    // Everything arrived.
+    let count = kcat(
+        &[
+            "-b",
+            &cluster.bootstrap(),
+            "-C",
+            "-t",
+            topic,
+            "-p",
+            "0",
+            "-o",
+            "beginning",
+            "-e",
+            "-f",
+            "%o\n",
+        ],
+        None,
+    )
+    .lines()
+    .count();
+    assert_eq!(count, 40_000);
+}

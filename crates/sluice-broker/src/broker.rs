@@ -119,9 +119,18 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
             cfg.log_message_timestamp_type.clone(),
         ),
         ("min.insync.replicas", cfg.min_insync_replicas.to_string()),
-        ("delete.retention.ms", "86400000".to_string()),
-        ("min.cleanable.dirty.ratio", "0.5".to_string()),
-        ("min.compaction.lag.ms", "0".to_string()),
+        (
+            "delete.retention.ms",
+            cfg.log_cleaner_delete_retention_ms.to_string(),
+        ),
+        (
+            "min.cleanable.dirty.ratio",
+            cfg.log_cleaner_min_cleanable_ratio.to_string(),
+        ),
+        (
+            "min.compaction.lag.ms",
+            cfg.log_cleaner_min_compaction_lag_ms.to_string(),
+        ),
         (
             "flush.messages",
             cfg.log_flush_interval_messages.to_string(),
@@ -614,6 +623,15 @@ impl Broker {
             // Per partition: the passes before this one may have taken a while.
             if let Err(e) = maintain_partition(&p.store, now_ms()) {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed");
+            }
+        }
+    }
+
+    /// `log.flush.interval.ms`: fsyncs every local replica with appends since its last flush.
+    pub fn flush_unflushed(&self) {
+        for p in self.local_partitions() {
+            if let Err(e) = p.store.lock().expect("poisoned").flush_if_unflushed() {
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "periodic flush failed");
             }
         }
     }

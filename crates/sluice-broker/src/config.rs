@@ -120,6 +120,20 @@ pub struct BrokerConfig {
     pub auto_leader_rebalance_enable: bool,
     /// `leader.imbalance.check.interval.seconds`: how often it looks.
     pub leader_imbalance_check_interval_seconds: u64,
+    /// `leader.imbalance.per.broker.percentage`: share of a broker's preferred leaderships held
+    /// elsewhere that it tolerates before they are moved back.
+    pub leader_imbalance_per_broker_percentage: u32,
+    /// `delete.topic.enable`: whether DeleteTopics may delete (else TOPIC_DELETION_DISABLED).
+    pub delete_topic_enable: bool,
+    /// `log.cleaner.delete.retention.ms`: default `delete.retention.ms` of topics.
+    pub log_cleaner_delete_retention_ms: i64,
+    /// `log.cleaner.min.cleanable.ratio`: default `min.cleanable.dirty.ratio` of topics.
+    pub log_cleaner_min_cleanable_ratio: f64,
+    /// `log.cleaner.min.compaction.lag.ms`: default `min.compaction.lag.ms` of topics.
+    pub log_cleaner_min_compaction_lag_ms: i64,
+    /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
+    /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
+    pub log_flush_interval_ms: Option<i64>,
 }
 
 impl Default for BrokerConfig {
@@ -161,6 +175,12 @@ impl Default for BrokerConfig {
             follower_replication_throttled_rate: -1,
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
+            delete_topic_enable: true,
+            log_cleaner_delete_retention_ms: 86_400_000,
+            log_cleaner_min_cleanable_ratio: 0.5,
+            log_cleaner_min_compaction_lag_ms: 0,
+            log_flush_interval_ms: None,
         }
     }
 }
@@ -221,6 +241,13 @@ fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, BrokerError> {
 fn at_least_one(k: &str, v: i32) -> Result<i32, BrokerError> {
     if v < 1 {
         return Err(BrokerError::Config(format!("{k}={v} must be at least 1")));
+    }
+    Ok(v)
+}
+
+fn non_negative(k: &str, v: i64) -> Result<i64, BrokerError> {
+    if v < 0 {
+        return Err(BrokerError::Config(format!("{k}={v} must not be negative")));
     }
     Ok(v)
 }
@@ -287,6 +314,30 @@ impl BrokerConfig {
                 "auto.leader.rebalance.enable" => self.auto_leader_rebalance_enable = v == "true",
                 "leader.imbalance.check.interval.seconds" => {
                     self.leader_imbalance_check_interval_seconds = num(k, v)?
+                }
+                "leader.imbalance.per.broker.percentage" => {
+                    self.leader_imbalance_per_broker_percentage = num(k, v)?
+                }
+                "delete.topic.enable" => self.delete_topic_enable = v == "true",
+                "log.cleaner.delete.retention.ms" => {
+                    self.log_cleaner_delete_retention_ms = non_negative(k, num(k, v)?)?
+                }
+                "log.cleaner.min.cleanable.ratio" => {
+                    let ratio: f64 = num(k, v)?;
+                    if !(0.0..=1.0).contains(&ratio) {
+                        return Err(BrokerError::Config(format!(
+                            "{k}={v} must be within [0, 1]"
+                        )));
+                    }
+                    self.log_cleaner_min_cleanable_ratio = ratio;
+                }
+                "log.cleaner.min.compaction.lag.ms" => {
+                    self.log_cleaner_min_compaction_lag_ms = non_negative(k, num(k, v)?)?
+                }
+                "log.flush.interval.ms" => {
+                    // Kafka's "never" is Long.MAX_VALUE.
+                    let ms: i64 = non_negative(k, num(k, v)?)?;
+                    self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
@@ -401,5 +452,40 @@ mod tests {
             assert!(cfg.apply_properties(&props).is_err(), "{bad}");
         }
         assert_eq!(cfg.offsets_topic_num_partitions, 6);
+    }
+
+    #[test]
+    fn cleaner_flush_and_topic_deletion_settings_apply_and_are_checked() {
+        let mut cfg = BrokerConfig::default();
+        cfg.apply_properties(&parse_properties(
+            "log.cleaner.delete.retention.ms=5000\nlog.cleaner.min.cleanable.ratio=0.25\n\
+             log.cleaner.min.compaction.lag.ms=60000\nlog.flush.interval.ms=1000\n\
+             delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20",
+        ))
+        .unwrap();
+        // The cleaner settings are the defaults topics inherit.
+        let defaults = crate::broker::topic_config_defaults(&cfg);
+        assert_eq!(defaults["delete.retention.ms"], "5000");
+        assert_eq!(defaults["min.cleanable.dirty.ratio"], "0.25");
+        assert_eq!(defaults["min.compaction.lag.ms"], "60000");
+        assert_eq!(cfg.log_flush_interval_ms, Some(1000));
+        assert!(!cfg.delete_topic_enable);
+        assert_eq!(cfg.leader_imbalance_per_broker_percentage, 20);
+        // Kafka's "never" for the flush interval.
+        cfg.apply_properties(&parse_properties(
+            "log.flush.interval.ms=9223372036854775807",
+        ))
+        .unwrap();
+        assert_eq!(cfg.log_flush_interval_ms, None);
+        for bad in [
+            "log.cleaner.min.cleanable.ratio=1.5",
+            "log.cleaner.delete.retention.ms=-1",
+            "log.flush.interval.ms=-5",
+        ] {
+            assert!(
+                cfg.apply_properties(&parse_properties(bad)).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

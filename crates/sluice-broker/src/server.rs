@@ -88,6 +88,9 @@ pub async fn run_with_admin(
     ));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
     background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
+    if let Some(ms) = broker.config.log_flush_interval_ms {
+        background.spawn(periodic_flush(broker.clone(), ms, stop_rx.clone()));
+    }
 
     tokio::pin!(shutdown);
     // Like a KRaft broker, serve clients only once registered and unfenced with the
@@ -259,6 +262,23 @@ async fn log_maintenance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 let broker = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || broker.maintain_logs()).await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// `log.flush.interval.ms`: no append stays only in the page cache much longer than this
+/// (durability against power loss, on top of replication; off by default, as in Kafka).
+async fn periodic_flush(broker: Arc<Broker>, interval_ms: i64, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms.max(10) as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.flush_unflushed()).await;
             }
             _ = stop.changed() => return,
         }

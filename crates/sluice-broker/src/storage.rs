@@ -428,6 +428,14 @@ impl PartitionStore {
         self.log.flush().map_err(log_err)
     }
 
+    /// Forces data to disk if anything was appended since the last flush.
+    pub fn flush_if_unflushed(&mut self) -> Result<(), BrokerError> {
+        if self.log.has_unflushed() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Bytes on disk.
     pub fn size_bytes(&self) -> u64 {
         self.log.size_bytes()

@@ -392,3 +392,42 @@ fn huge_array_length_claims_do_not_take_the_broker_down() {
         still_serving(&broker);
     }
 }
+
+#[test]
+fn topic_deletion_can_be_disabled() {
+    use kafka_protocol::messages::DeleteTopicsRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |c| c.delete_topic_enable = false);
+    let mut s = connect(broker.addr);
+    assert_eq!(produce(&mut s, "kept", batch(3, None)).0, 0);
+    let mut req = DeleteTopicsRequest::default();
+    req.topic_names = vec![TopicName(StrBytes::from_static_str("kept"))];
+    req.timeout_ms = 5000;
+    // TOPIC_DELETION_DISABLED from v3 on; older versions have no such code: INVALID_REQUEST.
+    assert_eq!(call(&mut s, 4, &req).responses[0].error_code, 73);
+    assert_eq!(call(&mut s, 2, &req).responses[0].error_code, 42);
+    assert_eq!(latest(&mut s, "kept"), 3);
+}
+
+#[test]
+fn log_flush_interval_ms_flushes_appends_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |c| c.log_flush_interval_ms = Some(50));
+    let mut s = connect(broker.addr);
+    assert_eq!(produce(&mut s, "flushed", batch(10, None)).0, 0);
+    // The recovery point (everything below it is on disk) reaches the end without a shutdown.
+    let checkpoint = dir.path().join("flushed-0/partition-checkpoint");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&checkpoint)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l == "recovery_point 10")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never flushed: {:?}",
+            std::fs::read_to_string(&checkpoint)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -58,6 +58,11 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Whether appends since the last [`flush`](Self::flush) may exist only in the page cache.
+    pub fn has_unflushed(&self) -> bool {
+        self.recovery_point < self.log_end_offset()
+    }
+
     /// Fsyncs every segment with data above the recovery point, then records
     /// the new recovery point and the high watermark in `partition-checkpoint`.
     /// Holds `&mut self` for the duration of the fsyncs.

@@ -1,7 +1,10 @@
 //! DeleteTopics (key 20): removes topics by name (topic ids are not served at these versions).
+//! With `delete.topic.enable=false` nothing is deleted: TOPIC_DELETION_DISABLED (INVALID_REQUEST
+//! before v3, which has no such code), as Kafka answers.
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, RequestHeader};
 
@@ -10,7 +13,7 @@ use crate::broker::Broker;
 /// Deletes each named topic.
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
     let mut resp = DeleteTopicsResponse::default();
@@ -21,9 +24,17 @@ pub async fn handle(
     for name in names {
         let mut r = DeletableTopicResult::default();
         let id = broker.topic(&name.0).map(|t| t.id);
-        r.error_code = match broker.delete_topic(&name.0).await {
-            Ok(()) => 0,
-            Err(e) => e.code(),
+        r.error_code = if !broker.config.delete_topic_enable {
+            if header.request_api_version < 3 {
+                ResponseError::InvalidRequest.code()
+            } else {
+                ResponseError::TopicDeletionDisabled.code()
+            }
+        } else {
+            match broker.delete_topic(&name.0).await {
+                Ok(()) => 0,
+                Err(e) => e.code(),
+            }
         };
         r.topic_id = id.unwrap_or_default();
         r.name = Some(name);

@@ -3,7 +3,7 @@
 //! Applying is idempotent and serialized (`Broker::apply_lock`): it runs on every image change
 //! and after this broker's own proposals, so a topic created here is usable here at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -280,23 +280,39 @@ pub async fn isr_upkeep(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Partitions whose preferred replica (the first) could lead but does not: in the ISR,
-/// eligible, and no reassignment under way.
-pub fn imbalanced(image: &MetadataImage) -> Vec<(String, i32)> {
-    image
-        .topics
-        .iter()
-        .flat_map(|(name, t)| {
-            t.partitions.iter().enumerate().filter_map(move |(i, p)| {
-                let preferred = *p.replicas.first()?;
-                (p.leader != preferred
-                    && p.isr.contains(&preferred)
+/// Partitions whose preferred replica (the first) could lead but does not (in the ISR,
+/// eligible, no reassignment under way), counted only for preferred brokers whose imbalance
+/// (their preferred partitions led elsewhere, over all their preferred partitions) exceeds
+/// `max_percentage`, as Kafka's `leader.imbalance.per.broker.percentage`.
+pub fn imbalanced(image: &MetadataImage, max_percentage: u32) -> Vec<(String, i32)> {
+    let mut preferred_of: BTreeMap<i32, (usize, usize)> = BTreeMap::new();
+    let mut electable: Vec<(i32, String, i32)> = Vec::new();
+    for (name, t) in &image.topics {
+        for (i, p) in t.partitions.iter().enumerate() {
+            let Some(&preferred) = p.replicas.first() else {
+                continue;
+            };
+            let counts = preferred_of.entry(preferred).or_default();
+            counts.0 += 1;
+            if p.leader != preferred {
+                counts.1 += 1;
+                if p.isr.contains(&preferred)
                     && image.eligible(preferred)
                     && p.adding.is_empty()
-                    && p.removing.is_empty())
-                .then(|| (name.clone(), i as i32))
-            })
+                    && p.removing.is_empty()
+                {
+                    electable.push((preferred, name.clone(), i as i32));
+                }
+            }
+        }
+    }
+    electable
+        .into_iter()
+        .filter(|(b, _, _)| {
+            let (total, elsewhere) = preferred_of[b];
+            elsewhere * 100 > total * max_percentage as usize
         })
+        .map(|(_, t, i)| (t, i))
         .collect()
 }
 
@@ -318,7 +334,10 @@ pub async fn leader_rebalance(broker: Arc<Broker>, mut stop: watch::Receiver<boo
         if broker.meta.controller_id() != Some(broker.config.node_id) {
             continue;
         }
-        let partitions = imbalanced(&broker.image());
+        let partitions = imbalanced(
+            &broker.image(),
+            broker.config.leader_imbalance_per_broker_percentage,
+        );
         if partitions.is_empty() {
             continue;
         }
@@ -445,6 +464,10 @@ mod tests {
                 ],
             },
         );
-        assert_eq!(imbalanced(&image), vec![("t".to_string(), 1)]);
+        assert_eq!(imbalanced(&image, 0), vec![("t".to_string(), 1)]);
+        // Broker 1 is preferred for 4 partitions, 3 of them led elsewhere (75%): tolerated at
+        // a 75% threshold, elected below it.
+        assert_eq!(imbalanced(&image, 74), vec![("t".to_string(), 1)]);
+        assert!(imbalanced(&image, 75).is_empty());
     }
 }

@@ -119,6 +119,7 @@ pub fn topic_config_defaults(cfg: &BrokerConfig) -> BTreeMap<&'static str, Strin
             cfg.log_message_timestamp_type.clone(),
         ),
         ("min.insync.replicas", cfg.min_insync_replicas.to_string()),
+        ("compression.type", cfg.compression_type.clone()),
         (
             "delete.retention.ms",
             cfg.log_cleaner_delete_retention_ms.to_string(),
@@ -162,6 +163,7 @@ pub fn broker_name(topic_key: &str) -> Option<&'static str> {
         "max.message.bytes" => "message.max.bytes",
         "message.timestamp.type" => "log.message.timestamp.type",
         "min.insync.replicas" => "min.insync.replicas",
+        "compression.type" => "compression.type",
         "flush.messages" => "log.flush.interval.messages",
         "delete.retention.ms" => "log.cleaner.delete.retention.ms",
         "min.cleanable.dirty.ratio" => "log.cleaner.min.cleanable.ratio",
@@ -184,6 +186,7 @@ pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
             .split(',')
             .all(|p| matches!(p.trim(), "delete" | "compact")),
         "message.timestamp.type" => matches!(value, "CreateTime" | "LogAppendTime"),
+        "compression.type" => is_compression_type(value),
         "retention.ms" | "retention.bytes" => value.parse::<i64>().is_ok_and(|v| v >= -1),
         "segment.bytes" => value.parse::<i64>().is_ok_and(|v| v >= 14),
         "segment.ms" | "max.message.bytes" | "flush.messages" => {
@@ -201,6 +204,14 @@ pub fn validate_topic_config(name: &str, value: &str) -> Result<(), String> {
     } else {
         Err(format!("invalid value {value:?} for {name}"))
     }
+}
+
+/// A `compression.type` value Kafka accepts.
+pub fn is_compression_type(value: &str) -> bool {
+    matches!(
+        value,
+        "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
+    )
 }
 
 /// Directory of one local replica.

@@ -131,6 +131,8 @@ pub struct BrokerConfig {
     pub log_cleaner_min_cleanable_ratio: f64,
     /// `log.cleaner.min.compaction.lag.ms`: default `min.compaction.lag.ms` of topics.
     pub log_cleaner_min_compaction_lag_ms: i64,
+    /// `compression.type`: default codec of topics' stored batches (`producer`: as sent).
+    pub compression_type: String,
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
     /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
     pub log_flush_interval_ms: Option<i64>,
@@ -181,6 +183,7 @@ impl Default for BrokerConfig {
             log_cleaner_min_cleanable_ratio: 0.5,
             log_cleaner_min_compaction_lag_ms: 0,
             log_flush_interval_ms: None,
+            compression_type: "producer".into(),
         }
     }
 }
@@ -319,6 +322,14 @@ impl BrokerConfig {
                     self.leader_imbalance_per_broker_percentage = num(k, v)?
                 }
                 "delete.topic.enable" => self.delete_topic_enable = v == "true",
+                "compression.type" => {
+                    if !crate::broker::is_compression_type(v) {
+                        return Err(BrokerError::Config(format!(
+                            "{k}={v:?} is not one of producer, uncompressed, gzip, snappy, lz4, zstd"
+                        )));
+                    }
+                    self.compression_type = v.clone();
+                }
                 "log.cleaner.delete.retention.ms" => {
                     self.log_cleaner_delete_retention_ms = non_negative(k, num(k, v)?)?
                 }
@@ -460,7 +471,8 @@ mod tests {
         cfg.apply_properties(&parse_properties(
             "log.cleaner.delete.retention.ms=5000\nlog.cleaner.min.cleanable.ratio=0.25\n\
              log.cleaner.min.compaction.lag.ms=60000\nlog.flush.interval.ms=1000\n\
-             delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20",
+             delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20\n\
+             compression.type=zstd",
         ))
         .unwrap();
         // The cleaner settings are the defaults topics inherit.
@@ -468,6 +480,7 @@ mod tests {
         assert_eq!(defaults["delete.retention.ms"], "5000");
         assert_eq!(defaults["min.cleanable.dirty.ratio"], "0.25");
         assert_eq!(defaults["min.compaction.lag.ms"], "60000");
+        assert_eq!(defaults["compression.type"], "zstd");
         assert_eq!(cfg.log_flush_interval_ms, Some(1000));
         assert!(!cfg.delete_topic_enable);
         assert_eq!(cfg.leader_imbalance_per_broker_percentage, 20);
@@ -481,6 +494,7 @@ mod tests {
             "log.cleaner.min.cleanable.ratio=1.5",
             "log.cleaner.delete.retention.ms=-1",
             "log.flush.interval.ms=-5",
+            "compression.type=brotli",
         ] {
             assert!(
                 cfg.apply_properties(&parse_properties(bad)).is_err(),

@@ -74,9 +74,25 @@ impl TopicSettings {
                 .unwrap_or(defaults.min_cleanable_dirty_ratio),
             min_compaction_lag_ms: get("min.compaction.lag.ms")
                 .map_or(defaults.min_compaction_lag_ms, |v| v.max(0)),
+            compression: effective
+                .get("compression.type")
+                .and_then(|v| codec_number(v)),
             ..defaults
         };
         TopicSettings { log }
+    }
+}
+
+/// Kafka's codec number for a `compression.type` value; `None` for `producer` (keep the
+/// producer's) and for anything unknown (validation refuses those first).
+pub fn codec_number(compression_type: &str) -> Option<u8> {
+    match compression_type {
+        "uncompressed" => Some(0),
+        "gzip" => Some(1),
+        "snappy" => Some(2),
+        "lz4" => Some(3),
+        "zstd" => Some(4),
+        _ => None,
     }
 }
 

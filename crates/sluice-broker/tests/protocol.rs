@@ -431,3 +431,77 @@ fn log_flush_interval_ms_flushes_appends_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_topic_compression_type_re_encodes_what_producers_send() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(dir.path(), 0, |_| {});
+    let mut s = connect(broker.addr);
+    let mut t = CreatableTopic::default();
+    t.name = TopicName(StrBytes::from_static_str("zstd-topic"));
+    t.num_partitions = 1;
+    t.replication_factor = 1;
+    let mut c = CreatableTopicConfig::default();
+    c.name = StrBytes::from_static_str("compression.type");
+    c.value = Some(StrBytes::from_static_str("zstd"));
+    t.configs = vec![c];
+    let mut bad = t.clone();
+    bad.name = TopicName(StrBytes::from_static_str("brotli-topic"));
+    bad.configs[0].value = Some(StrBytes::from_static_str("brotli"));
+    let mut req = CreateTopicsRequest::default();
+    req.topics = vec![t, bad];
+    let codes: Vec<i16> = call(&mut s, 7, &req)
+        .topics
+        .iter()
+        .map(|t| t.error_code)
+        .collect();
+    assert_eq!(codes, vec![0, 40], "INVALID_CONFIG for an unknown codec");
+    // A real client sends gzip; the broker stores zstd; consumers read the same records.
+    let input: String = (0..500).map(|i| format!("k{i}:value-{i}\n")).collect();
+    common::kcat(
+        &[
+            "-b",
+            &broker.bootstrap(),
+            "-P",
+            "-t",
+            "zstd-topic",
+            "-p",
+            "0",
+            "-z",
+            "gzip",
+            "-K",
+            ":",
+        ],
+        Some(input.as_bytes()),
+    );
+    let out = common::kcat(
+        &[
+            "-b",
+            &broker.bootstrap(),
+            "-C",
+            "-t",
+            "zstd-topic",
+            "-p",
+            "0",
+            "-o",
+            "beginning",
+            "-e",
+            "-f",
+            "%k:%s\n",
+        ],
+        None,
+    );
+    assert_eq!(out, input);
+    let log = std::fs::read(dir.path().join("zstd-topic-0/00000000000000000000.log")).unwrap();
+    let mut pos = 0;
+    let mut batches = 0;
+    while pos + 61 <= log.len() {
+        let attributes = i16::from_be_bytes([log[pos + 21], log[pos + 22]]);
+        assert_eq!(attributes & 7, 4, "stored batch {batches} is zstd");
+        let len = i32::from_be_bytes(log[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        pos += 12 + len;
+        batches += 1;
+    }
+    assert!(batches > 0);
+}

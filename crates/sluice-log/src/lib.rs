@@ -89,6 +89,7 @@ mod index;
 mod log;
 mod maintenance;
 mod read;
+mod recompress;
 mod recovery;
 mod segment;
 #[cfg(any(test, feature = "testing"))]
@@ -161,6 +162,10 @@ pub struct LogConfig {
     /// segment), and cleans only up to there; later segments wait for the
     /// next pass.
     pub cleaner_map_bytes: u64,
+    /// `compression.type` other than `producer`: the codec leader appends are stored in (0
+    /// uncompressed, 1 gzip, 2 snappy, 3 lz4, 4 zstd); batches a producer sent in another are
+    /// re-encoded. `None` (`producer`) stores them as sent.
+    pub compression: Option<u8>,
 }
 
 impl Eq for LogConfig {}
@@ -182,6 +187,7 @@ impl Default for LogConfig {
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: 0,
             cleaner_map_bytes: 128 << 20,
+            compression: None,
         }
     }
 }
@@ -202,6 +208,11 @@ impl LogConfig {
         if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
             return Err(LogError::InvalidConfig(
                 "min_cleanable_dirty_ratio must be within [0, 1]",
+            ));
+        }
+        if self.compression.is_some_and(|c| c > recompress::MAX_CODEC) {
+            return Err(LogError::InvalidConfig(
+                "compression must be a Kafka codec number (0 to 4)",
             ));
         }
         if self.delete_retention_ms < 0 || self.min_compaction_lag_ms < 0 {

@@ -226,6 +226,7 @@ impl PartitionLog {
 
     /// Leader append: validates every batch of a produce `records` field
     /// (magic 2, CRC, record count, `max_message_bytes`) before writing any,
+    /// re-encodes batches into the topic's codec if it names one,
     /// assigns offsets from the log end offset, stamps `leader_epoch` (and the
     /// append time for LogAppendTime topics), and writes them in one syscall.
     pub fn append(
@@ -234,6 +235,11 @@ impl PartitionLog {
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        let converted = match self.config.compression {
+            Some(codec) => crate::recompress::to_codec(records, codec)?,
+            None => None,
+        };
+        let records = converted.as_deref().unwrap_or(records);
         self.headers.clear();
         self.metas.clear();
         let mut spans: Spans = Vec::new();

@@ -496,3 +496,76 @@ fn follower_append_spanning_too_many_offsets_is_rejected() {
         vec![1 << 32]
     );
 }
+
+#[test]
+fn a_topic_codec_re_encodes_other_codecs_and_keeps_everything_else() {
+    use sluice_log::testing::decode_records;
+    for (topic_codec, sent_codec) in [(4u8, 0u8), (0, 1), (2, 3), (3, 4)] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            compression: Some(topic_codec),
+            ..small_config()
+        };
+        let mut log = PartitionLog::open(dir.path(), config).unwrap();
+        let mut b = BatchBuilder::values(1000, &["a".repeat(50), "b".repeat(50), "c".repeat(50)]);
+        b.producer_id = 7;
+        b.producer_epoch = 1;
+        b.base_sequence = 40;
+        let sent = b.build_compressed(sent_codec);
+        // Already in the topic's codec: stored byte for byte (apart from offset and epoch).
+        let same = b.build_compressed(topic_codec);
+        log.append(&sent, 3, 0).unwrap();
+        log.append(&same, 3, 0).unwrap();
+        log.set_high_watermark(log.log_end_offset());
+        let stored = log.read(0, 1 << 20, i64::MAX).unwrap().records;
+        let batches: Vec<_> = iter_batches(&stored).map(Result::unwrap).collect();
+        assert_eq!(batches.len(), 2);
+        for (i, stored) in batches.iter().enumerate() {
+            stored.validate().unwrap();
+            let h = &stored.header;
+            assert_eq!(
+                h.compression(),
+                topic_codec,
+                "{topic_codec} <- {sent_codec}"
+            );
+            assert_eq!(
+                (
+                    h.base_offset,
+                    h.producer_id,
+                    h.producer_epoch,
+                    h.base_sequence
+                ),
+                (3 * i as i64, 7, 1, 40)
+            );
+            assert_eq!(h.partition_leader_epoch, 3);
+            let values: Vec<Vec<u8>> = decode_records(stored.bytes)
+                .into_iter()
+                .map(|r| r.2.unwrap())
+                .collect();
+            assert_eq!(
+                values,
+                vec![b"a".repeat(50), b"b".repeat(50), b"c".repeat(50)]
+            );
+        }
+        // The same-codec batch went in unchanged past the header fields the log stamps.
+        assert_eq!(&batches[1].bytes[61..], &same[61..]);
+    }
+}
+
+#[test]
+fn a_corrupt_batch_is_refused_not_re_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        compression: Some(4),
+        ..small_config()
+    };
+    let mut log = PartitionLog::open(dir.path(), config).unwrap();
+    let mut bad = batch(3, 20, 1000);
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    assert!(matches!(
+        log.append(&bad, 0, 0),
+        Err(LogError::CrcMismatch { .. })
+    ));
+    assert_eq!(log.log_end_offset(), 0);
+}

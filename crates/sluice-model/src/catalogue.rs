@@ -49,7 +49,7 @@ macro_rules! settings {
 settings! {
     "auto.create.topics.enable" => Kind::Boolean, "true", "Create a topic when a client first asks for it.";
     "auto.leader.rebalance.enable" => Kind::Boolean, "true", "Move leadership back to preferred replicas periodically.";
-    "compression.type" => Kind::Enum(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]), "producer", "Compression of stored batches.";
+    "compression.type" => Kind::Enum(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]), "producer", "Codec stored batches are re-encoded in; `producer` keeps the producer's.";
     "default.replication.factor" => Kind::Int { min: 1, max: 7 }, "3", "Replication factor of automatically created topics.";
     "delete.topic.enable" => Kind::Boolean, "true", "Allow topics to be deleted.";
     "group.initial.rebalance.delay.ms" => Kind::Int { min: 0, max: 300_000 }, "3000", "Wait for more members before the first rebalance of an empty group.";
@@ -67,22 +67,22 @@ settings! {
     "log.retention.ms" => Kind::Long { min: -1, max: i64::MAX }, "604800000", "Milliseconds records are kept; -1 for ever. Overrides log.retention.hours.";
     "log.roll.ms" => Kind::Long { min: 1, max: i64::MAX }, "604800000", "Age at which a new segment is rolled.";
     "log.segment.bytes" => Kind::Int { min: 14, max: I32 }, "1073741824", "Size at which a new segment is rolled.";
-    "max.incremental.fetch.session.cache.slots" => Kind::Int { min: 0, max: I32 }, "1000", "Incremental fetch sessions kept.";
+    "max.incremental.fetch.session.cache.slots" => Kind::Int { min: 0, max: I32 }, "1000", "Accepted for compatibility with MSK configurations; no effect: fetch sessions are answered sessionless, which every client supports.";
     "message.max.bytes" => Kind::Int { min: 0, max: I32 }, "1048588", "Largest record batch the broker accepts.";
     "min.insync.replicas" => Kind::Int { min: 1, max: 7 }, "2", "Replicas that must acknowledge an acks=all write.";
-    "num.io.threads" => Kind::Int { min: 1, max: 256 }, "8", "Threads serving requests.";
-    "num.network.threads" => Kind::Int { min: 1, max: 256 }, "3", "Threads handling the network.";
+    "num.io.threads" => Kind::Int { min: 1, max: 256 }, "8", "Accepted for compatibility with MSK configurations; no effect: requests run on one async runtime with a thread per core.";
+    "num.network.threads" => Kind::Int { min: 1, max: 256 }, "3", "Accepted for compatibility with MSK configurations; no effect: the network is served by the same runtime as requests.";
     "num.partitions" => Kind::Int { min: 1, max: 10_000 }, "1", "Partitions of automatically created topics.";
-    "num.replica.fetchers" => Kind::Int { min: 1, max: 64 }, "1", "Threads fetching from each leader.";
-    "offsets.retention.minutes" => Kind::Int { min: 1, max: I32 }, "10080", "How long committed offsets of empty groups are kept.";
+    "num.replica.fetchers" => Kind::Int { min: 1, max: 64 }, "1", "Accepted for compatibility with MSK configurations; no effect: a broker copies from each leader over one connection.";
+    "offsets.retention.minutes" => Kind::Int { min: 1, max: I32 }, "10080", "Accepted for compatibility with MSK configurations; not applied yet: committed offsets are kept until their group is deleted.";
     "replica.fetch.max.bytes" => Kind::Int { min: 0, max: I32 }, "1048576", "Bytes a follower fetches per partition per request.";
     "replica.lag.time.max.ms" => Kind::Long { min: 1, max: i64::MAX }, "30000", "Lag after which a follower leaves the ISR.";
-    "replica.selector.class" => Kind::Enum(&["org.apache.kafka.common.replica.RackAwareReplicaSelector"]), "", "Lets consumers fetch from the closest replica.";
-    "socket.receive.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "SO_RCVBUF of client sockets; -1 for the OS default.";
+    "replica.selector.class" => Kind::Enum(&["org.apache.kafka.common.replica.RackAwareReplicaSelector"]), "", "Accepted for compatibility with MSK configurations; no effect yet: consumers fetch from partition leaders.";
+    "socket.receive.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "Accepted for compatibility with MSK configurations; no effect: sockets use the OS's autotuned buffers.";
     "socket.request.max.bytes" => Kind::Int { min: 1, max: I32 }, "104857600", "Largest request the broker reads.";
-    "socket.send.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "SO_SNDBUF of client sockets; -1 for the OS default.";
-    "transaction.max.timeout.ms" => Kind::Int { min: 1, max: I32 }, "900000", "Largest transaction timeout a producer may ask for.";
-    "unclean.leader.election.enable" => Kind::Boolean, "false", "Allow an out-of-sync replica to become leader (may lose data).";
+    "socket.send.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "Accepted for compatibility with MSK configurations; no effect: sockets use the OS's autotuned buffers.";
+    "transaction.max.timeout.ms" => Kind::Int { min: 1, max: I32 }, "900000", "Accepted for compatibility with MSK configurations; no effect: transactions are not supported.";
+    "unclean.leader.election.enable" => Kind::Enum(&["false"]), "false", "Only false: a partition whose in-sync replicas are all gone waits for one of them (an unclean election can still be asked for with ElectLeaders).";
     "zookeeper.session.timeout.ms" => Kind::Int { min: 1, max: I32 }, "18000", "Accepted for compatibility with MSK configurations; has no effect.";
 }
 

@@ -110,7 +110,6 @@ mod plan;
 use std::path::{Path, PathBuf};
 
 pub use clean::CleanedPass;
-#[cfg(any(test, feature = "testing"))]
 pub(crate) use filter::{compress, decompress};
 pub use plan::{CleanPlan, CompactionPlan};
 

@@ -131,6 +131,11 @@ pub struct BrokerConfig {
     pub log_cleaner_min_cleanable_ratio: f64,
     /// `log.cleaner.min.compaction.lag.ms`: default `min.compaction.lag.ms` of topics.
     pub log_cleaner_min_compaction_lag_ms: i64,
+    /// `offsets.retention.minutes`: committed offsets of a group without members (or of a
+    /// standalone consumer) are deleted this long after it emptied (or after the commit).
+    pub offsets_retention_minutes: i64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval_ms: u64,
     /// `compression.type`: default codec of topics' stored batches (`producer`: as sent).
     pub compression_type: String,
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
@@ -184,6 +189,8 @@ impl Default for BrokerConfig {
             log_cleaner_min_compaction_lag_ms: 0,
             log_flush_interval_ms: None,
             compression_type: "producer".into(),
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
         }
     }
 }
@@ -322,6 +329,12 @@ impl BrokerConfig {
                     self.leader_imbalance_per_broker_percentage = num(k, v)?
                 }
                 "delete.topic.enable" => self.delete_topic_enable = v == "true",
+                "offsets.retention.minutes" => {
+                    self.offsets_retention_minutes = i64::from(at_least_one(k, num(k, v)?)?)
+                }
+                "offsets.retention.check.interval.ms" => {
+                    self.offsets_retention_check_interval_ms = num(k, v)?
+                }
                 "compression.type" => {
                     if !crate::broker::is_compression_type(v) {
                         return Err(BrokerError::Config(format!(
@@ -472,7 +485,7 @@ mod tests {
             "log.cleaner.delete.retention.ms=5000\nlog.cleaner.min.cleanable.ratio=0.25\n\
              log.cleaner.min.compaction.lag.ms=60000\nlog.flush.interval.ms=1000\n\
              delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20\n\
-             compression.type=zstd",
+             compression.type=zstd\noffsets.retention.minutes=60",
         ))
         .unwrap();
         // The cleaner settings are the defaults topics inherit.
@@ -481,6 +494,7 @@ mod tests {
         assert_eq!(defaults["min.cleanable.dirty.ratio"], "0.25");
         assert_eq!(defaults["min.compaction.lag.ms"], "60000");
         assert_eq!(defaults["compression.type"], "zstd");
+        assert_eq!(cfg.offsets_retention_minutes, 60);
         assert_eq!(cfg.log_flush_interval_ms, Some(1000));
         assert!(!cfg.delete_topic_enable);
         assert_eq!(cfg.leader_imbalance_per_broker_percentage, 20);
@@ -495,6 +509,7 @@ mod tests {
             "log.cleaner.delete.retention.ms=-1",
             "log.flush.interval.ms=-5",
             "compression.type=brotli",
+            "offsets.retention.minutes=0",
         ] {
             assert!(
                 cfg.apply_properties(&parse_properties(bad)).is_err(),

@@ -245,9 +245,18 @@ async fn serve_connection(
 
 async fn group_timer(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(GROUP_TICK);
+    let retention_check =
+        Duration::from_millis(broker.config.offsets_retention_check_interval_ms.max(10));
+    let mut retention = tokio::time::interval(retention_check);
     loop {
         tokio::select! {
             _ = tick.tick() => broker.groups.tick(Instant::now()),
+            _ = retention.tick() => {
+                let expired = broker.groups.expire_offsets(crate::broker::now_ms());
+                if expired > 0 {
+                    tracing::info!(expired, "deleted expired committed offsets");
+                }
+            }
             _ = stop.changed() => return,
         }
     }

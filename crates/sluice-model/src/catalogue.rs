@@ -74,7 +74,7 @@ settings! {
     "num.network.threads" => Kind::Int { min: 1, max: 256 }, "3", "Accepted for compatibility with MSK configurations; no effect: the network is served by the same runtime as requests.";
     "num.partitions" => Kind::Int { min: 1, max: 10_000 }, "1", "Partitions of automatically created topics.";
     "num.replica.fetchers" => Kind::Int { min: 1, max: 64 }, "1", "Accepted for compatibility with MSK configurations; no effect: a broker copies from each leader over one connection.";
-    "offsets.retention.minutes" => Kind::Int { min: 1, max: I32 }, "10080", "Accepted for compatibility with MSK configurations; not applied yet: committed offsets are kept until their group is deleted.";
+    "offsets.retention.minutes" => Kind::Int { min: 1, max: I32 }, "10080", "How long a group's committed offsets are kept once it has no members (a standalone consumer's: after each commit).";
     "replica.fetch.max.bytes" => Kind::Int { min: 0, max: I32 }, "1048576", "Bytes a follower fetches per partition per request.";
     "replica.lag.time.max.ms" => Kind::Long { min: 1, max: i64::MAX }, "30000", "Lag after which a follower leaves the ISR.";
     "replica.selector.class" => Kind::Enum(&["org.apache.kafka.common.replica.RackAwareReplicaSelector"]), "", "Accepted for compatibility with MSK configurations; no effect yet: consumers fetch from partition leaders.";

@@ -20,6 +20,7 @@ pub async fn handle(
     let mut resp = OffsetCommitResponse::default();
     let group = req.group_id.0.to_string();
     let mut offsets = Vec::new();
+    let now = crate::broker::now_ms();
     for t in &req.topics {
         for p in &t.partitions {
             offsets.push((
@@ -29,6 +30,7 @@ pub async fn handle(
                     offset: p.committed_offset,
                     leader_epoch: p.committed_leader_epoch,
                     metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                    commit_timestamp_ms: now,
                 },
             ));
         }

@@ -38,6 +38,9 @@ pub(super) struct Group {
     // each newcomer) so members starting together land in one generation.
     pub(super) hold_until: Option<Instant>,
     pub(super) offsets: BTreeMap<(String, i32), Committed>,
+    /// Wall-clock time (ms) the retention sweep first saw the group without members; offsets
+    /// of a group that had members expire counting from here.
+    pub(super) empty_since_ms: Option<i64>,
 }
 
 impl Group {
@@ -53,6 +56,7 @@ impl Group {
             rebalance_deadline: None,
             hold_until: None,
             offsets: BTreeMap::new(),
+            empty_since_ms: None,
         }
     }
 

@@ -135,6 +135,7 @@ fn committed(o: i64) -> Vec<(String, i32, Committed)> {
             offset: o,
             leader_epoch: -1,
             metadata: None,
+            commit_timestamp_ms: 0,
         },
     )]
 }

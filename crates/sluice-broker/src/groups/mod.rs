@@ -20,6 +20,7 @@ mod leadership_tests;
 mod membership;
 mod offsets;
 mod persist;
+mod retention;
 mod shards;
 #[cfg(test)]
 mod tests;
@@ -130,6 +131,10 @@ pub struct Committed {
     pub leader_epoch: i32,
     /// Client metadata.
     pub metadata: Option<String>,
+    /// When the coordinator accepted the commit (ms since the epoch; 0 in records written
+    /// before it was kept), for `offsets.retention.minutes`.
+    #[serde(default)]
+    pub commit_timestamp_ms: i64,
 }
 
 /// Committed offsets by topic, then partition (`None`: nothing committed).

@@ -78,6 +78,8 @@ pub(super) struct Settings {
     pub(super) min_session_ms: i32,
     pub(super) max_session_ms: i32,
     pub(super) initial_delay: Duration,
+    /// `offsets.retention.minutes`, in ms.
+    pub(super) offsets_retention_ms: i64,
 }
 
 impl Default for Settings {
@@ -86,6 +88,7 @@ impl Default for Settings {
             min_session_ms: 6_000,
             max_session_ms: 1_800_000,
             initial_delay: Duration::ZERO,
+            offsets_retention_ms: 7 * 24 * 3_600_000,
         }
     }
 }
@@ -125,6 +128,7 @@ impl GroupCoordinator {
             min_session_ms: config.group_min_session_timeout_ms,
             max_session_ms: config.group_max_session_timeout_ms,
             initial_delay: Duration::from_millis(config.group_initial_rebalance_delay_ms),
+            offsets_retention_ms: config.offsets_retention_minutes.saturating_mul(60_000),
         };
         GroupCoordinator::leading_nothing(settings, Some(notify))
     }

@@ -203,6 +203,7 @@ fn offsets_commit_rules() {
                 offset: o,
                 leader_epoch: -1,
                 metadata: None,
+                commit_timestamp_ms: 0,
             },
         )]
     };
@@ -243,4 +244,80 @@ impl NowError for Reply<SyncOutcome> {
     fn now_error(self) -> i16 {
         now_outcome(self).error
     }
+}
+
+fn committed_at(partition: i32, offset: i64, ts: i64) -> Vec<(String, i32, Committed)> {
+    vec![(
+        "t".to_string(),
+        partition,
+        Committed {
+            offset,
+            leader_epoch: -1,
+            metadata: None,
+            commit_timestamp_ms: ts,
+        },
+    )]
+}
+
+fn committed_partitions(c: &GroupCoordinator, group: &str) -> Vec<i32> {
+    c.fetch_offsets(group, None)
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, rows)| rows.into_iter().map(|(p, _)| p))
+        .collect()
+}
+
+#[test]
+fn standalone_offsets_expire_one_by_one_after_their_commit() {
+    let c = GroupCoordinator::in_memory_with(Settings {
+        offsets_retention_ms: 1_000,
+        ..Settings::default()
+    });
+    assert_eq!(
+        c.commit("solo", -1, "", committed_at(0, 10, 5_000)),
+        vec![0]
+    );
+    assert_eq!(
+        c.commit("solo", -1, "", committed_at(1, 20, 5_500)),
+        vec![0]
+    );
+    assert_eq!(c.expire_offsets(5_999), 0);
+    assert_eq!(c.expire_offsets(6_000), 1);
+    assert_eq!(committed_partitions(&c, "solo"), vec![1]);
+    assert_eq!(c.expire_offsets(6_500), 1);
+    // Nothing left: the group itself is gone.
+    assert!(c.list().0.iter().all(|g| g.0 != "solo"));
+    assert!(committed_partitions(&c, "solo").is_empty());
+}
+
+#[test]
+fn a_groups_offsets_never_expire_while_it_has_members_then_all_at_once() {
+    let c = GroupCoordinator::in_memory_with(Settings {
+        offsets_retention_ms: 1_000,
+        ..Settings::default()
+    });
+    let t = Instant::now();
+    let first = now_outcome(c.join(params("", "a"), t));
+    let a = wait(c.join(params(&first.member_id, "a"), t))
+        .try_recv()
+        .unwrap();
+    let _ = c.sync("g", a.generation, &a.member_id, vec![]);
+    assert_eq!(
+        c.commit("g", a.generation, &a.member_id, committed_at(0, 7, 1)),
+        vec![0]
+    );
+    assert_eq!(
+        c.commit("g", a.generation, &a.member_id, committed_at(1, 8, 1)),
+        vec![0]
+    );
+    // Commits long past retention, but the member is there.
+    assert_eq!(c.expire_offsets(1_000_000), 0);
+    c.leave("g", &[(a.member_id.clone(), None)], t).unwrap();
+    // Retention counts from when the group was first seen empty, for all its offsets.
+    assert_eq!(c.expire_offsets(2_000_000), 0);
+    assert_eq!(c.expire_offsets(2_000_999), 0);
+    assert_eq!(committed_partitions(&c, "g"), vec![0, 1]);
+    assert_eq!(c.expire_offsets(2_001_000), 2);
+    assert!(committed_partitions(&c, "g").is_empty());
+    assert!(c.list().0.iter().all(|g| g.0 != "g"));
 }

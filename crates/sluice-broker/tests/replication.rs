@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cluster::{wait_for, Cluster};
-use common::kcat;
+use common::{consumed_offsets, kcat};
 
 const TOPIC: &str = "orders";
 const PARTITIONS: usize = 3;
@@ -402,28 +402,7 @@ fn a_follower_whose_log_ends_below_the_leaders_log_start_starts_over_there() {
         ],
         Some(input.as_bytes()),
     );
-    let offsets = |addr: &str| -> Vec<i64> {
-        kcat(
-            &[
-                "-b",
-                addr,
-                "-C",
-                "-t",
-                topic,
-                "-p",
-                "0",
-                "-o",
-                "beginning",
-                "-e",
-                "-f",
-                "%o\n",
-            ],
-            None,
-        )
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect()
-    };
+    let offsets = |addr: &str| consumed_offsets(addr, topic, 0);
     wait_for(Duration::from_secs(30), "retention on the leader", || {
         offsets(&leader_addr).first().is_some_and(|s| *s > 1000)
     });
@@ -555,24 +534,6 @@ fn a_reassignment_copies_no_faster_than_the_replication_throttle() {
         "{bytes} bytes copied in {took:?} despite a 1 MiB/s throttle (expected at least {floor:?})"
     );
     // Everything arrived.
-    let count = kcat(
-        &[
-            "-b",
-            &cluster.bootstrap(),
-            "-C",
-            "-t",
-            topic,
-            "-p",
-            "0",
-            "-o",
-            "beginning",
-            "-e",
-            "-f",
-            "%o\n",
-        ],
-        None,
-    )
-    .lines()
-    .count();
+    let count = consumed_offsets(&cluster.bootstrap(), topic, 0).len();
     assert_eq!(count, 40_000);
 }

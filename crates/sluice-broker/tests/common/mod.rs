@@ -195,6 +195,30 @@ pub fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Offsets of every record of `topic`-`partition`, from the log start to the end, as kcat
+/// consumes them through `bootstrap`.
+pub fn consumed_offsets(bootstrap: &str, topic: &str, partition: i32) -> Vec<i64> {
+    let p = partition.to_string();
+    let args = [
+        "-b",
+        bootstrap,
+        "-C",
+        "-t",
+        topic,
+        "-p",
+        &p,
+        "-o",
+        "beginning",
+        "-e",
+        "-f",
+        "%o\n",
+    ];
+    kcat(&args, None)
+        .lines()
+        .map(|l| l.parse().expect("an offset per line"))
+        .collect()
+}
+
 /// Runs kcat with `args`, feeding `input` on stdin.
 pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
     use std::io::Write;

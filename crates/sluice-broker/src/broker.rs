@@ -230,7 +230,7 @@ impl Broker {
     pub fn new(config: BrokerConfig, metrics: Metrics, meta: Arc<MetaNode>) -> Arc<Broker> {
         let (appended, _) = watch::channel(0);
         let appended = Arc::new(appended);
-        let fetchers = Fetchers::new(config.node_id, meta.clone());
+        let fetchers = Fetchers::new(config.node_id, meta.clone(), appended.clone());
         let groups = Arc::new(GroupCoordinator::new(&config, appended.clone()));
         Arc::new(Broker {
             config,
@@ -647,6 +647,27 @@ impl Broker {
         }
     }
 
+    /// KIP-392's rack-aware selector: an in-sync, live replica other than this leader in
+    /// `rack`, unless this leader is in it (then it serves the consumer itself).
+    pub fn in_sync_replica_in_rack(&self, store: &PartitionStore, rack: &str) -> Option<i32> {
+        if self.config.broker_rack.as_deref() == Some(rack) {
+            return None;
+        }
+        let image = self.image();
+        store
+            .replica
+            .isr
+            .iter()
+            .copied()
+            .filter(|id| *id != self.config.node_id && image.eligible(*id))
+            .find(|id| {
+                image
+                    .brokers
+                    .get(id)
+                    .is_some_and(|b| b.rack.as_deref() == Some(rack))
+            })
+    }
+
     /// Snapshot of log sizes per local replica for `/metrics`.
     pub fn log_sizes(&self) -> HashMap<(String, i32), u64> {
         self.local_partitions()
@@ -664,6 +685,23 @@ pub fn check_leader(store: &PartitionStore, current_epoch: i32) -> Result<(), Re
     if !store.replica.leads(-1) {
         return Err(ResponseError::NotLeaderOrFollower);
     }
+    check_epoch(store, current_epoch)
+}
+
+/// Like [`check_leader`], also accepting a follower (KIP-392: consumers may read from one).
+pub fn check_replica(store: &PartitionStore, current_epoch: i32) -> Result<(), ResponseError> {
+    if !matches!(
+        store.replica.role,
+        crate::replica::state::Role::Leader | crate::replica::state::Role::Follower { .. }
+    ) {
+        return Err(ResponseError::NotLeaderOrFollower);
+    }
+    check_epoch(store, current_epoch)
+}
+
+/// Kafka's epoch check: a client behind this replica's leader epoch is fenced, one ahead of
+/// it knows of a leader this replica has not heard of yet.
+fn check_epoch(store: &PartitionStore, current_epoch: i32) -> Result<(), ResponseError> {
     if current_epoch >= 0 {
         if current_epoch < store.replica.leader_epoch {
             return Err(ResponseError::FencedLeaderEpoch);

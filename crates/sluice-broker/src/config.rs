@@ -136,6 +136,9 @@ pub struct BrokerConfig {
     pub offsets_retention_minutes: i64,
     /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
     pub offsets_retention_check_interval_ms: u64,
+    /// `replica.selector.class` is Kafka's `RackAwareReplicaSelector`: a consumer that names its
+    /// rack (`client.rack`) is sent to an in-sync replica in that rack (KIP-392).
+    pub replica_selector_rack_aware: bool,
     /// `compression.type`: default codec of topics' stored batches (`producer`: as sent).
     pub compression_type: String,
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
@@ -189,6 +192,7 @@ impl Default for BrokerConfig {
             log_cleaner_min_compaction_lag_ms: 0,
             log_flush_interval_ms: None,
             compression_type: "producer".into(),
+            replica_selector_rack_aware: false,
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
         }
@@ -254,6 +258,9 @@ fn at_least_one(k: &str, v: i32) -> Result<i32, BrokerError> {
     }
     Ok(v)
 }
+
+/// The replica selector Kafka ships for follower fetching.
+pub const RACK_AWARE_SELECTOR: &str = "org.apache.kafka.common.replica.RackAwareReplicaSelector";
 
 fn non_negative(k: &str, v: i64) -> Result<i64, BrokerError> {
     if v < 0 {
@@ -329,6 +336,17 @@ impl BrokerConfig {
                     self.leader_imbalance_per_broker_percentage = num(k, v)?
                 }
                 "delete.topic.enable" => self.delete_topic_enable = v == "true",
+                "replica.selector.class" => {
+                    self.replica_selector_rack_aware = match v.as_str() {
+                        "" => false,
+                        RACK_AWARE_SELECTOR => true,
+                        other => {
+                            return Err(BrokerError::Config(format!(
+                                "{k}={other:?}: only {RACK_AWARE_SELECTOR} is supported"
+                            )))
+                        }
+                    }
+                }
                 "offsets.retention.minutes" => {
                     self.offsets_retention_minutes = i64::from(at_least_one(k, num(k, v)?)?)
                 }

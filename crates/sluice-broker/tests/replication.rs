@@ -537,3 +537,62 @@ fn a_reassignment_copies_no_faster_than_the_replication_throttle() {
     let count = consumed_offsets(&cluster.bootstrap(), topic, 0).len();
     assert_eq!(count, 40_000);
 }
+
+#[test]
+fn a_consumer_reads_from_the_in_sync_replica_in_its_rack() {
+    let root = tempfile::tempdir().unwrap();
+    let racks = ["a", "b", "c"];
+    let mut cluster = Cluster::start_in_racks(
+        root.path(),
+        &racks,
+        "num.partitions=1\ndefault.replication.factor=3\nmin.insync.replicas=2\n\
+         replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector",
+    );
+    let topic = "near";
+    let input: String = (0..2000).map(|i| format!("record-{i}\n")).collect();
+    kcat(
+        &["-b", &cluster.bootstrap(), "-P", "-t", topic, "-p", "0"],
+        Some(input.as_bytes()),
+    );
+    cluster.wait_fully_replicated(topic, 1, 3, Duration::from_secs(30));
+    let leader = cluster.leader_of(topic, 0, Duration::from_secs(10));
+    let follower = (leader + 1) % 3;
+    let bytes_out = |i: usize| -> f64 {
+        cluster
+            .admin_get(i, "/metrics")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("bytes_out") && l.contains(&format!("topic=\"{topic}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        bytes_out(follower),
+        0.0,
+        "nothing read from the follower yet"
+    );
+    // librdkafka follows the leader's preferred read replica to the follower in its rack.
+    let out = kcat(
+        &[
+            "-b",
+            &cluster.bootstrap(),
+            "-C",
+            "-t",
+            topic,
+            "-p",
+            "0",
+            "-o",
+            "beginning",
+            "-c",
+            "2000",
+            "-X",
+            &format!("client.rack={}", racks[follower]),
+        ],
+        None,
+    );
+    assert_eq!(out, input, "every record, in order, through the follower");
+    assert!(
+        bytes_out(follower) > 0.0,
+        "the follower in the consumer's rack served it"
+    );
+}

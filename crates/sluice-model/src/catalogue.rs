@@ -77,7 +77,7 @@ settings! {
     "offsets.retention.minutes" => Kind::Int { min: 1, max: I32 }, "10080", "How long a group's committed offsets are kept once it has no members (a standalone consumer's: after each commit).";
     "replica.fetch.max.bytes" => Kind::Int { min: 0, max: I32 }, "1048576", "Bytes a follower fetches per partition per request.";
     "replica.lag.time.max.ms" => Kind::Long { min: 1, max: i64::MAX }, "30000", "Lag after which a follower leaves the ISR.";
-    "replica.selector.class" => Kind::Enum(&["org.apache.kafka.common.replica.RackAwareReplicaSelector"]), "", "Accepted for compatibility with MSK configurations; no effect yet: consumers fetch from partition leaders.";
+    "replica.selector.class" => Kind::Enum(&["org.apache.kafka.common.replica.RackAwareReplicaSelector"]), "", "Lets consumers that set client.rack read from an in-sync replica in their rack (KIP-392).";
     "socket.receive.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "Accepted for compatibility with MSK configurations; no effect: sockets use the OS's autotuned buffers.";
     "socket.request.max.bytes" => Kind::Int { min: 1, max: I32 }, "104857600", "Largest request the broker reads.";
     "socket.send.buffer.bytes" => Kind::Int { min: -1, max: I32 }, "102400", "Accepted for compatibility with MSK configurations; no effect: sockets use the OS's autotuned buffers.";

@@ -2,9 +2,15 @@
 //! appended (woken through `Broker::appended`, not by polling) or `max_wait_ms` passes.
 //! Fetch sessions are answered sessionlessly (session id 0), which clients must accept.
 //!
-//! Only the leader serves fetches. A fetch with a replica id is a follower copying: it reads up
+//! The leader serves fetches. A fetch with a replica id is a follower copying: it reads up
 //! to the log end (consumers only up to the high watermark), and its fetch offset tells the
 //! leader the follower's log end offset, which may move the high watermark.
+//!
+//! Follower fetching (KIP-392, `replica.selector.class`): a consumer that names its rack (v11+)
+//! is pointed by the leader at an in-sync replica in that rack (`preferred_read_replica`, no
+//! records), and a follower serves such consumers up to its own high watermark. A consumer
+//! asking a follower for more than it holds gets OFFSET_OUT_OF_RANGE, on which clients go back
+//! to the leader.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,21 +21,23 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse, RequestHeader};
 use tokio::time::Instant;
 
-use crate::broker::{check_leader, Broker};
+use crate::broker::{check_leader, check_replica, Broker};
+use crate::replica::state::Role;
 
 /// Serves the fetch, waiting for data as the request allows.
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: FetchRequest,
 ) -> FetchResponse {
+    let version = header.request_api_version;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let mut appended = broker.appended.subscribe();
     loop {
         // Mark the current value seen before reading, so an append racing with the read
         // still wakes us.
         appended.borrow_and_update();
-        let (resp, bytes, errored, hw_moved) = read_once(broker, &req);
+        let (resp, bytes, errored, hw_moved) = read_once(broker, &req, version);
         if hw_moved {
             broker.notify_appended();
         }
@@ -43,8 +51,17 @@ pub async fn handle(
     }
 }
 
-fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool, bool) {
+fn read_once(
+    broker: &Broker,
+    req: &FetchRequest,
+    version: i16,
+) -> (FetchResponse, usize, bool, bool) {
     let replica = req.replica_id.0;
+    // Consumers new enough to follow a preferred read replica may read from followers.
+    let follower_reads = replica < 0 && version >= 11;
+    let client_rack = (follower_reads && broker.config.replica_selector_rack_aware)
+        .then(|| req.rack_id.to_string())
+        .filter(|r| !r.is_empty());
     let now = std::time::Instant::now();
     let mut hw_moved = false;
     let mut resp = FetchResponse::default();
@@ -74,7 +91,12 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                 }
                 Ok(p) => {
                     let mut store = p.store.lock().expect("poisoned");
-                    if let Err(e) = check_leader(&store, fp.current_leader_epoch) {
+                    let allowed = if follower_reads {
+                        check_replica(&store, fp.current_leader_epoch)
+                    } else {
+                        check_leader(&store, fp.current_leader_epoch)
+                    };
+                    if let Err(e) = allowed {
                         pd.error_code = e.code();
                         errored = true;
                         tr.partitions.push(pd);
@@ -90,6 +112,17 @@ fn read_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool
                     pd.high_watermark = store.high_watermark();
                     pd.last_stable_offset = pd.high_watermark;
                     pd.log_start_offset = store.log_start_offset();
+                    if store.replica.role == Role::Leader {
+                        if let Some(closer) = client_rack
+                            .as_deref()
+                            .and_then(|rack| broker.in_sync_replica_in_rack(&store, rack))
+                        {
+                            pd.preferred_read_replica = closer.into();
+                            drop(store);
+                            tr.partitions.push(pd);
+                            continue;
+                        }
+                    }
                     if fp.fetch_offset < pd.log_start_offset
                         || fp.fetch_offset > store.log_end_offset()
                     {

@@ -24,7 +24,7 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
 };
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::api::sb;
 use crate::broker::Partition;
@@ -76,15 +76,18 @@ pub struct Fetchers {
     by_leader: Mutex<HashMap<i32, Arc<LeaderFetcher>>>,
     // Told when a leader cannot be reached, so a crashed leader is fenced quickly.
     meta: Arc<MetaNode>,
+    // Wakes long-polling consumer fetches served by this follower (KIP-392) after it copies.
+    appended: Arc<watch::Sender<u64>>,
 }
 
 impl Fetchers {
     /// No fetchers yet.
-    pub fn new(me: i32, meta: Arc<MetaNode>) -> Fetchers {
+    pub fn new(me: i32, meta: Arc<MetaNode>, appended: Arc<watch::Sender<u64>>) -> Fetchers {
         Fetchers {
             me,
             by_leader: Mutex::new(HashMap::new()),
             meta,
+            appended,
         }
     }
 
@@ -121,7 +124,12 @@ impl Fetchers {
                     partition_max_bytes: config.replica_fetch_max_bytes.max(1024),
                     throttle_bytes_per_sec: config.follower_replication_throttled_rate,
                 };
-                tokio::spawn(run(f.clone(), cfg, self.meta.clone()));
+                tokio::spawn(run(
+                    f.clone(),
+                    cfg,
+                    self.meta.clone(),
+                    self.appended.clone(),
+                ));
                 f
             })
             .clone();
@@ -173,7 +181,12 @@ impl Fetchers {
     }
 }
 
-async fn run(f: Arc<LeaderFetcher>, cfg: FetchConfig, meta: Arc<MetaNode>) {
+async fn run(
+    f: Arc<LeaderFetcher>,
+    cfg: FetchConfig,
+    meta: Arc<MetaNode>,
+    appended: Arc<watch::Sender<u64>>,
+) {
     let mut conn: Option<Connection> = None;
     while !f.stopped.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -208,7 +221,7 @@ async fn run(f: Arc<LeaderFetcher>, cfg: FetchConfig, meta: Arc<MetaNode>) {
         let outcome = if parts.iter().any(|(_, p)| p.needs_truncation) {
             truncate(&f, c, &parts, cfg).await
         } else {
-            fetch(&f, c, &parts, cfg).await
+            fetch(&f, c, &parts, cfg, &appended).await
         };
         if let Err(e) = outcome {
             tracing::debug!(leader = f.leader, error = %e, "replica fetch failed; reconnecting");
@@ -321,6 +334,7 @@ async fn fetch(
     c: &mut Connection,
     parts: &[((String, i32), Followed)],
     cfg: FetchConfig,
+    appended: &watch::Sender<u64>,
 ) -> Result<(), ClientError> {
     let mut req = FetchRequest::default();
     req.replica_id = BrokerId(cfg.me);
@@ -357,6 +371,7 @@ async fn fetch(
     }
     let mut throttled_bytes = 0usize;
     let mut out_of_range = Vec::new();
+    let mut readable_moved = false;
     for t in resp.responses {
         for pd in t.partitions {
             let key = (t.topic.0.to_string(), pd.partition_index);
@@ -395,7 +410,9 @@ async fn fetch(
                     throttled_bytes += records.len();
                 }
             }
+            let hw = store.high_watermark();
             store.follow_high_watermark(pd.high_watermark);
+            readable_moved |= store.high_watermark() != hw;
             if pd.log_start_offset > store.log_start_offset()
                 && pd.log_start_offset <= store.high_watermark()
             {
@@ -405,6 +422,9 @@ async fn fetch(
                 }
             }
         }
+    }
+    if readable_moved {
+        appended.send_modify(|n| *n = n.wrapping_add(1));
     }
     for (key, p) in out_of_range {
         reset_out_of_range(f, c, &key, p, cfg).await?;

@@ -191,18 +191,22 @@ impl Cluster {
 
     /// The admin port's `/cluster` status from broker `i`, if it answers.
     pub fn status(&self, i: usize) -> Option<Value> {
+        serde_json::from_str(&self.admin_get(i, "/cluster")?).ok()
+    }
+
+    /// The body of `GET path` on broker `i`'s admin port, if it answers.
+    pub fn admin_get(&self, i: usize, path: &str) -> Option<String> {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.nodes[i].admin_port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
         write!(
             s,
-            "GET /cluster HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         .ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
-        let body = out.split("\r\n\r\n").nth(1)?;
-        serde_json::from_str(body).ok()
+        Some(out.split("\r\n\r\n").nth(1)?.to_string())
     }
 
     /// Waits until broker `i` sees every broker registered and unfenced.

@@ -37,14 +37,16 @@ pub fn validate_broker(configs: &BTreeMap<String, String>) -> Result<(), Refusal
     Ok(())
 }
 
-/// Validates and (unless `validate_only`) applies new configs for one resource.
+/// Validates and (unless `validate_only`) applies new configs for one resource; `configs` is
+/// already a refusal when the request itself could not be turned into configs.
 pub async fn apply(
     broker: &Broker,
     resource_type: i8,
     name: &str,
-    configs: BTreeMap<String, String>,
+    configs: Result<BTreeMap<String, String>, Refusal>,
     validate_only: bool,
 ) -> Result<(), Refusal> {
+    let configs = configs?;
     match resource_type {
         TOPIC => {
             if broker.topic(name).is_none() {
@@ -99,22 +101,20 @@ pub async fn handle(
                     .map(|v| (c.name.to_string(), v.to_string()))
             })
             .collect();
-        let result = match configs {
-            None => Err((
+        let configs = configs.ok_or_else(|| {
+            (
                 ResponseError::InvalidRequest,
                 "null config value".to_string(),
-            )),
-            Some(configs) => {
-                apply(
-                    broker,
-                    r.resource_type,
-                    &r.resource_name,
-                    configs,
-                    req.validate_only,
-                )
-                .await
-            }
-        };
+            )
+        });
+        let result = apply(
+            broker,
+            r.resource_type,
+            &r.resource_name,
+            configs,
+            req.validate_only,
+        )
+        .await;
         if let Err((e, msg)) = result {
             out.error_code = e.code();
             out.error_message = Some(sb(msg));

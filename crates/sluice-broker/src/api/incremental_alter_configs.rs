@@ -101,19 +101,14 @@ pub async fn handle(
             BROKER => (broker.dynamic_configs(), BTreeMap::new()),
             _ => (BTreeMap::new(), BTreeMap::new()),
         };
-        let result = match merge(current, &defaults, &r.configs) {
-            Ok(configs) => {
-                apply(
-                    broker,
-                    r.resource_type,
-                    &r.resource_name,
-                    configs,
-                    req.validate_only,
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        };
+        let result = apply(
+            broker,
+            r.resource_type,
+            &r.resource_name,
+            merge(current, &defaults, &r.configs),
+            req.validate_only,
+        )
+        .await;
         if let Err((e, msg)) = result {
             out.error_code = e.code();
             out.error_message = Some(sb(msg));

@@ -25,6 +25,14 @@ fn join_failed(e: ResponseError, member_id: &str) -> Reply<JoinOutcome> {
     })
 }
 
+/// SyncGroup's immediate answer with `e`.
+fn sync_failed(e: ResponseError) -> Reply<SyncOutcome> {
+    Reply::Now(SyncOutcome {
+        error: e.code(),
+        ..Default::default()
+    })
+}
+
 impl GroupCoordinator {
     fn new_member_id(&self, client_id: &str) -> String {
         let n = self.next_member.fetch_add(1, Ordering::Relaxed);
@@ -175,12 +183,7 @@ impl GroupCoordinator {
         member_id: &str,
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncOutcome> {
-        let fail = |e: ResponseError| {
-            Reply::Now(SyncOutcome {
-                error: e.code(),
-                ..Default::default()
-            })
-        };
+        let fail = sync_failed;
         self.with_groups(group_id, |shard, groups| {
             self.sync_in(shard, groups, group_id, generation, member_id, assignments)
         })
@@ -196,12 +199,7 @@ impl GroupCoordinator {
         member_id: &str,
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncOutcome> {
-        let fail = |e: ResponseError| {
-            Reply::Now(SyncOutcome {
-                error: e.code(),
-                ..Default::default()
-            })
-        };
+        let fail = sync_failed;
         let Some(group) = groups.get_mut(group_id) else {
             return fail(ResponseError::UnknownMemberId);
         };

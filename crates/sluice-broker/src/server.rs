@@ -87,9 +87,21 @@ pub async fn run_with_admin(
         stop_rx.clone(),
     ));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
-    background.spawn(log_maintenance(broker.clone(), stop_rx.clone()));
+    background.spawn(every(
+        Duration::from_millis(broker.config.log_retention_check_interval_ms),
+        broker.clone(),
+        Broker::maintain_logs,
+        stop_rx.clone(),
+    ));
+    // `log.flush.interval.ms`: no append stays only in the page cache much longer than this
+    // (durability against power loss on top of replication; off by default, as in Kafka).
     if let Some(ms) = broker.config.log_flush_interval_ms {
-        background.spawn(periodic_flush(broker.clone(), ms, stop_rx.clone()));
+        background.spawn(every(
+            Duration::from_millis(ms as u64),
+            broker.clone(),
+            Broker::flush_unflushed,
+            stop_rx.clone(),
+        ));
     }
 
     tokio::pin!(shutdown);
@@ -262,32 +274,23 @@ async fn group_timer(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn log_maintenance(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
-    let period = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(10));
-    let mut tick = tokio::time::interval(period);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                let broker = broker.clone();
-                let _ = tokio::task::spawn_blocking(move || broker.maintain_logs()).await;
-            }
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-/// `log.flush.interval.ms`: no append stays only in the page cache much longer than this
-/// (durability against power loss, on top of replication; off by default, as in Kafka).
-async fn periodic_flush(broker: Arc<Broker>, interval_ms: i64, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms.max(10) as u64));
+/// Runs `work` on a blocking thread every `period` (the first time one period after start)
+/// until `stop`; a slow run delays the next rather than piling runs up. Log housekeeping and
+/// `log.flush.interval.ms` flushes do file I/O, so they stay off the async workers.
+async fn every(
+    period: Duration,
+    broker: Arc<Broker>,
+    work: fn(&Broker),
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(period.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 let broker = broker.clone();
-                let _ = tokio::task::spawn_blocking(move || broker.flush_unflushed()).await;
+                let _ = tokio::task::spawn_blocking(move || work(&broker)).await;
             }
             _ = stop.changed() => return,
         }

@@ -120,31 +120,26 @@ impl PartitionLog {
     /// (a batch straddling `offset` goes entirely, so the new log end offset
     /// may be below `offset`), across segments, and truncates the
     /// leader-epoch cache to match. Below the log start offset, the log is
-    /// emptied and restarted at `offset`.
+    /// emptied and restarted at `offset`
+    /// ([`truncate_fully_and_start_at`](Self::truncate_fully_and_start_at)).
     pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
         if offset >= self.log_end_offset() {
             return Ok(());
         }
-        self.truncations += 1;
         if offset < self.log_start || offset < self.segments[0].base_offset {
-            for seg in self.segments.drain(..) {
+            // Nothing kept: as Kafka's truncateTo does, start over empty at `offset`.
+            return self.truncate_fully_and_start_at(offset);
+        }
+        self.truncations += 1;
+        while self.segments.len() > 1 && self.segments[self.segments.len() - 1].base_offset > offset
+        {
+            if let Some(seg) = self.segments.pop() {
                 seg.delete_files()?;
             }
-            self.segments
-                .push(Segment::create(&self.dir, offset.max(0))?);
-            self.log_start = offset.max(0);
-        } else {
-            while self.segments.len() > 1
-                && self.segments[self.segments.len() - 1].base_offset > offset
-            {
-                if let Some(seg) = self.segments.pop() {
-                    seg.delete_files()?;
-                }
-            }
-            let n = self.segments.len();
-            let interval = self.config.index_interval_bytes;
-            self.segments[n - 1].truncate_to(offset, interval)?;
         }
+        let n = self.segments.len();
+        let interval = self.config.index_interval_bytes;
+        self.segments[n - 1].truncate_to(offset, interval)?;
         let leo = self.log_end_offset();
         // Removing a batch that straddles the log start can end the log below it.
         self.log_start = self.log_start.min(leo);

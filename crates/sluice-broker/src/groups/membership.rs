@@ -183,11 +183,10 @@ impl GroupCoordinator {
         member_id: &str,
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncOutcome> {
-        let fail = sync_failed;
         self.with_groups(group_id, |shard, groups| {
             self.sync_in(shard, groups, group_id, generation, member_id, assignments)
         })
-        .unwrap_or_else(fail)
+        .unwrap_or_else(sync_failed)
     }
 
     fn sync_in(

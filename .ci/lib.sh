@@ -18,6 +18,21 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Like apt_install, for packages that are only nice to have: a machine where they cannot be
+# installed (no root, no sudo, no network, no such package) gets a warning and goes on.
+apt_install_optional() {
+  local why="$1"
+  shift
+  if ! (apt_install "$@") 2>/dev/null; then
+    local missing=()
+    for pkg in "$@"; do
+      dpkg -s "$pkg" >/dev/null 2>&1 || command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] || echo "note: could not install ${missing[*]} ($why); Sluice runs without them" >&2
+  fi
+  return 0
+}
+
 # The directory holding initdb/pg_ctl, installing the server if there is none.
 pg_bin_dir() {
   local d

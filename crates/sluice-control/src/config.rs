@@ -187,6 +187,10 @@ pub struct DevArgs {
     /// Where dev keeps its Postgres data, signing key and broker data between runs.
     #[arg(long, env = "SLUICE_STATE_DIR", default_value = ".sluice")]
     pub state_dir: PathBuf,
+    /// Set from the parsed flags: `--listen` was left at its default, so a taken port may move
+    /// on to a free one.
+    #[arg(skip)]
+    pub listen_is_default: bool,
 }
 
 /// A role given on the command line.

@@ -1,15 +1,27 @@
 //! A private Postgres for `dev`, run from the system's own binaries in a directory that is kept
-//! between runs. Postgres refuses to run as root, so under root it runs as the `postgres` user.
+//! between runs.
+//!
+//! Postgres refuses to run as root, so under root it runs as the `postgres` user. That user must
+//! be able to reach its data directory and its working directory, and a state directory under
+//! root's home (mode 0700) or one made by `mktemp -d` is out of its reach. Rather than loosen the
+//! permissions of the user's own directories, root's private Postgres lives in a directory of its
+//! own under [`ROOT_DATA_HOME`], owned by `postgres`; the state directory records which one
+//! (`pg/location`), so it is still kept between runs and never shared by two state directories.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use tokio::process::Command;
 
+/// Where root's private Postgres servers live, one directory per state directory.
+pub const ROOT_DATA_HOME: &str = "/var/lib/sluice/dev-postgres";
+
 /// A Postgres server this process found running in its directory or started there.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     bin: PathBuf,
+    /// The server's own directory: data, socket, log; reachable by the user it runs as.
+    home: PathBuf,
     data: PathBuf,
     port: u16,
     run_as: Option<String>,
@@ -19,30 +31,27 @@ pub struct EmbeddedPostgres {
 const DATABASE: &str = "sluice";
 
 impl EmbeddedPostgres {
-    /// Initialises `dir` if it is new, starts the server unless it already runs, and makes sure
-    /// the `sluice` database exists.
+    /// Initialises the server kept for `dir` if it is new, starts it unless it already runs,
+    /// and makes sure the `sluice` database exists.
     pub async fn start(dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
         let bin = find_bin_dir()?;
-        let run_as = if is_root().await {
-            Some("postgres".to_owned())
-        } else {
-            None
-        };
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let dir = dir.canonicalize()?;
-        let data = dir.join("data");
-        let port = read_or_pick_port(&dir.join("port"))?;
+        let run_as = is_root().then(|| "postgres".to_owned());
+        let home = match &run_as {
+            Some(user) => root_home(&dir, user).await?,
+            None => dir.clone(),
+        };
+        let data = home.join("data");
+        let mut port = read_or_pick_port(&dir.join("port"))?;
         let mut pg = EmbeddedPostgres {
             bin,
+            home,
             data,
             port,
             run_as,
             started_here: false,
         };
-        if let Some(user) = &pg.run_as {
-            pg.run(Command::new("chown").args(["-R", user]).arg(&dir), "chown")
-                .await?;
-        }
         if !pg.data.join("PG_VERSION").exists() {
             tracing::info!(dir = %pg.data.display(), "initialising a private Postgres");
             let mut initdb = pg.tool("initdb");
@@ -66,19 +75,30 @@ impl EmbeddedPostgres {
             .map(|o| o.status.success())
             .unwrap_or(false);
         if !running {
+            // The port kept from the last run may have been taken since by something else.
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                port = pick_port(&dir.join("port"))?;
+                pg.port = port;
+            }
+            let log = pg.log_file();
             let mut start = pg.tool("pg_ctl");
             start
                 .arg("-D")
                 .arg(&pg.data)
                 .arg("-l")
-                .arg(dir.join("postgres.log"))
+                .arg(&log)
                 .args(["-w", "-t", "60", "-o"])
                 .arg(format!(
                     "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=on",
-                    dir.display()
+                    pg.home.display()
                 ))
                 .arg("start");
-            pg.run(&mut start, "pg_ctl start").await?;
+            pg.run(&mut start, "pg_ctl start").await.with_context(|| {
+                format!(
+                    "the private Postgres did not start on port {port} (its log: {})",
+                    log.display()
+                )
+            })?;
             pg.started_here = true;
         }
         let mut createdb = pg.tool("createdb");
@@ -111,6 +131,15 @@ impl EmbeddedPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{DATABASE}", self.port)
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.home.join("postgres.log")
+    }
+
     /// Stops the server if this process started it; one that was already running is left so.
     pub async fn stop(self) {
         if !self.started_here {
@@ -126,14 +155,18 @@ impl EmbeddedPostgres {
     }
 
     fn tool(&self, name: &str) -> Command {
-        match &self.run_as {
+        let mut c = match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(self.bin.join(name));
                 c
             }
             None => Command::new(self.bin.join(name)),
-        }
+        };
+        // initdb and pg_ctl change back to the directory they were started in: it must be one
+        // the server's user can enter, which the caller's (root's home, say) need not be.
+        c.current_dir(&self.home);
+        c
     }
 
     fn wrap<'a>(&self, c: &'a mut Command) -> &'a mut Command {
@@ -147,15 +180,79 @@ impl EmbeddedPostgres {
             .await
             .with_context(|| format!("running {what}"))?;
         if !out.status.success() {
-            bail!(
-                "{what} failed ({}): {}{}",
-                out.status,
+            let said = format!(
+                "{} {}",
                 String::from_utf8_lossy(&out.stdout).trim(),
                 String::from_utf8_lossy(&out.stderr).trim()
             );
+            // One line: what the tool said, without its blank lines and hints.
+            let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+            bail!("{what} failed ({}): {said}", out.status);
         }
         Ok(())
     }
+}
+
+/// Root's private Postgres for the state directory `dir`: the one it used before (data under
+/// `dir` itself, from before the server moved out, or the directory `dir/location` names), or a
+/// new directory under [`ROOT_DATA_HOME`] owned by `user`.
+async fn root_home(dir: &Path, user: &str) -> anyhow::Result<PathBuf> {
+    if dir.join("data/PG_VERSION").exists() {
+        return Ok(dir.to_path_buf());
+    }
+    let pointer = dir.join("location");
+    let home = match std::fs::read_to_string(&pointer) {
+        Ok(s) if !s.trim().is_empty() => PathBuf::from(s.trim()),
+        _ => {
+            let home = Path::new(ROOT_DATA_HOME).join(uuid::Uuid::new_v4().simple().to_string());
+            // Written before the directory is made: a crash in between leaves a name, never an
+            // unrecorded directory.
+            write_atomically(&pointer, home.display().to_string().as_bytes())?;
+            home
+        }
+    };
+    create_private_dir(&home, user).await?;
+    Ok(home)
+}
+
+/// Creates `home` (parents 0755, `home` itself 0700) and gives it to `user`.
+async fn create_private_dir(home: &Path, user: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(parent) = home.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    if !home.exists() {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(home)
+            .with_context(|| format!("creating {}", home.display()))?;
+    }
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))?;
+    let out = Command::new("chown")
+        .args(["-R", &format!("{user}:")])
+        .arg(home)
+        .output()
+        .await
+        .context("running chown")?;
+    if !out.status.success() {
+        bail!(
+            "could not give {} to the {user} user: {}",
+            home.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// The directory holding `initdb` and `pg_ctl`: from PATH, else the newest under /usr/lib/postgresql.
@@ -181,17 +278,14 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin).context(
-        "no Postgres server binaries found (install the `postgresql` package, or set DATABASE_URL)",
+        "no Postgres server binaries found: install the `postgresql` package, or set DATABASE_URL",
     )
 }
 
-async fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .await
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+/// Whether this process runs as root (the owner of /proc/self is who we are).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn read_or_pick_port(file: &Path) -> anyhow::Result<u16> {
@@ -200,9 +294,13 @@ fn read_or_pick_port(file: &Path) -> anyhow::Result<u16> {
             return Ok(p);
         }
     }
+    pick_port(file)
+}
+
+fn pick_port(file: &Path) -> anyhow::Result<u16> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    std::fs::write(file, port.to_string())?;
+    write_atomically(file, port.to_string().as_bytes())?;
     Ok(port)
 }

@@ -7,20 +7,47 @@ mod config;
 mod embedded_pg;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use config::{Cli, Command, DbArgs, ServeArgs};
 use sluice_api::{AppState, Authenticator, TokenRequest};
 use sluice_model::Role;
 use sluice_store::Store;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let (Command::Dev(args), Some(("dev", dev))) = (&mut cli.command, matches.subcommand()) {
+        args.listen_is_default =
+            dev.value_source("listen") == Some(clap::parser::ValueSource::DefaultValue);
+    }
     init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sluice-control: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line that says what failed and why, outermost first: never a backtrace, which
+            // tells a user nothing they can act on.
+            eprintln!("sluice-control: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let url = args
@@ -254,13 +281,21 @@ fn dev_secret_path(state_dir: &std::path::Path) -> PathBuf {
 async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("creating {}", args.state_dir.display()))?;
+    // Held until this process exits: one dev per state directory, since two would share its
+    // Postgres, brokers and reconciler lease.
+    let _lock = lock_state_dir(&args.state_dir)?;
+    // Bound before anything is started, so a taken port fails fast.
+    let listener = bind_dev(args.serve.listen, args.listen_is_default).await?;
     let mut pg = None;
     let url = match args.serve.db.database_url.clone() {
         Some(url) => url,
         None => {
             let server = embedded_pg::EmbeddedPostgres::start(&args.state_dir.join("pg"))
                 .await
-                .context("starting the embedded Postgres")?;
+                .context(
+                    "starting the embedded Postgres failed (set DATABASE_URL to use another Postgres instead)",
+                )?;
+            tracing::info!(data = %server.data_dir().display(), "private Postgres");
             let url = server.url();
             pg = Some(server);
             url
@@ -281,9 +316,8 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
             audience: &args.serve.auth.jwt_audience,
         },
     )?;
-    // Bound here, and served on as it is, so the address printed (port 0 included) is the one
-    // that answers.
-    let listener = bind(args.serve.listen).await?;
+    // Served on as it was bound, so the address printed (port 0 included) is the one that
+    // answers.
     let addr = listener.local_addr()?;
     args.serve.runtime.require_broker = true;
     if args.serve.runtime.broker_dir.is_none() {
@@ -305,9 +339,88 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     result
 }
 
+/// Locks `state_dir` for this process, or says which process has it.
+fn lock_state_dir(state_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = state_dir.join("dev.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let who = if pid.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {pid})")
+            };
+            bail!(
+                "another sluice-control dev{who} is running with the state directory {}: stop it, or give this one its own with --state-dir",
+                state_dir.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// How many ports above a taken default `dev` tries before it takes any free port.
+const DEV_PORT_TRIES: u16 = 20;
+
+/// Binds `dev`'s API. A taken default port moves on to the next free one (saying so); a port
+/// the user chose is an error that says how to choose another.
+async fn bind_dev(
+    addr: std::net::SocketAddr,
+    is_default: bool,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    let in_use = |e: &std::io::Error| e.kind() == std::io::ErrorKind::AddrInUse;
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => return Ok(l),
+        Err(e) if in_use(&e) && is_default => {}
+        Err(e) if in_use(&e) => bail!(
+            "{addr} is already in use (another sluice-control dev?): choose another address with --listen, for example --listen 127.0.0.1:0 for any free port"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("binding {addr}")),
+    }
+    let mut candidates: Vec<std::net::SocketAddr> = (1..=DEV_PORT_TRIES)
+        .filter_map(|i| addr.port().checked_add(i))
+        .map(|p| std::net::SocketAddr::new(addr.ip(), p))
+        .collect();
+    candidates.push(std::net::SocketAddr::new(addr.ip(), 0));
+    for candidate in candidates {
+        if let Ok(l) = tokio::net::TcpListener::bind(candidate).await {
+            eprintln!(
+                "sluice-control: {addr} is in use; serving on {} instead (choose with --listen)",
+                l.local_addr()?
+            );
+            return Ok(l);
+        }
+    }
+    bail!("{addr} is in use and no other port is free: choose an address with --listen")
+}
+
+/// The signing secret kept in `path` (owner-only), made on first use.
 fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Ok(s) = std::fs::read(path) {
         if s.len() >= 32 {
+            // A secret written by an older dev (or copied in) may be readable by others.
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("restricting {} to its owner", path.display()))?;
             return Ok(s);
         }
         bail!(
@@ -318,7 +431,18 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     let secret: String = (0..2)
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
         .collect();
-    std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(secret.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
 }
 

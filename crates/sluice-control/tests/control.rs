@@ -82,13 +82,33 @@ struct Dev {
     token: String,
 }
 
-/// Starts `dev` in `state` with no DATABASE_URL, and reads the endpoint and token it prints.
-fn start_dev(state: &std::path::Path) -> Dev {
+impl Drop for Dev {
+    /// A test that fails half-way still stops its dev (and so the dev's Postgres).
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Starts `dev` in `cwd` with `args` and no DATABASE_URL, and reads the endpoint and token it
+/// prints.
+fn spawn_dev(cwd: &std::path::Path, args: &[&str]) -> Dev {
     let mut child = Command::new(BIN)
-        .args(["dev", "--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(state)
+        .arg("dev")
+        .args(args)
+        .current_dir(cwd)
         .env_remove("DATABASE_URL")
         .env_remove("SLUICE_JWT_SECRET")
+        .env_remove("SLUICE_LISTEN")
+        .env_remove("SLUICE_STATE_DIR")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -111,6 +131,20 @@ fn start_dev(state: &std::path::Path) -> Dev {
     let _ = child.kill();
     let status = child.wait();
     panic!("dev exited without printing its endpoint: {status:?}");
+}
+
+/// Starts `dev` with the state directory `state` on any free port.
+fn start_dev(state: &std::path::Path) -> Dev {
+    let cwd = state.parent().unwrap();
+    spawn_dev(
+        cwd,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    )
 }
 
 async fn wait_ready(http: &reqwest::Client, endpoint: &str) {
@@ -143,17 +177,42 @@ fn stop(mut dev: Dev) {
     }
 }
 
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// Where dev keeps the private Postgres of `state`: under it, or (as root, since the `postgres`
+/// user may not reach it) in the directory `pg/location` names.
+fn pg_home(state: &std::path::Path) -> std::path::PathBuf {
+    if is_root() {
+        let at = std::fs::read_to_string(state.join("pg/location")).expect("pg/location");
+        std::path::PathBuf::from(at.trim())
+    } else {
+        state.join("pg")
+    }
+}
+
+/// Removes root's private Postgres directory of `state`, which lives outside the test's
+/// temporary directory.
+fn remove_pg_home(state: &std::path::Path) {
+    if is_root() {
+        let _ = std::fs::remove_dir_all(pg_home(state));
+    }
+}
+
 /// `dev` with nothing set up: a private Postgres under the state directory, kept between runs,
 /// and a signing key kept too, so a token from the first run still works in the second.
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_runs_with_embedded_defaults_and_keeps_state() {
+    // As a user clones into their home (0700) and runs dev there: under root, Postgres runs as
+    // the `postgres` user, which cannot enter this directory, nor change back to it.
     let dir = tempfile::tempdir().unwrap();
-    // Postgres runs as the `postgres` user under root: it must be able to reach the directory.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let state = dir.path().join("state");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let state = dir.path().join(".sluice");
     let http = reqwest::Client::new();
 
-    let dev = start_dev(&state);
+    let dev = spawn_dev(dir.path(), &["--listen", "127.0.0.1:0"]);
     wait_ready(&http, &dev.endpoint).await;
     let created = http
         .post(format!("{}/v1/clusters", dev.endpoint))
@@ -165,11 +224,16 @@ async fn dev_runs_with_embedded_defaults_and_keeps_state() {
     assert_eq!(created.status(), reqwest::StatusCode::CREATED);
     let first_token = dev.token.clone();
     stop(dev);
-    assert!(state.join("pg/data/PG_VERSION").exists());
+    let data = pg_home(&state).join("data");
+    assert!(data.join("PG_VERSION").exists());
     assert!(
-        !state.join("pg/data/postmaster.pid").exists(),
+        !data.join("postmaster.pid").exists(),
         "Postgres stopped with dev"
     );
+    // The user's directory kept its permissions, and the signing secret is the owner's alone.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.path()), 0o700);
+    assert_eq!(mode(&state.join("jwt-secret")), 0o600);
 
     let dev = start_dev(&state);
     wait_ready(&http, &dev.endpoint).await;
@@ -231,4 +295,86 @@ async fn dev_runs_with_embedded_defaults_and_keeps_state() {
         "broker data removed"
     );
     stop(dev);
+    remove_pg_home(&state);
+}
+
+/// Two devs side by side, each with its own state directory, while the default port is taken:
+/// both serve (on other ports), and a third on a state directory in use is refused in one line.
+#[tokio::test(flavor = "multi_thread")]
+async fn devs_side_by_side_and_on_a_taken_port() {
+    // Hold the default port, unless something already does: either way it is taken.
+    let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+
+    let a = spawn_dev(a_dir.path(), &[]);
+    let b = spawn_dev(b_dir.path(), &[]);
+    for dev in [&a, &b] {
+        assert!(
+            !dev.endpoint.ends_with(":8080"),
+            "dev moved off the taken default port: {}",
+            dev.endpoint
+        );
+        wait_ready(&http, &dev.endpoint).await;
+        let list = http
+            .get(format!("{}/v1/clusters", dev.endpoint))
+            .bearer_auth(&dev.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(list.status(), reqwest::StatusCode::OK);
+    }
+    assert_ne!(a.endpoint, b.endpoint);
+
+    // A second dev on a's state directory: refused before it starts anything, in one line,
+    // even with backtraces asked for.
+    let out = Command::new(BIN)
+        .args(["dev", "--listen", "127.0.0.1:0"])
+        .current_dir(a_dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SLUICE_STATE_DIR")
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "another sluice-control dev (pid {})",
+            a.child.id()
+        )) && err.contains("--state-dir"),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "one line, no backtrace: {err}"
+    );
+
+    // A port the user chose that is taken is an error naming the flag, not a silent move.
+    let taken = a.endpoint.trim_start_matches("http://").to_owned();
+    let c_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["dev", "--listen", &taken])
+        .current_dir(c_dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SLUICE_STATE_DIR")
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already in use") && err.contains("--listen"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    stop(a);
+    stop(b);
+    remove_pg_home(&a_dir.path().join(".sluice"));
+    remove_pg_home(&b_dir.path().join(".sluice"));
 }

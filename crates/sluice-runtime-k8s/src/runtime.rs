@@ -711,6 +711,21 @@ impl Runtime for KubeRuntime {
         admin.rebalance(brokers, timeout).await
     }
 
+    async fn unregister_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+    ) -> Result<(), RuntimeError> {
+        if !self.cfg.probe_brokers {
+            // The brokers cannot be reached from here: the removed broker stays registered
+            // (fenced), which clients never see.
+            tracing::warn!(%cluster_id, broker_id, "broker probing is off: the removed broker stays registered");
+            return Ok(());
+        }
+        let addrs = self.kafka_addrs(cluster_id).await?;
+        self.admin(cluster_id, &addrs).unregister(broker_id).await
+    }
+
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {
         let names = Names::new(spec.cluster_id);
         let owner = self.ensure_cluster(spec).await?;

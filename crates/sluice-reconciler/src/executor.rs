@@ -1,4 +1,5 @@
-//! The executor: carries out one planned step through the runtime and records it on the
+//! The executor: carries out one planned step through the runtime (where brokers run) and its
+//! admin (what the brokers say), and records it on the
 //! operation (started, then complete or failed with a message). Re-running a step is safe:
 //! every runtime call is idempotent, and a step left IN_PROGRESS by a crash is picked up again
 //! rather than recorded twice.
@@ -8,6 +9,7 @@ use sluice_model::{Node, Operation, OperationStep, StepStatus};
 use sluice_store::{ClusterSnapshot, Store};
 use uuid::Uuid;
 
+use crate::admin::ClusterAdmin;
 use crate::planner::{fingerprint, step_names, Step};
 use crate::runtime::{BrokerSpec, Health, Runtime};
 use crate::{Context, ReconcileError};
@@ -107,6 +109,7 @@ pub(crate) async fn execute<R: Runtime>(
     ctx: &Context,
     store: &Store,
     runtime: &R,
+    admin: &R::Admin,
     snap: &ClusterSnapshot,
     op: &Operation,
     step: &Step,
@@ -139,7 +142,7 @@ pub(crate) async fn execute<R: Runtime>(
     for b in &brokers {
         open.push(log.begin(name, *b).await?);
     }
-    let result = perform(ctx, store, runtime, snap, step).await;
+    let result = perform(ctx, store, runtime, admin, snap, step).await;
     let (status, message) = match &result {
         Ok(()) => (StepStatus::Complete, None),
         Err(e) => (StepStatus::Failed, Some(e.to_string())),
@@ -157,6 +160,7 @@ async fn perform<R: Runtime>(
     ctx: &Context,
     store: &Store,
     runtime: &R,
+    admin: &R::Admin,
     snap: &ClusterSnapshot,
     step: &Step,
 ) -> Result<(), ReconcileError> {
@@ -194,19 +198,17 @@ async fn perform<R: Runtime>(
         }
         Step::Drain { broker_id } => {
             let keep: Vec<u32> = (1..=snap.spec.broker_count).collect();
-            runtime
+            admin
                 .drain_broker(cid, *broker_id, &keep, ctx.reassign_timeout)
                 .await?;
         }
         Step::Rebalance => {
             let brokers: Vec<u32> = (1..=snap.spec.broker_count).collect();
-            runtime
-                .rebalance(cid, &brokers, ctx.reassign_timeout)
-                .await?;
+            admin.rebalance(cid, &brokers, ctx.reassign_timeout).await?;
         }
         Step::Decommission { broker_id } => {
             runtime.remove_broker(cid, *broker_id).await?;
-            runtime.unregister_broker(cid, *broker_id).await?;
+            admin.unregister_broker(cid, *broker_id).await?;
             store.remove_node(cid, *broker_id).await?;
         }
         Step::ResizeStorage { broker_id } => runtime.resize_storage(&spec_of(*broker_id)).await?,

@@ -26,9 +26,8 @@ use kafka_protocol::messages::{
     UnregisterBrokerRequest, UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::net::TcpStream;
 
-use crate::probe::call;
+use sluice_kafka_client::Connection;
 
 /// One partition as Metadata shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,10 +187,10 @@ pub fn plan_rebalance(view: &ClusterView, brokers: &[i32]) -> Vec<Move> {
         .collect()
 }
 
-async fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
-    TcpStream::connect(addr)
+async fn connect(addr: SocketAddr) -> Result<Connection, String> {
+    Connection::connect(&addr.to_string(), crate::probe::CLIENT_ID)
         .await
-        .map_err(|e| format!("connect to {addr}: {e}"))
+        .map_err(|e| e.to_string())
 }
 
 async fn within<T>(
@@ -209,23 +208,23 @@ async fn within<T>(
 pub async fn describe(addr: SocketAddr, timeout: Duration) -> Result<ClusterView, String> {
     within(timeout, addr, async {
         let mut conn = connect(addr).await?;
-        let meta: MetadataResponse = call(
-            &mut conn,
-            ApiKey::Metadata,
-            1,
-            1,
-            &MetadataRequest::default().with_topics(None),
-        )
-        .await?;
-        let list: ListPartitionReassignmentsResponse = call(
-            &mut conn,
-            ApiKey::ListPartitionReassignments,
-            0,
-            2,
-            &ListPartitionReassignmentsRequest::default()
-                .with_timeout_ms(timeout.as_millis() as i32),
-        )
-        .await?;
+        let meta: MetadataResponse = conn
+            .send(
+                ApiKey::Metadata,
+                1,
+                &MetadataRequest::default().with_topics(None),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let list: ListPartitionReassignmentsResponse = conn
+            .send(
+                ApiKey::ListPartitionReassignments,
+                0,
+                &ListPartitionReassignmentsRequest::default()
+                    .with_timeout_ms(timeout.as_millis() as i32),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         if list.error_code != 0 {
             return Err(format!(
                 "ListPartitionReassignments error code {}",
@@ -305,8 +304,10 @@ pub async fn reassign(addr: SocketAddr, moves: &[Move], timeout: Duration) -> Re
         req.timeout_ms = timeout.as_millis() as i32;
         req.topics = topics;
         // v0: a drain may shrink a partition's replication factor to the brokers left.
-        let resp: AlterPartitionReassignmentsResponse =
-            call(&mut conn, ApiKey::AlterPartitionReassignments, 0, 3, &req).await?;
+        let resp: AlterPartitionReassignmentsResponse = conn
+            .send(ApiKey::AlterPartitionReassignments, 0, &req)
+            .await
+            .map_err(|e| e.to_string())?;
         if resp.error_code != 0 {
             return Err(format!(
                 "AlterPartitionReassignments error code {}: {}",
@@ -353,7 +354,10 @@ pub async fn elect_preferred(addr: SocketAddr, timeout: Duration) -> Result<(), 
         req.election_type = 0;
         req.topic_partitions = None;
         req.timeout_ms = timeout.as_millis() as i32;
-        let resp: ElectLeadersResponse = call(&mut conn, ApiKey::ElectLeaders, 1, 4, &req).await?;
+        let resp: ElectLeadersResponse = conn
+            .send(ApiKey::ElectLeaders, 1, &req)
+            .await
+            .map_err(|e| e.to_string())?;
         if resp.error_code != 0 {
             return Err(format!("ElectLeaders error code {}", resp.error_code));
         }
@@ -377,8 +381,10 @@ pub async fn unregister(
             let mut conn = connect(*addr).await?;
             let mut req = UnregisterBrokerRequest::default();
             req.broker_id = BrokerId(broker);
-            let resp: UnregisterBrokerResponse =
-                call(&mut conn, ApiKey::UnregisterBroker, 0, 5, &req).await?;
+            let resp: UnregisterBrokerResponse = conn
+                .send(ApiKey::UnregisterBroker, 0, &req)
+                .await
+                .map_err(|e| e.to_string())?;
             match resp.error_code {
                 0 | NOT_REGISTERED => Ok(()),
                 code => Err(format!(
@@ -655,77 +661,6 @@ mod tests {
             let counts: Vec<usize> = (1..=4).map(|b| v.replicas_on(b)).collect();
             let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
             assert!(hi - lo <= 1, "n={n}: {counts:?}");
-        }
-    }
-}
-
-/// What every runtime does through the brokers' Kafka listeners once it knows their addresses:
-/// the rolling-restart gate, drain, rebalance and unregister, with failures named as
-/// [`RuntimeError::Admin`](crate::RuntimeError::Admin).
-#[derive(Debug, Clone, Copy)]
-pub struct RuntimeAdmin<'a> {
-    pub cluster_id: uuid::Uuid,
-    /// The cluster's Kafka listeners; any one answers for the cluster.
-    pub addrs: &'a [SocketAddr],
-    /// How long Metadata may take when probing the gate.
-    pub probe_timeout: Duration,
-    /// How long one admin exchange may take.
-    pub rpc_timeout: Duration,
-}
-
-impl RuntimeAdmin<'_> {
-    /// Whether one broker may go down now, and the controller; unreachable counts as unsafe.
-    pub async fn status(&self) -> crate::runtime::ClusterStatus {
-        match describe_any(self.addrs, self.probe_timeout).await {
-            Ok((_, view)) => crate::runtime::ClusterStatus {
-                safe: view.safe(),
-                controller: view.controller,
-            },
-            Err(e) => {
-                tracing::debug!(cluster_id = %self.cluster_id, error = %e, "no broker described the cluster");
-                crate::runtime::ClusterStatus::default()
-            }
-        }
-    }
-
-    /// [`drain`] of `broker` onto `keep`.
-    pub async fn drain(
-        &self,
-        broker: u32,
-        keep: &[u32],
-        timeout: Duration,
-    ) -> Result<(), crate::RuntimeError> {
-        let keep: Vec<i32> = keep.iter().map(|b| *b as i32).collect();
-        drain(self.addrs, broker as i32, &keep, timeout, self.rpc_timeout)
-            .await
-            .map_err(self.failed(format!("draining broker {broker}")))
-    }
-
-    /// [`rebalance`] over `brokers`.
-    pub async fn rebalance(
-        &self,
-        brokers: &[u32],
-        timeout: Duration,
-    ) -> Result<(), crate::RuntimeError> {
-        let brokers: Vec<i32> = brokers.iter().map(|b| *b as i32).collect();
-        rebalance(self.addrs, &brokers, timeout, self.rpc_timeout)
-            .await
-            .map_err(self.failed("rebalancing partitions".into()))
-    }
-
-    /// [`unregister`] of `broker`.
-    pub async fn unregister(&self, broker: u32) -> Result<(), crate::RuntimeError> {
-        unregister(self.addrs, broker as i32, self.rpc_timeout)
-            .await
-            .map_err(self.failed(format!("unregistering broker {broker}")))
-    }
-
-    fn failed(&self, what: String) -> impl FnOnce(String) -> crate::RuntimeError {
-        let cluster_id = self.cluster_id;
-        move |message| crate::RuntimeError::Admin {
-            cluster_id,
-            what,
-            message,
         }
     }
 }

@@ -6,8 +6,9 @@
 //! → FAILED). It reads and writes Postgres only through `sluice-store`.
 //!
 //! Shape: [`reconciler`] (the loop, leases, retries) asks [`planner`] (pure) for the next
-//! [`planner::Step`], which [`executor`] performs through a [`Runtime`] and records on the
-//! operation.
+//! [`planner::Step`], which [`executor`] performs through a [`Runtime`] (where brokers run) and
+//! its [`ClusterAdmin`] (what the brokers say: the restart gate, drain, rebalance, unregister,
+//! through [`sluice_kafka_client`]) and records on the operation.
 //!
 //! Invariants:
 //! - one pass at a time per cluster in a replica, and one replica per cluster (a lease in
@@ -22,6 +23,7 @@
 //! - a cluster becomes FAILED only when its create gave up after `max_attempts` with backoff; a
 //!   stuck broker keeps its cluster HEALING (retrying) while the others serve.
 
+pub mod admin;
 mod error;
 mod executor;
 pub mod kafka_admin;
@@ -34,9 +36,10 @@ pub mod sim;
 
 use std::time::Duration;
 
+pub use admin::{ClusterAdmin, ClusterStatus, KafkaAdmin};
 pub use error::{ReconcileError, RuntimeError};
 pub use reconciler::{PassOutcome, Reconciler};
-pub use runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
+pub use runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
 
 /// The reconciler's tunables. `Context::default()` suits production; tests shorten the times.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@
 //! broker start, with admin ports allocated once and kept in `quorum.json` (Raft membership is
 //! fixed at first start, so the list never changes; brokers added later join as learners, and
 //! scaling in below the voters leaves the quorum with fewer live voters, a majority of the
-//! original ones still needed). The Kafka admin API ([`crate::kafka_admin`]) answers
-//! `cluster_status`, `drain_broker` and `rebalance`.
+//! original ones still needed). It reports the brokers' Kafka listeners; the restart gate,
+//! drains and rebalances go through them ([`crate::admin::KafkaAdmin`]).
 //!
 //! Invariants:
 //! - at most one process per broker directory: before starting, the pid file is checked against
@@ -27,15 +27,15 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::kafka_admin;
+use crate::admin::KafkaAdmin;
 use crate::probe::probe;
-use crate::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
+use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;
 
 /// Settings of the local runtime.
@@ -195,20 +195,6 @@ impl LocalRuntime {
         std::fs::rename(&tmp, &path).map_err(RuntimeError::io(path.display().to_string()))?;
         tracing::info!(%cluster_id, voters = %quorum.voters_flag(), "metadata quorum chosen");
         Ok(quorum)
-    }
-
-    /// The cluster's admin operations over `addrs`, with this runtime's timeouts.
-    fn admin<'a>(
-        &self,
-        cluster_id: Uuid,
-        addrs: &'a [SocketAddr],
-    ) -> kafka_admin::RuntimeAdmin<'a> {
-        kafka_admin::RuntimeAdmin {
-            cluster_id,
-            addrs,
-            probe_timeout: self.cfg.probe_timeout,
-            rpc_timeout: self.cfg.admin_timeout,
-        }
     }
 
     /// Kafka addresses of the cluster's brokers whose process runs, lowest id first.
@@ -419,6 +405,23 @@ fn signal(pid: u32, sig: &str) {
 }
 
 impl Runtime for LocalRuntime {
+    type Admin = KafkaAdmin<LocalRuntime>;
+
+    fn admin(runtime: &Arc<LocalRuntime>) -> KafkaAdmin<LocalRuntime> {
+        KafkaAdmin::new(
+            runtime.clone(),
+            runtime.cfg.probe_timeout,
+            runtime.cfg.admin_timeout,
+        )
+    }
+
+    async fn kafka_endpoints(
+        &self,
+        cluster_id: Uuid,
+    ) -> Result<Option<Vec<SocketAddr>>, RuntimeError> {
+        self.kafka_addrs(cluster_id).map(Some)
+    }
+
     async fn observe(&self, cluster_id: Uuid) -> Result<Vec<ObservedBroker>, RuntimeError> {
         let mut out = Vec::new();
         for d in self.broker_dirs(cluster_id)? {
@@ -428,43 +431,6 @@ impl Runtime for LocalRuntime {
         }
         out.sort_by_key(|b| b.broker_id);
         Ok(out)
-    }
-
-    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
-        let addrs = self.kafka_addrs(cluster_id)?;
-        Ok(self.admin(cluster_id, &addrs).status().await)
-    }
-
-    async fn drain_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-        keep: &[u32],
-        timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        let addrs = self.kafka_addrs(cluster_id)?;
-        let admin = self.admin(cluster_id, &addrs);
-        admin.drain(broker_id, keep, timeout).await
-    }
-
-    async fn unregister_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-    ) -> Result<(), RuntimeError> {
-        let addrs = self.kafka_addrs(cluster_id)?;
-        self.admin(cluster_id, &addrs).unregister(broker_id).await
-    }
-
-    async fn rebalance(
-        &self,
-        cluster_id: Uuid,
-        brokers: &[u32],
-        timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        let addrs = self.kafka_addrs(cluster_id)?;
-        let admin = self.admin(cluster_id, &addrs);
-        admin.rebalance(brokers, timeout).await
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

@@ -1,17 +1,16 @@
-//! A tiny Kafka client: one ApiVersions round trip, then Metadata, over a fresh connection.
-//! This is the readiness test of a broker: its process may run long before it answers clients.
+//! The readiness probe of a broker: one ApiVersions round trip, then Metadata, over a fresh
+//! connection of the Kafka client. Its process may run long before it answers clients.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
-    RequestHeader, ResponseHeader,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use sluice_kafka_client::Connection;
+
+/// How the reconciler names itself to brokers.
+pub const CLIENT_ID: &str = "sluice-reconciler";
 
 /// What a broker said about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,29 +43,25 @@ pub async fn probe(
 }
 
 async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String> {
-    let mut conn = TcpStream::connect(addr)
+    let mut conn = Connection::connect(&addr.to_string(), CLIENT_ID)
         .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let versions: ApiVersionsResponse = call(
-        &mut conn,
-        ApiKey::ApiVersions,
-        0,
-        1,
-        &ApiVersionsRequest::default(),
-    )
-    .await?;
+        .map_err(|e| e.to_string())?;
+    let versions: ApiVersionsResponse = conn
+        .send(ApiKey::ApiVersions, 0, &ApiVersionsRequest::default())
+        .await
+        .map_err(|e| e.to_string())?;
     if versions.error_code != 0 {
         return Err(format!("ApiVersions error code {}", versions.error_code));
     }
     // Metadata v1, all topics (topics = null).
-    let meta: MetadataResponse = call(
-        &mut conn,
-        ApiKey::Metadata,
-        1,
-        2,
-        &MetadataRequest::default().with_topics(None),
-    )
-    .await?;
+    let meta: MetadataResponse = conn
+        .send(
+            ApiKey::Metadata,
+            1,
+            &MetadataRequest::default().with_topics(None),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     let broker_ids: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
     if !broker_ids.contains(&node_id) {
         return Err(format!(
@@ -85,51 +80,4 @@ async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String>
         broker_ids,
         partitions,
     })
-}
-
-pub(crate) async fn call<Req: Encodable, Resp: Decodable>(
-    conn: &mut TcpStream,
-    key: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    body: &Req,
-) -> Result<Resp, String> {
-    let mut header = RequestHeader::default();
-    header.request_api_key = key as i16;
-    header.request_api_version = version;
-    header.correlation_id = correlation_id;
-    header.client_id = Some(StrBytes::from_static_str("sluice-reconciler"));
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header
-        .encode(&mut buf, key.request_header_version(version))
-        .and_then(|_| body.encode(&mut buf, version))
-        .map_err(|e| format!("encode: {e}"))?;
-    let len = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
-    conn.write_all(&buf)
-        .await
-        .map_err(|e| format!("send: {e}"))?;
-    let len = conn.read_i32().await.map_err(|e| format!("receive: {e}"))?;
-    if !(4..=64 << 20).contains(&len) {
-        return Err(format!("bad response length {len}"));
-    }
-    let mut frame = vec![0u8; len as usize];
-    conn.read_exact(&mut frame)
-        .await
-        .map_err(|e| format!("receive: {e}"))?;
-    let mut frame = Bytes::from(frame);
-    let rh = ResponseHeader::decode(&mut frame, key.response_header_version(version))
-        .map_err(|e| format!("decode header: {e}"))?;
-    if rh.correlation_id != correlation_id {
-        return Err(format!(
-            "correlation id {} != {correlation_id}",
-            rh.correlation_id
-        ));
-    }
-    let resp = Resp::decode(&mut frame, version).map_err(|e| format!("decode {key:?}: {e}"))?;
-    if frame.has_remaining() {
-        tracing::debug!(?key, left = frame.remaining(), "trailing bytes in response");
-    }
-    Ok(resp)
 }

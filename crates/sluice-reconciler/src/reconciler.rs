@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::admin::ClusterAdmin;
 use crate::executor::{execute, settle_operation, sync_nodes};
 use crate::planner::{plan, Desired, Observed, OperationView, Plan};
 use crate::runtime::Runtime;
@@ -43,6 +44,8 @@ pub enum PassOutcome {
 pub struct Reconciler<R: Runtime> {
     store: Store,
     runtime: Arc<R>,
+    /// Asks the runtime's brokers about their cluster (the gate, drains, rebalances).
+    admin: R::Admin,
     ctx: Context,
     failures: Mutex<HashMap<Uuid, Failures>>,
 }
@@ -51,6 +54,7 @@ impl<R: Runtime> Reconciler<R> {
     pub fn new(store: Store, runtime: Arc<R>, ctx: Context) -> Arc<Reconciler<R>> {
         Arc::new(Reconciler {
             store,
+            admin: R::admin(&runtime),
             runtime,
             ctx,
             failures: Mutex::new(HashMap::new()),
@@ -253,7 +257,7 @@ impl<R: Runtime> Reconciler<R> {
                 }
             }
             let brokers = self.runtime.observe(id).await?;
-            let status = self.runtime.cluster_status(id).await?;
+            let status = self.admin.cluster_status(id).await?;
             let view = s.operation.as_ref().map(|o| OperationView {
                 operation_type: o.operation_type,
                 broker_ids: o.broker_ids.clone(),
@@ -312,7 +316,17 @@ impl<R: Runtime> Reconciler<R> {
                 }
                 Plan::Step(step) => {
                     let op = s.operation.as_ref().expect("a step has an operation");
-                    match execute(&self.ctx, &self.store, &*self.runtime, &s, op, &step).await {
+                    match execute(
+                        &self.ctx,
+                        &self.store,
+                        &*self.runtime,
+                        &self.admin,
+                        &s,
+                        op,
+                        &step,
+                    )
+                    .await
+                    {
                         Ok(()) => {
                             self.failures.lock().expect("poisoned").remove(&id);
                         }

@@ -3,11 +3,15 @@
 //! re-runs a step whose outcome it did not get to record.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
 use uuid::Uuid;
 
+use crate::admin::ClusterAdmin;
+pub use crate::admin::ClusterStatus;
 use crate::RuntimeError;
 
 /// Everything a runtime needs to run one broker.
@@ -62,19 +66,31 @@ pub struct ObservedBroker {
     pub zone: Option<String>,
 }
 
-/// What a runtime learnt from the brokers about their cluster as a whole.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClusterStatus {
-    /// One broker may go down for a moment without losing availability.
-    pub safe: bool,
-    /// The metadata quorum's leader, when known.
-    pub controller: Option<u32>,
-}
-
 /// Where brokers run. Implementations: [`crate::local::LocalRuntime`] (processes on this host),
 /// [`crate::sim::SimRuntime`] (in memory, for tests and benchmarks) and the Kubernetes runtime
 /// (crate `sluice-runtime-k8s`).
+///
+/// A runtime only runs brokers: it starts, stops, resizes and observes them, and says where
+/// their Kafka listeners are. What the brokers say about their cluster (the restart gate,
+/// drain, rebalance, unregister) is asked of them through [`Runtime::Admin`], written once as
+/// [`crate::admin::KafkaAdmin`] for every runtime whose brokers speak Kafka.
 pub trait Runtime: Send + Sync + 'static {
+    /// How the reconciler asks this runtime's brokers about their cluster.
+    type Admin: ClusterAdmin;
+
+    /// The admin for `runtime`'s brokers: [`crate::admin::KafkaAdmin`] over
+    /// [`Runtime::kafka_endpoints`], with the runtime's own timeouts.
+    fn admin(runtime: &Arc<Self>) -> Self::Admin
+    where
+        Self: Sized;
+
+    /// Where the control plane reaches the Kafka listeners of the cluster's running brokers,
+    /// lowest broker id first; `None` when it cannot reach them from where it runs.
+    fn kafka_endpoints(
+        &self,
+        cluster_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Vec<SocketAddr>>, RuntimeError>> + Send;
+
     /// Clusters whose brokers changed by themselves (a pod failed, a volume grew), as the
     /// runtime notices them: the reconciler runs a pass for each id it yields, on top of its
     /// notifications and resync. `None` (the default): the runtime has no such feed, and the
@@ -88,46 +104,6 @@ pub trait Runtime: Send + Sync + 'static {
         &self,
         cluster_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ObservedBroker>, RuntimeError>> + Send;
-
-    /// What the brokers say about the cluster as a whole: whether it can lose one broker for a
-    /// moment (every partition led, ISR = replicas, no reassignment in progress; the
-    /// rolling-restart gate) and which broker is the controller (restarted last). Brokers that
-    /// cannot be asked make it unsafe, not an error.
-    fn cluster_status(
-        &self,
-        cluster_id: Uuid,
-    ) -> impl Future<Output = Result<ClusterStatus, RuntimeError>> + Send;
-
-    /// Moves every partition replica on `broker_id` to the brokers of `keep` (partition
-    /// reassignment) and returns once it holds none, or fails after `timeout`.
-    fn drain_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-        keep: &[u32],
-        timeout: Duration,
-    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
-
-    /// Removes a decommissioned broker (already stopped and drained) from the cluster's
-    /// metadata, so it no longer shows as a fenced member. Runtimes that cannot reach the
-    /// brokers leave it registered (fenced), which clients never see.
-    fn unregister_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-    ) -> impl Future<Output = Result<(), RuntimeError>> + Send {
-        let _ = (cluster_id, broker_id);
-        async { Ok(()) }
-    }
-
-    /// Spreads partition replicas over `brokers` (per-broker counts within one of each other),
-    /// waits for the reassignments, then elects preferred leaders; fails after `timeout`.
-    fn rebalance(
-        &self,
-        cluster_id: Uuid,
-        brokers: &[u32],
-        timeout: Duration,
-    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
     /// Makes the broker run with `spec`: starts it if it is not running (keeping its data and
     /// address); a broker already running with the same fingerprint is left alone.

@@ -3,13 +3,15 @@
 //! drains and rebalances. A drain empties the broker at once; the controller is the lowest id.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
+use crate::admin::{ClusterAdmin, ClusterStatus};
+use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;
 
 /// The in-memory runtime. Cheap operations, no I/O.
@@ -100,50 +102,22 @@ impl SimRuntime {
 }
 
 impl Runtime for SimRuntime {
+    type Admin = Arc<SimRuntime>;
+
+    fn admin(runtime: &Arc<SimRuntime>) -> Arc<SimRuntime> {
+        runtime.clone()
+    }
+
+    /// Simulated brokers have no Kafka listener.
+    async fn kafka_endpoints(
+        &self,
+        _cluster_id: Uuid,
+    ) -> Result<Option<Vec<SocketAddr>>, RuntimeError> {
+        Ok(None)
+    }
+
     async fn observe(&self, cluster_id: Uuid) -> Result<Vec<ObservedBroker>, RuntimeError> {
         Ok(self.brokers(cluster_id))
-    }
-
-    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
-        Ok(ClusterStatus {
-            safe: true,
-            controller: self
-                .lock()
-                .get(&cluster_id)
-                .and_then(|c| c.keys().next().copied()),
-        })
-    }
-
-    async fn drain_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-        _keep: &[u32],
-        _timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        self.set_partitions(cluster_id, broker_id, 0);
-        *self
-            .drains
-            .lock()
-            .expect("poisoned")
-            .entry(cluster_id)
-            .or_default() += 1;
-        Ok(())
-    }
-
-    async fn rebalance(
-        &self,
-        cluster_id: Uuid,
-        _brokers: &[u32],
-        _timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        *self
-            .rebalances
-            .lock()
-            .expect("poisoned")
-            .entry(cluster_id)
-            .or_default() += 1;
-        Ok(())
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {
@@ -233,6 +207,60 @@ impl Runtime for SimRuntime {
                 clusters.remove(&cluster_id);
             }
         }
+        Ok(())
+    }
+}
+
+/// The simulated brokers' answers: always safe, the lowest broker the controller; a drain
+/// empties the broker and a rebalance is counted, so tests can see both happened.
+impl ClusterAdmin for SimRuntime {
+    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
+        Ok(ClusterStatus {
+            safe: true,
+            controller: self
+                .lock()
+                .get(&cluster_id)
+                .and_then(|c| c.keys().next().copied()),
+        })
+    }
+
+    async fn drain_broker(
+        &self,
+        cluster_id: Uuid,
+        broker_id: u32,
+        _keep: &[u32],
+        _timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        self.set_partitions(cluster_id, broker_id, 0);
+        *self
+            .drains
+            .lock()
+            .expect("poisoned")
+            .entry(cluster_id)
+            .or_default() += 1;
+        Ok(())
+    }
+
+    async fn rebalance(
+        &self,
+        cluster_id: Uuid,
+        _brokers: &[u32],
+        _timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        *self
+            .rebalances
+            .lock()
+            .expect("poisoned")
+            .entry(cluster_id)
+            .or_default() += 1;
+        Ok(())
+    }
+
+    async fn unregister_broker(
+        &self,
+        _cluster_id: Uuid,
+        _broker_id: u32,
+    ) -> Result<(), RuntimeError> {
         Ok(())
     }
 }

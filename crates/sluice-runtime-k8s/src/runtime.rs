@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
@@ -16,8 +17,8 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use sluice_reconciler::kafka_admin;
-use sluice_reconciler::runtime::{BrokerSpec, ClusterStatus, Health, ObservedBroker, Runtime};
+use sluice_reconciler::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
+use sluice_reconciler::KafkaAdmin;
 use sluice_reconciler::RuntimeError;
 use uuid::Uuid;
 
@@ -375,20 +376,6 @@ impl KubeRuntime {
         zone
     }
 
-    /// The cluster's admin operations over `addrs`, with this runtime's timeouts.
-    fn admin<'a>(
-        &self,
-        cluster_id: Uuid,
-        addrs: &'a [SocketAddr],
-    ) -> kafka_admin::RuntimeAdmin<'a> {
-        kafka_admin::RuntimeAdmin {
-            cluster_id,
-            addrs,
-            probe_timeout: self.cfg.probe_timeout,
-            rpc_timeout: ADMIN_TIMEOUT,
-        }
-    }
-
     /// Kafka addresses (pod IPs) of the cluster's ready brokers, lowest id first.
     async fn kafka_addrs(&self, cluster_id: Uuid) -> Result<Vec<SocketAddr>, RuntimeError> {
         let lp = ListParams::default().labels(&Names::new(cluster_id).selector());
@@ -560,6 +547,23 @@ impl KubeRuntime {
 }
 
 impl Runtime for KubeRuntime {
+    type Admin = KafkaAdmin<KubeRuntime>;
+
+    fn admin(runtime: &Arc<KubeRuntime>) -> KafkaAdmin<KubeRuntime> {
+        KafkaAdmin::new(runtime.clone(), runtime.cfg.probe_timeout, ADMIN_TIMEOUT)
+    }
+
+    /// The ready pods' IPs, when the brokers can be reached from here (`probe_brokers`).
+    async fn kafka_endpoints(
+        &self,
+        cluster_id: Uuid,
+    ) -> Result<Option<Vec<SocketAddr>>, RuntimeError> {
+        if !self.cfg.probe_brokers {
+            return Ok(None);
+        }
+        self.kafka_addrs(cluster_id).await.map(Some)
+    }
+
     fn wakes(&self) -> Option<BoxStream<'static, Uuid>> {
         fn ids<K: kube::Resource + 'static + Send>(
             s: impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -662,68 +666,6 @@ impl Runtime for KubeRuntime {
             });
         }
         Ok(out)
-    }
-
-    async fn cluster_status(&self, cluster_id: Uuid) -> Result<ClusterStatus, RuntimeError> {
-        if !self.cfg.probe_brokers {
-            // The brokers cannot be reached from here: the gate is the pods' readiness alone.
-            return Ok(ClusterStatus {
-                safe: true,
-                controller: None,
-            });
-        }
-        let addrs = self.kafka_addrs(cluster_id).await?;
-        Ok(self.admin(cluster_id, &addrs).status().await)
-    }
-
-    async fn drain_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-        keep: &[u32],
-        timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        if !self.cfg.probe_brokers {
-            return Err(RuntimeError::Admin {
-                cluster_id,
-                what: format!("draining broker {broker_id}"),
-                message: "the brokers cannot be reached from here (broker probing is off)".into(),
-            });
-        }
-        let addrs = self.kafka_addrs(cluster_id).await?;
-        let admin = self.admin(cluster_id, &addrs);
-        admin.drain(broker_id, keep, timeout).await
-    }
-
-    async fn rebalance(
-        &self,
-        cluster_id: Uuid,
-        brokers: &[u32],
-        timeout: Duration,
-    ) -> Result<(), RuntimeError> {
-        if !self.cfg.probe_brokers {
-            // Nothing can be moved from outside the cluster; new topics use the new brokers.
-            tracing::warn!(%cluster_id, "broker probing is off: replicas are not rebalanced");
-            return Ok(());
-        }
-        let addrs = self.kafka_addrs(cluster_id).await?;
-        let admin = self.admin(cluster_id, &addrs);
-        admin.rebalance(brokers, timeout).await
-    }
-
-    async fn unregister_broker(
-        &self,
-        cluster_id: Uuid,
-        broker_id: u32,
-    ) -> Result<(), RuntimeError> {
-        if !self.cfg.probe_brokers {
-            // The brokers cannot be reached from here: the removed broker stays registered
-            // (fenced), which clients never see.
-            tracing::warn!(%cluster_id, broker_id, "broker probing is off: the removed broker stays registered");
-            return Ok(());
-        }
-        let addrs = self.kafka_addrs(cluster_id).await?;
-        self.admin(cluster_id, &addrs).unregister(broker_id).await
     }
 
     async fn start_broker(&self, spec: &BrokerSpec) -> Result<(), RuntimeError> {

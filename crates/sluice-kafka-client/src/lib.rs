@@ -1,0 +1,22 @@
+//! Sluice's one Kafka wire client, over `kafka-protocol`.
+//!
+//! It owns speaking Kafka as a client, and nothing else: every part of Sluice that asks a broker
+//! something (the reconciler's readiness probe and admin calls, a follower's fetches from its
+//! leader, the tests' exact protocol checks) goes through it.
+//!
+//! - [`frame`]: sans-I/O. A typed request becomes the bytes of one request frame; the bytes of
+//!   one response frame become a typed response, its correlation id checked.
+//! - [`Connection`]: one async connection (tokio), one request in flight at a time.
+//! - [`blocking::Connection`]: the same over `std::net`, for tests and tools without a runtime.
+
+pub mod blocking;
+mod connection;
+mod error;
+pub mod frame;
+
+pub use connection::Connection;
+pub use error::ClientError;
+
+/// Responses larger than this are refused unless a connection says otherwise: nothing Sluice
+/// asks for comes near it, and a peer that claims more is broken or hostile.
+pub const DEFAULT_MAX_RESPONSE: usize = 256 << 20;

@@ -23,20 +23,25 @@
 //! - logs are appended to one file per broker and kept until the broker is removed.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::admin::KafkaAdmin;
 use crate::probe::probe;
 use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;
+
+mod files;
+mod process;
+
+use files::{BrokerMeta, Quorum, Voter};
+use process::{free_port, is_broker_process, signal};
 
 /// Settings of the local runtime.
 #[derive(Debug, Clone)]
@@ -69,49 +74,6 @@ impl LocalConfig {
             admin_timeout: Duration::from_secs(10),
             extra_properties: String::new(),
         }
-    }
-}
-
-/// What `broker.json` holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct BrokerMeta {
-    broker_id: u32,
-    port: u16,
-    admin_port: u16,
-    fingerprint: String,
-    kafka_version: String,
-    storage_gib: u32,
-    /// When the process was last started, ms since the epoch (for the start-up grace).
-    started_at_ms: i64,
-}
-
-/// What `quorum.json` holds: the cluster's metadata quorum voters, fixed at its first start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Quorum {
-    voters: Vec<Voter>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Voter {
-    id: u32,
-    admin_port: u16,
-}
-
-impl Quorum {
-    /// `controller.quorum.voters`: `id@127.0.0.1:admin_port,…`.
-    fn voters_flag(&self) -> String {
-        self.voters
-            .iter()
-            .map(|v| format!("{}@127.0.0.1:{}", v.id, v.admin_port))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn admin_port(&self, broker_id: u32) -> Option<u16> {
-        self.voters
-            .iter()
-            .find(|v| v.id == broker_id)
-            .map(|v| v.admin_port)
     }
 }
 
@@ -361,47 +323,6 @@ impl LocalRuntime {
             .insert(dir.to_path_buf(), child);
         Ok(())
     }
-}
-
-/// Whether `pid` is a live `sluice-broker` serving `data_dir` (not a recycled pid).
-fn is_broker_process(pid: u32, data_dir: &Path) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the parenthesised command name; a zombie is dead.
-    let state = stat
-        .rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next());
-    if matches!(state, Some('Z' | 'X') | None) {
-        return false;
-    }
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let is_broker = args.first().is_some_and(|a| a.ends_with(b"sluice-broker"));
-    let want = data_dir.as_os_str().as_encoded_bytes();
-    is_broker
-        && args
-            .windows(2)
-            .any(|w| w[0] == b"--data-dir" && w[1] == want)
-}
-
-fn free_port() -> Result<u16, RuntimeError> {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(RuntimeError::io("free port"))?;
-    Ok(l.local_addr()
-        .map_err(RuntimeError::io("free port"))?
-        .port())
-}
-
-fn signal(pid: u32, sig: &str) {
-    // `kill(1)`, because the workspace forbids `unsafe` (and with it libc::kill).
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 impl Runtime for LocalRuntime {

@@ -19,14 +19,14 @@ use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
 use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey, BrokerId,
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, BrokerId,
     ElectLeadersRequest, ElectLeadersResponse, ListPartitionReassignmentsRequest,
-    ListPartitionReassignmentsResponse, MetadataRequest, MetadataResponse, TopicName,
-    UnregisterBrokerRequest, UnregisterBrokerResponse,
+    ListPartitionReassignmentsResponse, TopicName, UnregisterBrokerRequest,
+    UnregisterBrokerResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
-use sluice_kafka_client::Connection;
+use crate::probe::{connect, metadata};
 
 mod placement;
 #[cfg(test)]
@@ -34,12 +34,6 @@ mod tests;
 
 use placement::same_set;
 pub use placement::{plan_drain, plan_rebalance, ClusterView, Move, PartitionInfo};
-
-async fn connect(addr: SocketAddr) -> Result<Connection, String> {
-    Connection::connect(&addr.to_string(), crate::probe::CLIENT_ID)
-        .await
-        .map_err(|e| e.to_string())
-}
 
 async fn within<T>(
     timeout: Duration,
@@ -56,17 +50,9 @@ async fn within<T>(
 pub async fn describe(addr: SocketAddr, timeout: Duration) -> Result<ClusterView, String> {
     within(timeout, addr, async {
         let mut conn = connect(addr).await?;
-        let meta: MetadataResponse = conn
-            .send(
-                ApiKey::Metadata,
-                1,
-                &MetadataRequest::default().with_topics(None),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let meta = metadata(&mut conn).await?;
         let list: ListPartitionReassignmentsResponse = conn
-            .send(
-                ApiKey::ListPartitionReassignments,
+            .call(
                 0,
                 &ListPartitionReassignmentsRequest::default()
                     .with_timeout_ms(timeout.as_millis() as i32),
@@ -152,10 +138,8 @@ pub async fn reassign(addr: SocketAddr, moves: &[Move], timeout: Duration) -> Re
         req.timeout_ms = timeout.as_millis() as i32;
         req.topics = topics;
         // v0: a drain may shrink a partition's replication factor to the brokers left.
-        let resp: AlterPartitionReassignmentsResponse = conn
-            .send(ApiKey::AlterPartitionReassignments, 0, &req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp: AlterPartitionReassignmentsResponse =
+            conn.call(0, &req).await.map_err(|e| e.to_string())?;
         if resp.error_code != 0 {
             return Err(format!(
                 "AlterPartitionReassignments error code {}: {}",
@@ -202,10 +186,7 @@ pub async fn elect_preferred(addr: SocketAddr, timeout: Duration) -> Result<(), 
         req.election_type = 0;
         req.topic_partitions = None;
         req.timeout_ms = timeout.as_millis() as i32;
-        let resp: ElectLeadersResponse = conn
-            .send(ApiKey::ElectLeaders, 1, &req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp: ElectLeadersResponse = conn.call(1, &req).await.map_err(|e| e.to_string())?;
         if resp.error_code != 0 {
             return Err(format!("ElectLeaders error code {}", resp.error_code));
         }
@@ -229,10 +210,8 @@ pub async fn unregister(
             let mut conn = connect(*addr).await?;
             let mut req = UnregisterBrokerRequest::default();
             req.broker_id = BrokerId(broker);
-            let resp: UnregisterBrokerResponse = conn
-                .send(ApiKey::UnregisterBroker, 0, &req)
-                .await
-                .map_err(|e| e.to_string())?;
+            let resp: UnregisterBrokerResponse =
+                conn.call(0, &req).await.map_err(|e| e.to_string())?;
             match resp.error_code {
                 0 | NOT_REGISTERED => Ok(()),
                 code => Err(format!(

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
+    ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
 };
 use sluice_kafka_client::Connection;
 
@@ -42,26 +42,30 @@ pub async fn probe(
         .map_err(err)
 }
 
-async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String> {
-    let mut conn = Connection::connect(&addr.to_string(), CLIENT_ID)
+/// A fresh connection of the reconciler to the broker at `addr`.
+pub(crate) async fn connect(addr: SocketAddr) -> Result<Connection, String> {
+    Connection::connect(&addr.to_string(), CLIENT_ID)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// Metadata v1 for every topic (topics = null): brokers, controller, replicas and ISRs.
+pub(crate) async fn metadata(conn: &mut Connection) -> Result<MetadataResponse, String> {
+    conn.call(1, &MetadataRequest::default().with_topics(None))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn exchange(addr: SocketAddr, node_id: i32) -> Result<ProbeReport, String> {
+    let mut conn = connect(addr).await?;
     let versions: ApiVersionsResponse = conn
-        .send(ApiKey::ApiVersions, 0, &ApiVersionsRequest::default())
+        .call(0, &ApiVersionsRequest::default())
         .await
         .map_err(|e| e.to_string())?;
     if versions.error_code != 0 {
         return Err(format!("ApiVersions error code {}", versions.error_code));
     }
-    // Metadata v1, all topics (topics = null).
-    let meta: MetadataResponse = conn
-        .send(
-            ApiKey::Metadata,
-            1,
-            &MetadataRequest::default().with_topics(None),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let meta = metadata(&mut conn).await?;
     let broker_ids: Vec<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
     if !broker_ids.contains(&node_id) {
         return Err(format!(

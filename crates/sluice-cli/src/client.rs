@@ -158,7 +158,7 @@ impl Client {
 }
 
 /// Types a JSON document, for answers the CLI assembled itself (such as `--all` pages).
-pub fn parse<T: DeserializeOwned>(raw: serde_json::Value) -> Result<Resp<T>, CliError> {
+pub(crate) fn parse<T: DeserializeOwned>(raw: serde_json::Value) -> Result<Resp<T>, CliError> {
     let typed = T::deserialize(&raw).map_err(|e| {
         CliError::Other(format!(
             "the API's answer does not match this CLI's version of the model: {e}"
@@ -191,7 +191,7 @@ fn error_from(status: StatusCode, bytes: &[u8]) -> CliError {
 }
 
 /// Percent-encodes one query or path component.
-pub fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -204,7 +204,7 @@ pub fn enc(s: &str) -> String {
 }
 
 /// Builds `?a=b&c=d` from the pairs whose value is present.
-pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+pub(crate) fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", enc(v))))

@@ -14,7 +14,7 @@ use uuid::Uuid;
 mod update;
 
 use update::{accepted, change};
-pub use update::{SizeArgs, UpdateArgs};
+pub(crate) use update::{SizeArgs, UpdateArgs};
 
 use crate::client::{query, Client, Resp};
 use crate::configurations::resolve_configuration_ref;
@@ -24,7 +24,7 @@ use crate::progress::WaitArgs;
 use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
-pub enum ClustersCmd {
+pub(crate) enum ClustersCmd {
     /// Create a cluster.
     Create(CreateArgs),
     /// List clusters.
@@ -124,7 +124,7 @@ pub enum ClustersCmd {
 }
 
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// The cluster's name: letters, digits and '-', starting with a letter.
     name: String,
     /// Kafka version, such as 3.9.0.
@@ -158,7 +158,7 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only clusters whose name starts with this.
     #[arg(long)]
     name_prefix: Option<String>,
@@ -177,7 +177,7 @@ fn parse_state(s: &str) -> Result<ClusterState, String> {
 }
 
 /// Accepts a cluster id or its name; a name is looked up among the tenant's clusters.
-pub async fn resolve_cluster(client: &Client, s: &str) -> Result<Uuid, CliError> {
+pub(crate) async fn resolve_cluster(client: &Client, s: &str) -> Result<Uuid, CliError> {
     if let Ok(id) = Uuid::parse_str(s) {
         return Ok(id);
     }
@@ -202,7 +202,7 @@ pub async fn resolve_cluster(client: &Client, s: &str) -> Result<Uuid, CliError>
     }
 }
 
-pub async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<(), CliError> {
+pub(crate) async fn run(cmd: ClustersCmd, client: &Client, format: Format) -> Result<(), CliError> {
     match cmd {
         ClustersCmd::Create(a) => create(client, a, format).await,
         ClustersCmd::List(a) => list(client, a, format).await,

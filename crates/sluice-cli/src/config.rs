@@ -14,7 +14,7 @@ use crate::output::{self, Format};
 /// What the config file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,7 +23,7 @@ pub struct FileConfig {
 
 /// `$SLUICE_CONFIG`, else `<config dir>/sluice/config.toml` (`$XDG_CONFIG_HOME` or
 /// `~/.config` on Linux).
-pub fn config_path() -> Result<PathBuf, CliError> {
+pub(crate) fn config_path() -> Result<PathBuf, CliError> {
     if let Some(p) = std::env::var_os("SLUICE_CONFIG").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
@@ -34,7 +34,7 @@ pub fn config_path() -> Result<PathBuf, CliError> {
         })
 }
 
-pub fn load(path: &Path) -> Result<FileConfig, CliError> {
+pub(crate) fn load(path: &Path) -> Result<FileConfig, CliError> {
     match std::fs::read_to_string(path) {
         Ok(text) => toml::from_str(&text).map_err(|e| {
             CliError::Usage(format!("config file {} is invalid: {e}", path.display()))
@@ -48,7 +48,7 @@ pub fn load(path: &Path) -> Result<FileConfig, CliError> {
 }
 
 /// Writes the file readable by its owner only, since it holds a bearer token.
-pub fn save(path: &Path, config: &FileConfig) -> Result<(), CliError> {
+pub(crate) fn save(path: &Path, config: &FileConfig) -> Result<(), CliError> {
     let fail = |e: std::io::Error| CliError::Other(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
@@ -78,7 +78,7 @@ pub fn save(path: &Path, config: &FileConfig) -> Result<(), CliError> {
 
 /// Where a setting's value came from, for `sluice config show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag,
     Env,
     File,
@@ -96,7 +96,7 @@ impl Source {
 
 /// The endpoint and token in force, each with its source.
 #[derive(Debug, Clone, Default)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub endpoint: Option<(String, Source)>,
     pub token: Option<(String, Source)>,
 }
@@ -105,7 +105,7 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-pub fn resolve(
+pub(crate) fn resolve(
     flag_endpoint: Option<&str>,
     flag_token: Option<&str>,
 ) -> Result<Resolved, CliError> {
@@ -122,7 +122,7 @@ pub fn resolve(
 }
 
 #[derive(Debug, clap::Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// Read the token from standard input instead of asking for it.
     #[arg(long)]
     token_stdin: bool,
@@ -132,7 +132,7 @@ pub struct LoginArgs {
 }
 
 /// `sluice login`: checks the endpoint and token against the API, then saves both.
-pub async fn login(
+pub(crate) async fn login(
     args: LoginArgs,
     flag_endpoint: Option<&str>,
     flag_token: Option<&str>,
@@ -183,7 +183,7 @@ fn read_token(prompt: bool) -> Result<String, CliError> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCmd {
+pub(crate) enum ConfigCmd {
     /// Show the endpoint and token in force and where each comes from (the token is masked).
     Show,
     /// Print the config file's path.
@@ -202,7 +202,7 @@ pub enum ConfigCmd {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Key {
+pub(crate) enum Key {
     Endpoint,
     Token,
 }
@@ -219,7 +219,7 @@ fn mask(token: &str) -> String {
     }
 }
 
-pub fn run_config(
+pub(crate) fn run_config(
     cmd: ConfigCmd,
     format: Format,
     flag_endpoint: Option<&str>,

@@ -16,7 +16,7 @@ use crate::output::{self, Format};
 use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigurationsCmd {
+pub(crate) enum ConfigurationsCmd {
     /// Create a configuration with its first revision.
     Create {
         #[arg(long)]
@@ -76,7 +76,7 @@ pub enum ConfigurationsCmd {
 
 /// Broker settings from flags and/or a `server.properties` file; a flag overrides the file.
 #[derive(Debug, Args)]
-pub struct PropertiesArgs {
+pub(crate) struct PropertiesArgs {
     /// A broker setting, KEY=VALUE; repeat for more.
     #[arg(long = "property", short = 'p', value_name = "KEY=VALUE", value_parser = parse_pair)]
     properties: Vec<(String, String)>,
@@ -109,7 +109,7 @@ impl PropertiesArgs {
 }
 
 /// Accepts a configuration id or its name.
-pub async fn resolve_configuration(client: &Client, s: &str) -> Result<Uuid, CliError> {
+pub(crate) async fn resolve_configuration(client: &Client, s: &str) -> Result<Uuid, CliError> {
     if let Ok(id) = Uuid::parse_str(s) {
         return Ok(id);
     }
@@ -134,7 +134,7 @@ pub async fn resolve_configuration(client: &Client, s: &str) -> Result<Uuid, Cli
 }
 
 /// A configuration and revision; without a revision, the latest.
-pub async fn resolve_configuration_ref(
+pub(crate) async fn resolve_configuration_ref(
     client: &Client,
     s: &str,
     revision: Option<i64>,
@@ -154,7 +154,11 @@ pub async fn resolve_configuration_ref(
     Ok(ConfigurationRef { id, revision })
 }
 
-pub async fn run(cmd: ConfigurationsCmd, client: &Client, format: Format) -> Result<(), CliError> {
+pub(crate) async fn run(
+    cmd: ConfigurationsCmd,
+    client: &Client,
+    format: Format,
+) -> Result<(), CliError> {
     match cmd {
         ConfigurationsCmd::Create {
             name,

@@ -8,24 +8,24 @@ use uuid::Uuid;
 
 /// Exit codes, documented in `sluice --help` and the crate docs. Scripts rely on them: never
 /// renumber one.
-pub mod exit {
-    pub const OK: u8 = 0;
+pub(crate) mod exit {
+    pub(crate) const OK: u8 = 0;
     /// Anything else, including an operation that ended UPDATE_FAILED and server errors.
-    pub const GENERIC: u8 = 1;
+    pub(crate) const GENERIC: u8 = 1;
     /// Bad command line or configuration (clap uses 2 for usage errors too).
-    pub const USAGE: u8 = 2;
-    pub const CONNECTION: u8 = 3;
-    pub const AUTH: u8 = 4;
-    pub const NOT_FOUND: u8 = 5;
-    pub const CONFLICT: u8 = 6;
-    pub const VALIDATION: u8 = 7;
-    pub const WAIT_TIMEOUT: u8 = 8;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const CONNECTION: u8 = 3;
+    pub(crate) const AUTH: u8 = 4;
+    pub(crate) const NOT_FOUND: u8 = 5;
+    pub(crate) const CONFLICT: u8 = 6;
+    pub(crate) const VALIDATION: u8 = 7;
+    pub(crate) const WAIT_TIMEOUT: u8 = 8;
     /// Interrupted (Ctrl-C) while waiting; the operation carries on server-side.
-    pub const INTERRUPTED: u8 = 130;
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 /// The text shown after `sluice --help`, and the source of truth for the exit code table.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
   1    error, including an operation that ended UPDATE_FAILED, or a server error (5xx)

@@ -12,7 +12,7 @@ use crate::progress::{self, Timing};
 use crate::show;
 
 #[derive(Debug, Subcommand)]
-pub enum OperationsCmd {
+pub(crate) enum OperationsCmd {
     /// List a cluster's operations, newest first.
     #[command(visible_alias = "ls")]
     List {
@@ -32,7 +32,11 @@ pub enum OperationsCmd {
     },
 }
 
-pub async fn run(cmd: OperationsCmd, client: &Client, format: Format) -> Result<(), CliError> {
+pub(crate) async fn run(
+    cmd: OperationsCmd,
+    client: &Client,
+    format: Format,
+) -> Result<(), CliError> {
     match cmd {
         OperationsCmd::List { cluster, page } => {
             let id = resolve_cluster(client, &cluster).await?;

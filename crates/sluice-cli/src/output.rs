@@ -11,7 +11,7 @@ use crate::error::CliError;
 
 /// Writes one line to stdout. A closed pipe (`sluice … | head`) ends the program quietly, as
 /// Unix tools do, rather than with a panic.
-pub fn write_line(args: std::fmt::Arguments<'_>) {
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -39,7 +39,7 @@ pub enum Format {
 
 /// Prints a JSON document as pretty JSON or YAML. It is transcoded token by token rather than
 /// through a `serde_json::Value`, so keys keep the server's order.
-pub fn print_doc(format: Format, json: &[u8]) -> Result<(), CliError> {
+pub(crate) fn print_doc(format: Format, json: &[u8]) -> Result<(), CliError> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let mut text = Vec::new();
     let done = match format {
@@ -58,7 +58,7 @@ pub fn print_doc(format: Format, json: &[u8]) -> Result<(), CliError> {
 }
 
 /// Prints a document the CLI made itself.
-pub fn print_value(format: Format, value: &serde_json::Value) -> Result<(), CliError> {
+pub(crate) fn print_value(format: Format, value: &serde_json::Value) -> Result<(), CliError> {
     let json = serde_json::to_vec(value).map_err(|e| CliError::Other(e.to_string()))?;
     print_doc(format, &json)
 }
@@ -78,7 +78,7 @@ fn target_width() -> Option<u16> {
 }
 
 /// A borderless table with a header, sized to the terminal.
-pub fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(NOTHING);
     let mut head = Row::from(header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
@@ -107,7 +107,7 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// Adds a row that never wraps: an over-wide cell is cut with `…` instead.
-pub fn add_row(t: &mut Table, cells: Vec<String>) {
+pub(crate) fn add_row(t: &mut Table, cells: Vec<String>) {
     let mut row = Row::from(cells);
     row.max_height(1);
     t.add_row(row);
@@ -115,7 +115,7 @@ pub fn add_row(t: &mut Table, cells: Vec<String>) {
 
 /// Marks columns that must never be cut (ids people copy, states people read); the others
 /// give way when the terminal is narrow.
-pub fn keep_whole(t: &mut Table, columns: &[usize]) {
+pub(crate) fn keep_whole(t: &mut Table, columns: &[usize]) {
     for i in columns {
         if let Some(c) = t.column_mut(*i) {
             c.set_constraint(ColumnConstraint::ContentWidth);
@@ -123,7 +123,7 @@ pub fn keep_whole(t: &mut Table, columns: &[usize]) {
     }
 }
 
-pub fn print_table(t: &Table) {
+pub(crate) fn print_table(t: &Table) {
     let text = t.to_string();
     for line in text.lines() {
         outln!("{}", line.trim_end());
@@ -131,7 +131,7 @@ pub fn print_table(t: &Table) {
 }
 
 /// Key/value pairs, one per line, keys aligned.
-pub fn print_kv<K: AsRef<str>>(rows: &[(K, String)]) {
+pub(crate) fn print_kv<K: AsRef<str>>(rows: &[(K, String)]) {
     let width = rows
         .iter()
         .map(|(k, _)| k.as_ref().len())
@@ -147,17 +147,17 @@ pub fn print_kv<K: AsRef<str>>(rows: &[(K, String)]) {
     }
 }
 
-pub fn time(t: &DateTime<Utc>) -> String {
+pub(crate) fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 /// How long ago, in the largest whole unit, as `kubectl` shows ages: `45s`, `12m`, `3h`, `5d`.
-pub fn age(t: &DateTime<Utc>) -> String {
+pub(crate) fn age(t: &DateTime<Utc>) -> String {
     span((Utc::now() - *t).num_seconds())
 }
 
 /// A span of seconds in its largest whole unit.
-pub fn span(secs: i64) -> String {
+pub(crate) fn span(secs: i64) -> String {
     let s = secs.max(0);
     match s {
         0..=59 => format!("{s}s"),
@@ -167,17 +167,17 @@ pub fn span(secs: i64) -> String {
     }
 }
 
-pub fn opt_time(t: &Option<DateTime<Utc>>) -> String {
+pub(crate) fn opt_time(t: &Option<DateTime<Utc>>) -> String {
     t.as_ref().map(time).unwrap_or_else(|| "-".into())
 }
 
-pub fn or_dash<T: ToString>(v: &Option<T>) -> String {
+pub(crate) fn or_dash<T: ToString>(v: &Option<T>) -> String {
     v.as_ref()
         .map(|v| v.to_string())
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn tags(tags: &std::collections::BTreeMap<String, String>) -> String {
+pub(crate) fn tags(tags: &std::collections::BTreeMap<String, String>) -> String {
     if tags.is_empty() {
         return "-".into();
     }
@@ -188,7 +188,7 @@ pub fn tags(tags: &std::collections::BTreeMap<String, String>) -> String {
 }
 
 /// Tells a table reader how to fetch the next page; on stderr so stdout stays the table.
-pub fn next_page_hint(next_token: &Option<String>) {
+pub(crate) fn next_page_hint(next_token: &Option<String>) {
     if let Some(t) = next_token {
         eprintln!("(more results: pass --next-token {t}, or --all)");
     }

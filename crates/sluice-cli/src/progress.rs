@@ -24,7 +24,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// How to poll.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// How often to poll the operation.
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -35,7 +35,7 @@ pub struct Timing {
 
 /// `--wait` and its timing, for every command that starts an operation.
 #[derive(Debug, Clone, clap::Args)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     /// Follow the operation until it ends; exit non-zero if it fails. With -o json|yaml, print
     /// the operation's final document (progress goes to stderr).
     #[arg(long)]
@@ -277,7 +277,7 @@ async fn poll_until_done(
 
 /// Follows operation `id` to its end. Prints the final operation for `-o json|yaml`; fails with
 /// [`CliError::OperationFailed`] when it ends UPDATE_FAILED.
-pub async fn follow(
+pub(crate) async fn follow(
     client: &Client,
     id: Uuid,
     timing: &Timing,

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
-pub struct ParseError {
+pub(crate) struct ParseError {
     pub line: usize,
     pub message: String,
 }
 
 /// Parses properties text; a key given twice keeps its last value, as Java does.
-pub fn parse(text: &str) -> Result<BTreeMap<String, String>, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, ParseError> {
     let mut out = BTreeMap::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;

@@ -11,7 +11,7 @@ use crate::output::{self, Format};
 use crate::{parse_pair, show};
 
 #[derive(Debug, Subcommand)]
-pub enum TagsCmd {
+pub(crate) enum TagsCmd {
     /// Show the tags of a resource.
     #[command(visible_alias = "ls")]
     List {
@@ -39,7 +39,7 @@ pub enum TagsCmd {
 /// Exactly one resource, by name or id.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
-pub struct Target {
+pub(crate) struct Target {
     /// A cluster's name or id.
     #[arg(long)]
     cluster: Option<String>,
@@ -72,7 +72,7 @@ fn print_tags(l: &TagList) {
     output::print_table(&t);
 }
 
-pub async fn run(cmd: TagsCmd, client: &Client, format: Format) -> Result<(), CliError> {
+pub(crate) async fn run(cmd: TagsCmd, client: &Client, format: Format) -> Result<(), CliError> {
     let resp: Resp<TagList> = match cmd {
         TagsCmd::List { target } => client.get(&target.path(client).await?).await?,
         TagsCmd::Add { target, tags } => {

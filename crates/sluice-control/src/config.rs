@@ -12,7 +12,7 @@ use sluice_model::Role;
 /// Sluice control plane: the REST API for Kafka clusters.
 #[derive(Debug, Parser)]
 #[command(name = "sluice-control", version)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SLUICE_LOG_JSON", global = true)]
     pub log_json: bool,
@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve the API against an existing database (production).
     Serve(ServeArgs),
     /// Run everything on this machine with embedded defaults: a private Postgres when
@@ -36,7 +36,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DbArgs {
+pub(crate) struct DbArgs {
     /// Postgres URL, for example postgres://user:pass@host:5432/sluice.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -46,7 +46,7 @@ pub struct DbArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct AuthArgs {
+pub(crate) struct AuthArgs {
     /// Shared HS256 secret (at least 32 bytes). Prefer --jwt-secret-file in production.
     #[arg(long, env = "SLUICE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -75,7 +75,7 @@ pub struct AuthArgs {
 
 impl AuthArgs {
     /// The HS secret from the flag or its file, if either is given.
-    pub fn hs_secret(&self) -> anyhow::Result<Option<Vec<u8>>> {
+    pub(crate) fn hs_secret(&self) -> anyhow::Result<Option<Vec<u8>>> {
         if let Some(s) = &self.jwt_secret {
             return Ok(Some(s.clone().into_bytes()));
         }
@@ -89,7 +89,7 @@ impl AuthArgs {
     }
 
     /// The authenticator's configuration, reading the key files named.
-    pub fn config(&self, hs_secret: Option<Vec<u8>>) -> anyhow::Result<AuthConfig> {
+    pub(crate) fn config(&self, hs_secret: Option<Vec<u8>>) -> anyhow::Result<AuthConfig> {
         let public_key_pems = self
             .jwt_public_key_file
             .iter()
@@ -113,7 +113,7 @@ impl AuthArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address the API listens on.
     #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -127,7 +127,7 @@ pub struct ServeArgs {
 
 /// Where brokers run and how the reconciler drives them.
 #[derive(Debug, Clone, Args)]
-pub struct RuntimeArgs {
+pub(crate) struct RuntimeArgs {
     /// Run no reconciler (API only; clusters stay in their states).
     #[arg(long, env = "SLUICE_NO_RECONCILER")]
     pub no_reconciler: bool,
@@ -175,13 +175,13 @@ pub struct RuntimeArgs {
 
 /// Where brokers run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RuntimeKind {
+pub(crate) enum RuntimeKind {
     Local,
     Kubernetes,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DevArgs {
+pub(crate) struct DevArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
     /// Where dev keeps its Postgres data, signing key and broker data between runs.
@@ -195,7 +195,7 @@ pub struct DevArgs {
 
 /// A role given on the command line.
 #[derive(Debug, Clone)]
-pub struct RoleArg(pub Role);
+pub(crate) struct RoleArg(pub Role);
 
 impl std::str::FromStr for RoleArg {
     type Err = String;
@@ -208,7 +208,7 @@ impl std::str::FromStr for RoleArg {
 
 /// A duration such as 90s, 15m, 1h or 7d.
 #[derive(Debug, Clone)]
-pub struct Ttl(pub Duration);
+pub(crate) struct Ttl(pub Duration);
 
 impl std::str::FromStr for Ttl {
     type Err = String;
@@ -232,7 +232,7 @@ impl std::str::FromStr for Ttl {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// The tenant the token acts in.
     #[arg(long)]
     pub tenant: String,

@@ -14,11 +14,11 @@ use anyhow::{bail, Context};
 use tokio::process::Command;
 
 /// Where root's private Postgres servers live, one directory per state directory.
-pub const ROOT_DATA_HOME: &str = "/var/lib/sluice/dev-postgres";
+pub(crate) const ROOT_DATA_HOME: &str = "/var/lib/sluice/dev-postgres";
 
 /// A Postgres server this process found running in its directory or started there.
 #[derive(Debug)]
-pub struct EmbeddedPostgres {
+pub(crate) struct EmbeddedPostgres {
     bin: PathBuf,
     /// The server's own directory: data, socket, log; reachable by the user it runs as.
     home: PathBuf,
@@ -33,7 +33,7 @@ const DATABASE: &str = "sluice";
 impl EmbeddedPostgres {
     /// Initialises the server kept for `dir` if it is new, starts it unless it already runs,
     /// and makes sure the `sluice` database exists.
-    pub async fn start(dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
+    pub(crate) async fn start(dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
         let bin = find_bin_dir()?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let dir = dir.canonicalize()?;
@@ -127,12 +127,12 @@ impl EmbeddedPostgres {
     }
 
     /// The URL of the `sluice` database.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{DATABASE}", self.port)
     }
 
     /// The server's data directory.
-    pub fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> &Path {
         &self.data
     }
 
@@ -141,7 +141,7 @@ impl EmbeddedPostgres {
     }
 
     /// Stops the server if this process started it; one that was already running is left so.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         if !self.started_here {
             return;
         }

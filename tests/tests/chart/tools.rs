@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ sits in the repository root")
         .to_path_buf()
 }
 
-pub fn chart_dir() -> PathBuf {
+pub(crate) fn chart_dir() -> PathBuf {
     repo_root().join("charts/sluice")
 }
 
@@ -36,7 +36,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The tool, from the test environment's cache first, then PATH. `None` means "skip this test";
 /// under CI there is no `None`: a missing tool panics.
-pub fn find(name: &str) -> Option<PathBuf> {
+pub(crate) fn find(name: &str) -> Option<PathBuf> {
     let cached = match name {
         "helm" | "kubectl" => Some(cache().join("helm").join(name)),
         "kube-apiserver" | "kube-controller-manager" => {
@@ -55,13 +55,13 @@ pub fn find(name: &str) -> Option<PathBuf> {
 }
 
 /// Every tool in `names`, or `None` (skip) if any is missing.
-pub fn find_all<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
+pub(crate) fn find_all<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
     let found: Vec<PathBuf> = names.iter().filter_map(|n| find(n)).collect();
     found.try_into().ok()
 }
 
 /// Runs the command with `stdin` piped in, and returns its output whatever the exit status.
-pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+pub(crate) fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     use std::io::Write;
     let mut child = cmd
         .stdin(if stdin.is_some() {
@@ -83,7 +83,7 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
 }
 
 /// Runs the command and returns its stdout, panicking with its stderr if it fails.
-pub fn ok(cmd: &mut Command, stdin: Option<&[u8]>) -> String {
+pub(crate) fn ok(cmd: &mut Command, stdin: Option<&[u8]>) -> String {
     let out = run(cmd, stdin);
     assert!(
         out.status.success(),
@@ -96,7 +96,7 @@ pub fn ok(cmd: &mut Command, stdin: Option<&[u8]>) -> String {
 }
 
 /// The YAML documents of a multi-document stream, as JSON values (empty documents dropped).
-pub fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
+pub(crate) fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
     use serde::Deserialize;
     serde_norway::Deserializer::from_str(text)
         .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
@@ -106,13 +106,13 @@ pub fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
 
 /// etcd + kube-apiserver + kube-controller-manager started by `.ci/k8s-testenv.sh start` in a
 /// temporary directory, stopped when dropped (also when the test panics).
-pub struct Apiserver {
+pub(crate) struct Apiserver {
     dir: tempfile::TempDir,
 }
 
 impl Apiserver {
     /// Starts one; `prefix` names its temporary directory.
-    pub fn start(prefix: &str) -> Apiserver {
+    pub(crate) fn start(prefix: &str) -> Apiserver {
         let dir = tempfile::Builder::new()
             .prefix(prefix)
             .tempdir()
@@ -128,7 +128,7 @@ impl Apiserver {
         server
     }
 
-    pub fn kubeconfig(&self) -> PathBuf {
+    pub(crate) fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
     }
 }

@@ -13,7 +13,7 @@ use crate::progress::{self, WaitArgs};
 
 /// What every update takes besides its own setting.
 #[derive(Debug, Args)]
-pub struct UpdateArgs {
+pub(crate) struct UpdateArgs {
     /// Send this `current_version` as is: no read first, no retry on a version conflict (exit 6).
     /// Without it the CLI reads the cluster's version and retries once on a conflict.
     #[arg(long, value_name = "VERSION")]
@@ -23,7 +23,7 @@ pub struct UpdateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SizeArgs {
+pub(crate) struct SizeArgs {
     /// A named broker size, such as kafka.m5.large.
     #[arg(long, conflicts_with_all = ["cpu_millis", "memory_mib"])]
     pub broker_type: Option<String>,
@@ -36,7 +36,7 @@ pub struct SizeArgs {
 }
 
 impl SizeArgs {
-    pub fn resources(&self) -> Option<BrokerResources> {
+    pub(crate) fn resources(&self) -> Option<BrokerResources> {
         match (self.cpu_millis, self.memory_mib) {
             (Some(cpu_millis), Some(memory_mib)) => Some(BrokerResources {
                 cpu_millis,
@@ -48,7 +48,7 @@ impl SizeArgs {
 }
 
 /// Shows an accepted change and, with `--wait`, follows its operation.
-pub async fn accepted(
+pub(super) async fn accepted(
     client: &Client,
     resp: Resp<ClusterOperation>,
     wait: &WaitArgs,
@@ -83,7 +83,7 @@ pub async fn accepted(
 
 /// Sends an update with the cluster's `current_version`: read first and retried once on a
 /// conflict, unless `--if-version` pins it.
-pub async fn change<B: Serialize>(
+pub(super) async fn change<B: Serialize>(
     client: &Client,
     cluster: &str,
     suffix: &str,

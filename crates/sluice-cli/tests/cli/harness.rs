@@ -16,17 +16,17 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-pub const SECRET: &[u8] = b"sluice-cli-tests-secret-at-least-32-bytes";
-pub const ISSUER: &str = "sluice-test";
-pub const AUDIENCE: &str = "sluice";
+pub(crate) const SECRET: &[u8] = b"sluice-cli-tests-secret-at-least-32-bytes";
+pub(crate) const ISSUER: &str = "sluice-test";
+pub(crate) const AUDIENCE: &str = "sluice";
 /// Generous: the machine is shared with other builds.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
-pub fn bin() -> &'static str {
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sluice")
 }
 
-pub fn mint(secret: &[u8], roles: &[Role], tenant: &str) -> String {
+pub(crate) fn mint(secret: &[u8], roles: &[Role], tenant: &str) -> String {
     let req = TokenRequest {
         subject: "tester",
         tenant,
@@ -38,18 +38,18 @@ pub fn mint(secret: &[u8], roles: &[Role], tenant: &str) -> String {
     sluice_api::mint_hs256(secret, &req).expect("mint")
 }
 
-pub struct Out {
+pub(crate) struct Out {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Out {
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         self.status.code().unwrap_or(-1)
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         assert_eq!(
             self.code(),
             0,
@@ -61,7 +61,7 @@ impl Out {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 
-    pub fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(
             self.code(),
             0,
@@ -73,7 +73,7 @@ impl Out {
     }
 }
 
-pub struct Env {
+pub(crate) struct Env {
     pub endpoint: String,
     pub token: String,
     pub store: Store,
@@ -83,12 +83,12 @@ pub struct Env {
 }
 
 impl Env {
-    pub async fn start(pool: PgPool) -> Env {
+    pub(crate) async fn start(pool: PgPool) -> Env {
         Self::start_with(pool, |router, _| router).await
     }
 
     /// Like [`Env::start`], with the API's router wrapped by `wrap` (which gets the Store too).
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         pool: PgPool,
         wrap: impl FnOnce(axum::Router, Store) -> axum::Router,
     ) -> Env {
@@ -120,12 +120,12 @@ impl Env {
         }
     }
 
-    pub fn config_home(&self) -> PathBuf {
+    pub(crate) fn config_home(&self) -> PathBuf {
         self.home.path().join("xdg")
     }
 
     /// The binary with a clean environment: only this API, this token and the private HOME.
-    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(bin());
         c.args(args)
             .env_clear()
@@ -139,7 +139,7 @@ impl Env {
         c
     }
 
-    pub async fn output(mut c: tokio::process::Command) -> Out {
+    pub(crate) async fn output(mut c: tokio::process::Command) -> Out {
         let out = tokio::time::timeout(DEADLINE, c.output())
             .await
             .expect("sluice hung")
@@ -151,12 +151,12 @@ impl Env {
         }
     }
 
-    pub async fn run(&self, args: &[&str]) -> Out {
+    pub(crate) async fn run(&self, args: &[&str]) -> Out {
         Self::output(self.command(args)).await
     }
 
     /// The API's own answer as text, byte for byte.
-    pub async fn api_text(&self, path: &str) -> String {
+    pub(crate) async fn api_text(&self, path: &str) -> String {
         let r = self
             .http
             .get(format!("{}{path}", self.endpoint))
@@ -169,7 +169,7 @@ impl Env {
     }
 
     /// The API's own answer, for comparing with what the CLI printed.
-    pub async fn api(&self, path: &str) -> Value {
+    pub(crate) async fn api(&self, path: &str) -> Value {
         let r = self
             .http
             .get(format!("{}{path}", self.endpoint))
@@ -182,7 +182,7 @@ impl Env {
     }
 
     /// Creates a cluster through the CLI and makes it ACTIVE, as the reconciler would.
-    pub async fn active_cluster(&self, name: &str) -> Cluster {
+    pub(crate) async fn active_cluster(&self, name: &str) -> Cluster {
         let out = self
             .run(&[
                 "-o",
@@ -206,7 +206,7 @@ impl Env {
     }
 }
 
-pub fn step(name: &str, status: StepStatus, broker: u32) -> OperationStep {
+pub(crate) fn step(name: &str, status: StepStatus, broker: u32) -> OperationStep {
     let now = chrono::Utc::now();
     OperationStep {
         name: name.into(),
@@ -219,14 +219,14 @@ pub fn step(name: &str, status: StepStatus, broker: u32) -> OperationStep {
 }
 
 /// A running `sluice`, its stdout read line by line as it comes.
-pub struct Live {
+pub(crate) struct Live {
     pub child: tokio::process::Child,
     lines: mpsc::UnboundedReceiver<String>,
     pub seen: Vec<String>,
 }
 
 impl Live {
-    pub fn spawn(mut c: tokio::process::Command) -> Live {
+    pub(crate) fn spawn(mut c: tokio::process::Command) -> Live {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn sluice");
         let (tx, rx) = mpsc::unbounded_channel();
@@ -247,7 +247,7 @@ impl Live {
     }
 
     /// Waits for a line containing `needle`, returning it.
-    pub async fn expect_line(&mut self, needle: &str) -> String {
+    pub(crate) async fn expect_line(&mut self, needle: &str) -> String {
         let end = Instant::now() + DEADLINE;
         loop {
             if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
@@ -262,7 +262,7 @@ impl Live {
     }
 
     /// Waits for the process to end; answers its exit code, the rest of stdout, and stderr.
-    pub async fn finish(mut self) -> (i32, String, String) {
+    pub(crate) async fn finish(mut self) -> (i32, String, String) {
         let mut stderr = self.child.stderr.take().expect("stderr");
         let status = tokio::time::timeout(DEADLINE, self.child.wait())
             .await
@@ -280,7 +280,7 @@ impl Live {
 }
 
 /// The id in a line such as "Operation <uuid> REBOOT_BROKER is PENDING.".
-pub fn uuid_in(line: &str) -> Uuid {
+pub(crate) fn uuid_in(line: &str) -> Uuid {
     line.split_whitespace()
         .find_map(|w| {
             Uuid::parse_str(w.trim_matches(|c: char| !c.is_ascii_hexdigit() && c != '-')).ok()
@@ -288,7 +288,7 @@ pub fn uuid_in(line: &str) -> Uuid {
         .unwrap_or_else(|| panic!("no uuid in {line:?}"))
 }
 
-pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write");
     p

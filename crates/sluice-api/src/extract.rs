@@ -82,6 +82,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Path parameters, rejected as `invalid-path` when they do not decode.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::InvalidPath(e.body_text()))
+    }
+}
+
 /// Parses a resource id from the path. Anything that is not a UUID cannot name a resource, so it
 /// answers as not found.
 pub fn parse_id(raw: &str, resource: Resource) -> Result<Uuid, ApiError> {

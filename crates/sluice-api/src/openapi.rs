@@ -94,8 +94,25 @@ fn build() -> Value {
             }
         }
     }
+    bound_int64(&mut doc);
     add_links(&mut doc);
     doc
+}
+
+/// An `i64` takes any whole number in its range, and no other: say so where nothing narrower
+/// was said (`current_version`, revisions), so that a client (or a fuzzer) knows the range.
+fn bound_int64(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("int64") {
+                map.entry("minimum").or_insert(json!(i64::MIN));
+                map.entry("maximum").or_insert(json!(i64::MAX));
+            }
+            map.values_mut().for_each(bound_int64);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_int64),
+        _ => {}
+    }
 }
 
 fn merge(target: &mut Value, keywords: Value) {

@@ -11,9 +11,9 @@ use crate::Violations;
 pub const MAX_TAGS: usize = 50;
 /// Keys with this prefix are reserved for Sluice itself.
 pub const RESERVED_TAG_PREFIX: &str = "sluice:";
-/// The characters of a tag key (Unicode letters, marks and numbers, space, `_ . : / = + - @`);
-/// [`validate_tag_key`] matches keys against this very pattern.
-pub const TAG_KEY_PATTERN: &str = r"^[\p{L}\p{M}\p{N} _.:/=+@-]+$";
+/// The characters of a tag key (Unicode letters and numbers, space, `_ . : / = + - @`, as AWS
+/// tags allow); [`validate_tag_key`] matches keys against this very pattern.
+pub const TAG_KEY_PATTERN: &str = r"^[\p{L}\p{N} _.:/=+@-]+$";
 /// The longest tag key, in characters.
 pub const TAG_KEY_MAX_CHARS: usize = 128;
 /// The longest tag value, in characters.

@@ -82,6 +82,7 @@ pub fn server_properties() -> Value {
         .collect();
     json!({
         "type": "object",
+        "description": "Broker settings, each from the catalogue (`GET /v1/configurations/catalogue`), as a JSON value of its type or its text. One rule JSON Schema cannot state: `group.min.session.timeout.ms` must not exceed `group.max.session.timeout.ms` (else 422 `validation-failed`).",
         "minProperties": 1,
         "properties": properties,
         "additionalProperties": false

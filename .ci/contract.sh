@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The API contract test: schemathesis, driven by the committed openapi/sluice.json, against a
 # running server, as an outside client. Every response must match its documented status, content
-# type, headers and schema, and no schema-valid request may be refused (400/413/415/422).
+# type, headers and schema; no schema-valid request may be refused (400/413/415/422), and no
+# schema-invalid one accepted (negative_data_rejection): the document is exact both ways.
 #
 # Usage: .ci/contract.sh BASE_URL TOKEN   (TOKEN: an admin bearer token for BASE_URL)
 # Run by crates/sluice-control/tests/contract.rs, which starts the server on a fresh database.
@@ -30,7 +31,7 @@ cd "$work"
 # stateful one following the document's links from create answers to the routes taking ids.
 exec "$venv/bin/st" run "$root/openapi/sluice.json" \
   --url "$url" -H "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance,response_headers_conformance \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance,negative_data_rejection,response_headers_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --seed "${SLUICE_CONTRACT_SEED:-12}" --max-examples "${SLUICE_CONTRACT_EXAMPLES:-50}" \
   --workers 1 --generation-database none --no-color

@@ -28,7 +28,11 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
     post, path = "/v1/clusters", tag = "clusters", operation_id = "createCluster",
     request_body = CreateClusterRequest,
     responses(
-        (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation),
+        (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation,
+            headers(
+                ("location" = String, description = "The new cluster's URL, `/v1/clusters/{id}`"),
+                ("idempotent-replayed" = String, description = "`true` when the answer replays an earlier create with the same `client_request_token`"),
+            )),
         AuthErrors,
         (status = 400, description = "`malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found` or `revision-not-found`: the configuration named does not exist", body = Problem, content_type = "application/problem+json"),

@@ -267,7 +267,7 @@ pub fn max_results() -> Value {
     range(1, MAX_PAGE.into())
 }
 
-/// Broker sizes: a named type xor explicit resources (both `null` or absent is the default type).
+/// The named broker types, or `null` (explicit resources, or the default type).
 fn broker_type_names() -> Vec<Value> {
     BROKER_TYPES
         .iter()
@@ -276,6 +276,7 @@ fn broker_type_names() -> Vec<Value> {
         .collect()
 }
 
+/// `field` is present and not `null` (a `null` optional field counts as absent to the parsers).
 fn given(field: &str, ty: &str) -> Value {
     json!({"required": [field], "properties": {field: {"type": ty}}})
 }

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 400 `invalid-query`: the query string does not parse.
     #[error("{0}")]
     InvalidQuery(String),
+    /// 400 `invalid-path`: a path parameter does not decode (for example bad percent-encoding).
+    #[error("{0}")]
+    InvalidPath(String),
     /// 413 `payload-too-large`.
     #[error("the body exceeds {0} bytes")]
     PayloadTooLarge(usize),
@@ -41,6 +44,11 @@ pub enum ApiError {
     /// 422 `validation-failed`, with per-field errors.
     #[error("the request is invalid")]
     Validation(Vec<FieldError>),
+    /// 409 `invalid-change`, with per-field errors: the request is valid but conflicts with the
+    /// resource as it stands (the same broker count again, a downgrade, a storage shrink, a
+    /// configuration that excludes the cluster's Kafka version, more tags than a resource holds).
+    #[error("the change does not apply to the resource as it stands")]
+    InvalidChange(Vec<FieldError>),
     /// 409 `version-conflict`: `current_version` is stale.
     #[error("the cluster is at version {0}")]
     VersionConflict(i64),
@@ -77,6 +85,7 @@ impl From<StoreError> for ApiError {
             StoreError::TokenReused => ApiError::TokenReused,
             StoreError::ConfigurationInUse => ApiError::ConfigurationInUse,
             StoreError::Validation(errors) => ApiError::Validation(errors),
+            StoreError::InvalidChange(errors) => ApiError::InvalidChange(errors),
             e if e.is_unavailable() => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }
@@ -108,6 +117,7 @@ impl ApiError {
             ),
             ApiError::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
             ApiError::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-query", "Invalid query string"),
+            ApiError::InvalidPath(_) => (S::BAD_REQUEST, "invalid-path", "Invalid path parameter"),
             ApiError::PayloadTooLarge(_) => (
                 S::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -123,6 +133,7 @@ impl ApiError {
                 "validation-failed",
                 "Validation failed",
             ),
+            ApiError::InvalidChange(_) => (S::CONFLICT, "invalid-change", "Invalid change"),
             ApiError::VersionConflict(_) => (S::CONFLICT, "version-conflict", "Version conflict"),
             ApiError::InvalidState(_) => (S::CONFLICT, "invalid-state", "Invalid state"),
             ApiError::ClusterNotReady(_) => (S::CONFLICT, "cluster-not-ready", "Cluster not ready"),
@@ -156,7 +167,7 @@ impl ApiError {
                 "the cluster is FAILED; it can only be deleted".into()
             }
             ApiError::InvalidState(s) => format!("the cluster is {s}; this change needs it ACTIVE"),
-            ApiError::Validation(errors) => errors
+            ApiError::Validation(errors) | ApiError::InvalidChange(errors) => errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect::<Vec<_>>()
@@ -180,7 +191,7 @@ impl ApiError {
             code: code.into(),
             request_id: request_id::current(),
             errors: match self {
-                ApiError::Validation(e) => e.clone(),
+                ApiError::Validation(e) | ApiError::InvalidChange(e) => e.clone(),
                 _ => Vec::new(),
             },
             current_version: match self {

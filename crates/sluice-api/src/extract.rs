@@ -48,9 +48,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Parses a JSON document, telling syntax errors (400) from shape errors (422, with the field).
+/// Numbers are taken by value, as JSON Schema takes them: `24.0` is the integer 24.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut *de).map_err(|e| {
+    let mut json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    integral_numbers(&mut json);
+    let value = serde_path_to_error::deserialize::<_, T>(json).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_data() {
@@ -63,9 +66,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::MalformedJson(format!("the body is not valid JSON: {inner}"))
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Turns every number written with a zero fraction (`24.0`, `1e3`) into the integer it is.
+fn integral_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+            if f.fract() == 0.0 && (-TWO_63..TWO_63).contains(&f) {
+                *v = Value::from(f as i64);
+            } else if f.fract() == 0.0 && (0.0..2.0 * TWO_63).contains(&f) {
+                *v = Value::from(f as u64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// A query string, rejected as `invalid-query` when it does not parse.
@@ -79,6 +99,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|axum::extract::Query(v)| ApiQuery(v))
             .map_err(|e| ApiError::InvalidQuery(e.body_text()))
+    }
+}
+
+/// Path parameters, rejected as `invalid-path` when they do not decode.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::InvalidPath(e.body_text()))
     }
 }
 
@@ -130,6 +165,14 @@ mod tests {
             Err(ApiError::Validation(e)) => assert!(e[0].message.contains("extra"), "{e:?}"),
             other => panic!("{other:?}"),
         }
+        match parse_json::<Body>(br#"{"n": 24.0, "inner": {"m": 1e3}}"#) {
+            Ok(b) => assert_eq!((b.n, b.inner.map(|i| i.m)), (24, Some(1000))),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Body>(br#"{"n": 24.5}"#),
+            Err(ApiError::Validation(_))
+        ));
         match parse_json::<Body>(b"[]") {
             Err(ApiError::Validation(e)) => assert_eq!(e[0].field, "body"),
             other => panic!("{other:?}"),

@@ -13,7 +13,7 @@ mod auth;
 mod error;
 mod extract;
 mod metrics;
-mod openapi;
+pub mod openapi;
 mod render;
 mod request_id;
 pub mod routes;
@@ -133,9 +133,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document as pretty JSON, exactly as committed at `openapi/sluice.json`.
 pub fn openapi_json() -> String {
-    use utoipa::OpenApi;
-    let mut json = ApiDoc::openapi()
-        .to_pretty_json()
+    let mut json = serde_json::to_string_pretty(&openapi::document())
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     json.push('\n');
     json

@@ -3,6 +3,8 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use serde_json::{json, Value};
+
 use crate::routes::{clusters, configurations, operations, system, tags, updates};
 
 struct BearerAuth;
@@ -54,3 +56,172 @@ impl Modify for BearerAuth {
     )
 )]
 pub struct ApiDoc;
+
+/// The document as served and committed: utoipa's, with the constraints of the model's parsers
+/// ([`sluice_model::schema`]) merged into its schemas and parameters, and the links between
+/// operations.
+pub fn document() -> Value {
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(build);
+    DOCUMENT.clone()
+}
+
+fn build() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    for patch in sluice_model::schema::patches() {
+        let mut target = &mut doc["components"]["schemas"][patch.schema];
+        assert!(target.is_object(), "no schema {}", patch.schema);
+        if let Some(field) = patch.field {
+            target = &mut target["properties"][field];
+            assert!(target.is_object(), "no field {}.{field}", patch.schema);
+        }
+        merge(target, patch.keywords);
+    }
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (path, item) in paths.iter_mut() {
+        for (_, op) in item.as_object_mut().expect("path item").iter_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for param in params {
+                let keywords = match param["name"].as_str() {
+                    Some("next_token") => {
+                        sluice_model::schema::next_token(path.ends_with("/revisions"))
+                    }
+                    Some("max_results") => sluice_model::schema::max_results(),
+                    _ => continue,
+                };
+                merge(&mut param["schema"], keywords);
+            }
+        }
+    }
+    bound_int64(&mut doc);
+    add_links(&mut doc);
+    doc
+}
+
+/// An `i64` takes any whole number in its range, and no other: say so where nothing narrower
+/// was said (`current_version`, revisions), so that a client (or a fuzzer) knows the range.
+fn bound_int64(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("int64") {
+                map.entry("minimum").or_insert(json!(i64::MIN));
+                map.entry("maximum").or_insert(json!(i64::MAX));
+            }
+            map.values_mut().for_each(bound_int64);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_int64),
+        _ => {}
+    }
+}
+
+fn merge(target: &mut Value, keywords: Value) {
+    let target = target.as_object_mut().expect("a schema object");
+    for (k, v) in keywords.as_object().expect("keywords").clone() {
+        target.insert(k, v);
+    }
+}
+
+/// A link: its name, the operation it leads to, and that operation's parameters.
+type Link = (&'static str, &'static str, Value);
+
+/// From an operation's answer to the operations that take the ids it carries.
+fn add_links(doc: &mut Value) {
+    let cluster_from = |pointer: &str| {
+        let id = json!({"id": format!("$response.body#{pointer}")});
+        vec![
+            ("GetCluster", "getCluster", id.clone()),
+            ("DeleteCluster", "deleteCluster", id.clone()),
+            ("GetBootstrapBrokers", "getBootstrapBrokers", id.clone()),
+            ("ListNodes", "listNodes", id.clone()),
+            ("ListOperations", "listOperations", id.clone()),
+            ("ListClusterTags", "listClusterTags", id.clone()),
+            ("TagCluster", "tagCluster", id.clone()),
+            ("UntagCluster", "untagCluster", id.clone()),
+            ("UpdateBrokerCount", "updateBrokerCount", id.clone()),
+            ("UpdateStorage", "updateStorage", id.clone()),
+            ("UpdateConfiguration", "updateConfiguration", id.clone()),
+            ("UpdateKafkaVersion", "updateKafkaVersion", id.clone()),
+            ("UpdateBrokerType", "updateBrokerType", id.clone()),
+            ("RebootBroker", "rebootBroker", id),
+        ]
+    };
+    let operation = (
+        "GetOperation",
+        "getOperation",
+        json!({"id": "$response.body#/operation/id"}),
+    );
+    let configuration = |id: &str| {
+        let p = json!({"id": id});
+        vec![
+            ("GetConfiguration", "getConfiguration", p.clone()),
+            ("DeleteConfiguration", "deleteConfiguration", p.clone()),
+            ("CreateRevision", "createRevision", p.clone()),
+            ("ListRevisions", "listRevisions", p.clone()),
+            ("ListConfigurationTags", "listConfigurationTags", p.clone()),
+            ("TagConfiguration", "tagConfiguration", p.clone()),
+            ("UntagConfiguration", "untagConfiguration", p),
+        ]
+    };
+    let mut table: Vec<(&str, &str, Vec<Link>)> = Vec::new();
+    let mut created = cluster_from("/cluster/id");
+    created.push(operation.clone());
+    table.push(("createCluster", "201", created));
+    for update in [
+        "updateBrokerCount",
+        "updateStorage",
+        "updateConfiguration",
+        "updateKafkaVersion",
+        "updateBrokerType",
+        "rebootBroker",
+        "deleteCluster",
+    ] {
+        table.push((
+            update,
+            "202",
+            vec![
+                operation.clone(),
+                (
+                    "GetCluster",
+                    "getCluster",
+                    json!({"id": "$response.body#/cluster/id"}),
+                ),
+            ],
+        ));
+    }
+    let mut config = configuration("$response.body#/id");
+    config.push((
+        "GetRevision",
+        "getRevision",
+        json!({"id": "$response.body#/id", "revision": "$response.body#/latest_revision/revision"}),
+    ));
+    table.push(("createConfiguration", "201", config));
+    let mut revision = configuration("$request.path.id");
+    revision.push((
+        "GetRevision",
+        "getRevision",
+        json!({"id": "$request.path.id", "revision": "$response.body#/revision"}),
+    ));
+    table.push(("createRevision", "201", revision));
+
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (from, status, links) in table {
+        let op = paths
+            .values_mut()
+            .flat_map(|item| item.as_object_mut().expect("path item").values_mut())
+            .find(|op| op["operationId"] == from)
+            .unwrap_or_else(|| panic!("no operation {from}"));
+        let response = &mut op["responses"][status];
+        assert!(response.is_object(), "{from} has no {status}");
+        let links: serde_json::Map<String, Value> = links
+            .into_iter()
+            .map(|(name, target, parameters)| {
+                (
+                    name.to_owned(),
+                    json!({"operationId": target, "parameters": parameters}),
+                )
+            })
+            .collect();
+        response["links"] = Value::Object(links);
+    }
+}

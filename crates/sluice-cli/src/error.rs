@@ -33,7 +33,8 @@ Exit codes:
   3    cannot connect to the API (refused, DNS, TLS, request timed out)
   4    authentication: no token, or a token the API rejects (401) or that lacks a role (403)
   5    not found (404): no such cluster, operation, configuration or revision
-  6    conflict (409): version conflict, invalid state, name taken, configuration in use
+  6    conflict (409): version conflict, invalid state, a change that does not apply to the
+       resource as it stands (each field error is listed), name taken, configuration in use
   7    invalid request (400, 422): the API rejected a field; each field error is listed
   8    timed out waiting for an operation (--timeout); the operation goes on
   130  interrupted while waiting; the operation goes on

@@ -25,7 +25,7 @@
 //! | 3 | cannot connect to the API (refused, DNS, TLS, request timed out) |
 //! | 4 | authentication: no token, or the API answered 401 or 403 |
 //! | 5 | not found (404) |
-//! | 6 | conflict (409): version conflict, invalid state, name taken, configuration in use |
+//! | 6 | conflict (409): version conflict, invalid state, a change that does not apply to the resource as it stands, name taken, configuration in use |
 //! | 7 | invalid request (400, 422), with each field error listed |
 //! | 8 | timed out waiting for an operation (`--timeout`); the operation goes on |
 //! | 130 | interrupted while waiting; the operation goes on |

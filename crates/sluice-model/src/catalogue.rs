@@ -91,9 +91,18 @@ pub fn setting(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
 
+/// The whitespace a value (and each item of a list) may be surrounded with: ASCII space, tab,
+/// line feed and carriage return. [`SPACE_CLASS`] is the same set as a regex class.
+const SPACE: &[char] = &[' ', '\t', '\n', '\r'];
+pub const SPACE_CLASS: &str = r"[ \t\n\r]";
+
+fn trim(s: &str) -> &str {
+    s.trim_matches(SPACE)
+}
+
 /// Checks `value` against the setting's type and range, returning it in canonical form.
 pub fn validate_value(setting: &Setting, value: &str) -> Result<String, String> {
-    let v = value.trim();
+    let v = trim(value);
     match setting.kind {
         Kind::Boolean => match v.to_ascii_lowercase().as_str() {
             "true" | "false" => Ok(v.to_ascii_lowercase()),
@@ -114,7 +123,7 @@ pub fn validate_value(setting: &Setting, value: &str) -> Result<String, String> 
             .map(|w| (*w).to_owned())
             .ok_or_else(|| format!("must be one of: {}", words.join(", "))),
         Kind::List(words) => {
-            let items: Vec<&str> = v.split(',').map(str::trim).collect();
+            let items: Vec<&str> = v.split(',').map(trim).collect();
             if items.iter().any(|i| i.is_empty()) {
                 return Err(format!(
                     "must be a comma-separated list of: {}",

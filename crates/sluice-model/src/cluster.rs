@@ -88,23 +88,54 @@ pub const DEFAULT_BROKER_TYPE: &str = "kafka.m5.large";
 pub const MAX_BROKERS: u32 = 60;
 pub const MAX_STORAGE_GIB: u32 = 16384;
 pub const MAX_ZONES: u32 = 3;
+/// Bounds of explicit broker resources.
+pub const MIN_CPU_MILLIS: u32 = 500;
+pub const MAX_CPU_MILLIS: u32 = 64_000;
+pub const MIN_MEMORY_MIB: u32 = 1024;
+pub const MAX_MEMORY_MIB: u32 = 262_144;
+/// A create's `client_request_token`: printable ASCII without spaces, at most this long.
+pub const CLIENT_REQUEST_TOKEN_PATTERN: &str = "^[!-~]+$";
+pub const CLIENT_REQUEST_TOKEN_MAX: usize = 64;
 
 /// A validated Kafka version, one of [`KAFKA_VERSIONS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaVersion(&'static str);
 
 impl KafkaVersion {
+    /// Accepts a supported version as people write it: `3.9.0`, `3.9`, `3.9.x`, or `4`, `4.x`,
+    /// `4.0`, `4.0.x` while one release matches. A spelling that matches several releases (`3`,
+    /// `3.x`) is refused naming them. The value is the canonical `major.minor.patch`.
     pub fn parse(s: &str) -> Result<KafkaVersion, String> {
-        KAFKA_VERSIONS
+        match version_candidates(s).as_deref() {
+            Some([one]) => Ok(KafkaVersion(one)),
+            Some(many) if many.len() > 1 => Err(format!(
+                "ambiguous Kafka version '{s}': it matches {}; name one",
+                many.join(", ")
+            )),
+            _ => Err(format!(
+                "unsupported Kafka version; supported: {}",
+                KAFKA_VERSIONS.join(", ")
+            )),
+        }
+    }
+
+    /// Every spelling [`KafkaVersion::parse`] accepts, sorted: the schema's `enum`.
+    pub fn spellings() -> Vec<String> {
+        let mut out: Vec<String> = KAFKA_VERSIONS
             .iter()
-            .find(|v| **v == s)
-            .map(|v| KafkaVersion(v))
-            .ok_or_else(|| {
-                format!(
-                    "unsupported Kafka version; supported: {}",
-                    KAFKA_VERSIONS.join(", ")
-                )
+            .flat_map(|v| {
+                let parts: Vec<&str> = v.split('.').collect();
+                (1..=parts.len()).flat_map(move |n| {
+                    let prefix = parts[..n].join(".");
+                    let wild = (n < parts.len()).then(|| format!("{prefix}.x"));
+                    std::iter::once(prefix).chain(wild)
+                })
             })
+            .filter(|s| version_candidates(s).is_some_and(|c| c.len() == 1))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -118,6 +149,32 @@ impl KafkaVersion {
             .position(|v| *v == self.0)
             .unwrap_or(0)
     }
+}
+
+/// The supported versions a spelling names, or `None` when it is not a version spelling: one to
+/// three dot-separated numbers, the last of fewer than three optionally followed by `.x`.
+fn version_candidates(s: &str) -> Option<Vec<&'static str>> {
+    let mut parts: Vec<&str> = s.split('.').collect();
+    if parts.last() == Some(&"x") && parts.len() > 1 {
+        parts.pop();
+    }
+    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.is_empty() || parts.len() > 3 || !parts.iter().all(numeric) {
+        return None;
+    }
+    if s.ends_with(".x") && parts.len() == 3 {
+        return None;
+    }
+    Some(
+        KAFKA_VERSIONS
+            .iter()
+            .copied()
+            .filter(|v| {
+                let have: Vec<&str> = v.split('.').collect();
+                have.len() >= parts.len() && have[..parts.len()] == parts[..]
+            })
+            .collect(),
+    )
 }
 
 /// A broker count between 1 and [`MAX_BROKERS`].
@@ -161,25 +218,23 @@ impl StorageGib {
 #[serde(deny_unknown_fields)]
 pub struct BrokerResources {
     /// CPU in millicores (1000 = one core), 500 to 64000.
-    #[schema(minimum = 500, maximum = 64000)]
     pub cpu_millis: u32,
     /// Memory in MiB, 1024 to 262144.
-    #[schema(minimum = 1024, maximum = 262144)]
     pub memory_mib: u32,
 }
 
 impl BrokerResources {
     fn validate(&self, field: &str, v: &mut Violations) {
-        if !(500..=64000).contains(&self.cpu_millis) {
+        if !(MIN_CPU_MILLIS..=MAX_CPU_MILLIS).contains(&self.cpu_millis) {
             v.add(
                 format!("{field}.cpu_millis"),
-                "must be between 500 and 64000",
+                format!("must be between {MIN_CPU_MILLIS} and {MAX_CPU_MILLIS}"),
             );
         }
-        if !(1024..=262_144).contains(&self.memory_mib) {
+        if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
             v.add(
                 format!("{field}.memory_mib"),
-                "must be between 1024 and 262144",
+                format!("must be between {MIN_MEMORY_MIB} and {MAX_MEMORY_MIB}"),
             );
         }
     }
@@ -345,10 +400,13 @@ impl CreateClusterRequest {
         }
         let tags = Tags::parse(&self.tags, "tags", &mut v);
         if let Some(t) = &self.client_request_token {
-            if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_graphic()) {
+            if t.is_empty()
+                || t.len() > CLIENT_REQUEST_TOKEN_MAX
+                || !t.chars().all(|c| c.is_ascii_graphic())
+            {
                 v.add(
                     "client_request_token",
-                    "must be 1 to 64 printable ASCII characters",
+                    format!("must be 1 to {CLIENT_REQUEST_TOKEN_MAX} printable ASCII characters"),
                 );
             }
         }
@@ -409,29 +467,78 @@ impl SpecChange {
     }
 }
 
+/// Why a change was refused: the request is wrong in itself, or it conflicts with the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeRefused {
+    /// The request is invalid whatever the cluster (`validation-failed`).
+    Invalid(Vec<FieldError>),
+    /// The request is valid but does not apply to this cluster as it stands (`invalid-change`).
+    Conflict(Vec<FieldError>),
+}
+
+impl SpecChange {
+    /// Checks what can be checked without the cluster: ranges, names and versions.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut v = Violations::new();
+        match self {
+            SpecChange::BrokerCount(n) => {
+                v.check("broker_count", BrokerCount::parse(*n));
+            }
+            SpecChange::Storage(gib) => {
+                v.check("storage_gib", StorageGib::parse(*gib));
+            }
+            SpecChange::Configuration(c) => {
+                if c.revision < 1 {
+                    v.add("configuration.revision", "revision must be at least 1");
+                }
+            }
+            SpecChange::KafkaVersion(target) => {
+                v.check("kafka_version", KafkaVersion::parse(target));
+            }
+            SpecChange::BrokerType {
+                broker_type,
+                broker_resources,
+            } => {
+                if broker_type.is_none() && broker_resources.is_none() {
+                    v.add("broker_type", "give broker_type or broker_resources");
+                } else {
+                    resolve_broker_size(broker_type.as_deref(), broker_resources.as_ref(), &mut v);
+                }
+            }
+            SpecChange::RebootBroker(id) => {
+                if !(1..=MAX_BROKERS).contains(id) {
+                    v.add(
+                        "broker_id",
+                        format!("broker id must be between 1 and {MAX_BROKERS}"),
+                    );
+                }
+            }
+        }
+        v.into_result(|| ())
+    }
+}
+
 impl ClusterSpec {
-    /// The spec after `change`, or why the change is not allowed from this spec. A change that
-    /// would leave the spec as it is, is refused too: it would start an operation that does nothing.
-    pub fn apply(&self, change: &SpecChange) -> Result<ClusterSpec, Vec<FieldError>> {
+    /// The spec after `change`, or why the change is not allowed: invalid in itself
+    /// ([`SpecChange::validate`]), or in conflict with this spec. A change that would leave the
+    /// spec as it is, is a conflict too: it would start an operation that does nothing.
+    pub fn apply(&self, change: &SpecChange) -> Result<ClusterSpec, ChangeRefused> {
+        change.validate().map_err(ChangeRefused::Invalid)?;
         let mut v = Violations::new();
         let mut next = self.clone();
         match change {
             SpecChange::BrokerCount(n) => {
-                if v.check("broker_count", BrokerCount::parse(*n)).is_some() {
-                    check_zone_fit(*n, self.zone_count, "broker_count", &mut v);
-                    if *n == self.broker_count {
-                        v.add(
-                            "broker_count",
-                            format!("the cluster already has {n} brokers"),
-                        );
-                    }
+                check_zone_fit(*n, self.zone_count, "broker_count", &mut v);
+                if *n == self.broker_count {
+                    v.add(
+                        "broker_count",
+                        format!("the cluster already has {n} brokers"),
+                    );
                 }
                 next.broker_count = *n;
             }
             SpecChange::Storage(gib) => {
-                if v.check("storage_gib", StorageGib::parse(*gib)).is_some()
-                    && *gib <= self.storage_gib
-                {
+                if *gib <= self.storage_gib {
                     v.add(
                         "storage_gib",
                         format!(
@@ -443,9 +550,7 @@ impl ClusterSpec {
                 next.storage_gib = *gib;
             }
             SpecChange::Configuration(c) => {
-                if c.revision < 1 {
-                    v.add("configuration.revision", "revision must be at least 1");
-                } else if self.configuration == Some(*c) {
+                if self.configuration == Some(*c) {
                     v.add(
                         "configuration",
                         "the cluster already runs this configuration revision",
@@ -454,31 +559,40 @@ impl ClusterSpec {
                 next.configuration = Some(*c);
             }
             SpecChange::KafkaVersion(target) => {
-                if let Some(to) = v.check("kafka_version", KafkaVersion::parse(target)) {
-                    let from = KafkaVersion::parse(&self.kafka_version).ok();
-                    match from {
-                        Some(f) if f.rank() == to.rank() => v.add(
-                            "kafka_version",
-                            format!("the cluster already runs Kafka {target}"),
+                let to = KafkaVersion::parse(target).map_err(|e| {
+                    ChangeRefused::Invalid(vec![FieldError {
+                        field: "kafka_version".into(),
+                        message: e,
+                    }])
+                })?;
+                let from = KafkaVersion::parse(&self.kafka_version).ok();
+                match from {
+                    Some(f) if f.rank() == to.rank() => v.add(
+                        "kafka_version",
+                        format!("the cluster already runs Kafka {}", to.as_str()),
+                    ),
+                    Some(f) if f.rank() > to.rank() => v.add(
+                        "kafka_version",
+                        format!(
+                            "downgrades are not supported: {} to {}",
+                            f.as_str(),
+                            to.as_str()
                         ),
-                        Some(f) if f.rank() > to.rank() => v.add(
-                            "kafka_version",
-                            format!("downgrades are not supported: {} to {target}", f.as_str()),
-                        ),
-                        _ => {}
-                    }
-                    next.kafka_version = to.as_str().to_owned();
+                    ),
+                    _ => {}
                 }
+                next.kafka_version = to.as_str().to_owned();
             }
             SpecChange::BrokerType {
                 broker_type,
                 broker_resources,
             } => {
-                if broker_type.is_none() && broker_resources.is_none() {
-                    v.add("broker_type", "give broker_type or broker_resources");
-                } else if let Some((t, r)) =
-                    resolve_broker_size(broker_type.as_deref(), broker_resources.as_ref(), &mut v)
-                {
+                let mut invalid = Violations::new();
+                if let Some((t, r)) = resolve_broker_size(
+                    broker_type.as_deref(),
+                    broker_resources.as_ref(),
+                    &mut invalid,
+                ) {
                     if t == self.broker_type && r == self.broker_resources {
                         v.add("broker_type", "the brokers already have this size");
                     }
@@ -487,15 +601,18 @@ impl ClusterSpec {
                 }
             }
             SpecChange::RebootBroker(id) => {
-                if *id < 1 || *id > self.broker_count {
+                if *id > self.broker_count {
                     v.add(
                         "broker_id",
-                        format!("broker id must be between 1 and {}", self.broker_count),
+                        format!(
+                            "broker id must be between 1 and {}, the cluster's broker count",
+                            self.broker_count
+                        ),
                     );
                 }
             }
         }
-        v.into_result(|| next)
+        v.into_result(|| next).map_err(ChangeRefused::Conflict)
     }
 }
 

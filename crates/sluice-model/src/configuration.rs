@@ -37,7 +37,14 @@ impl ServerProperties {
             };
             let text = match value {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
+                // A JSON integer written with a zero fraction (`6.0`) is still an integer, as
+                // JSON Schema's `integer` says.
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                        (f as i64).to_string()
+                    }
+                    _ => n.to_string(),
+                },
                 serde_json::Value::Bool(b) => b.to_string(),
                 _ => {
                     v.add(field, "must be a string, a number or a boolean");
@@ -76,9 +83,20 @@ impl ServerProperties {
     }
 }
 
+/// The longest description of a configuration or revision, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 1024;
+
 fn check_description(d: &Option<String>, v: &mut Violations) {
-    if d.as_ref().is_some_and(|d| d.chars().count() > 1024) {
-        v.add("description", "must be at most 1024 characters");
+    if let Some(Err(e)) = d.as_deref().map(crate::check_text) {
+        v.add("description", e);
+    }
+    if d.as_ref()
+        .is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS)
+    {
+        v.add(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
+        );
     }
 }
 
@@ -90,7 +108,8 @@ pub struct CreateConfigurationRequest {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Kafka versions this configuration may be applied to; empty for any.
+    /// Kafka versions this configuration may be applied to (as `kafka_version` of a create
+    /// accepts them; stored canonical); empty for any.
     #[serde(default)]
     pub kafka_versions: Vec<String>,
     /// Broker settings, each from the catalogue.
@@ -115,15 +134,17 @@ impl CreateConfigurationRequest {
         let mut v = Violations::new();
         let name = v.check("name", ConfigurationName::parse(&self.name));
         check_description(&self.description, &mut v);
+        let mut kafka_versions = Vec::new();
         for (i, k) in self.kafka_versions.iter().enumerate() {
-            v.check(&format!("kafka_versions[{i}]"), KafkaVersion::parse(k));
+            if let Some(k) = v.check(&format!("kafka_versions[{i}]"), KafkaVersion::parse(k)) {
+                kafka_versions.push(k.as_str().to_owned());
+            }
         }
         let props = ServerProperties::parse(&self.server_properties, &mut v);
         let tags = Tags::parse(&self.tags, "tags", &mut v);
         if !v.is_empty() {
             return Err(v.into_errors());
         }
-        let mut kafka_versions = self.kafka_versions.clone();
         kafka_versions.sort();
         kafka_versions.dedup();
         Ok(ValidCreateConfiguration {

@@ -16,7 +16,9 @@ pub mod cluster;
 pub mod configuration;
 pub mod names;
 pub mod operation;
+pub mod paging;
 pub mod problem;
+pub mod schema;
 pub mod tags;
 pub mod validation;
 
@@ -24,9 +26,13 @@ pub use cluster::*;
 pub use configuration::*;
 pub use names::*;
 pub use operation::*;
+pub use paging::*;
 pub use problem::*;
 pub use tags::*;
 pub use validation::*;
+
+#[cfg(test)]
+mod testing;
 
 /// The role a caller holds within its tenant, from least to most privileged.
 #[derive(

@@ -43,17 +43,24 @@ macro_rules! name_type {
     };
 }
 
+/// What [`ClusterName::parse`] and [`ConfigurationName::parse`] accept, besides the length.
+pub const NAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9-]*$";
+/// The longest cluster name.
+pub const CLUSTER_NAME_MAX: usize = 64;
+/// The longest configuration name.
+pub const CONFIGURATION_NAME_MAX: usize = 64;
+
 name_type!(
     /// A cluster's name: unique among a tenant's clusters that are not deleted.
     ClusterName,
     "cluster name",
-    64
+    CLUSTER_NAME_MAX
 );
 name_type!(
     /// A broker configuration's name: unique within a tenant.
     ConfigurationName,
     "configuration name",
-    64
+    CONFIGURATION_NAME_MAX
 );
 
 fn validate_name(s: &str, what: &str, max: usize) -> Result<(), String> {

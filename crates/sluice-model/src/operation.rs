@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ClusterSpec;
@@ -165,17 +165,6 @@ pub struct Operation {
 pub struct OperationList {
     pub operations: Vec<Operation>,
     pub next_token: Option<String>,
-}
-
-/// Query of the operation lists.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// The `next_token` of the previous page.
-    pub next_token: Option<String>,
-    /// Page size, 1–100 (default 10).
-    pub max_results: Option<u32>,
 }
 
 #[cfg(test)]

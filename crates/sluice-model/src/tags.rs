@@ -11,6 +11,13 @@ use crate::Violations;
 pub const MAX_TAGS: usize = 50;
 /// Keys with this prefix are reserved for Sluice itself.
 pub const RESERVED_TAG_PREFIX: &str = "sluice:";
+/// The characters of a tag key (Unicode letters and numbers, space, `_ . : / = + - @`, as AWS
+/// tags allow); [`validate_tag_key`] matches keys against this very pattern.
+pub const TAG_KEY_PATTERN: &str = r"^[\p{L}\p{N} _.:/=+@-]+$";
+/// The longest tag key, in characters.
+pub const TAG_KEY_MAX_CHARS: usize = 128;
+/// The longest tag value, in characters.
+pub const TAG_VALUE_MAX_CHARS: usize = 256;
 
 /// A validated set of tags, ordered by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,10 +39,13 @@ impl Tags {
             if let Err(e) = validate_tag_key(k) {
                 violations.add(format!("{field}.{k}"), e);
             }
-            if v.chars().count() > 256 {
+            if let Err(e) = crate::check_text(v) {
+                violations.add(format!("{field}.{k}"), format!("tag value {e}"));
+            }
+            if v.chars().count() > TAG_VALUE_MAX_CHARS {
                 violations.add(
                     format!("{field}.{k}"),
-                    "tag value must be at most 256 characters",
+                    format!("tag value must be at most {TAG_VALUE_MAX_CHARS} characters"),
                 );
             }
         }
@@ -70,17 +80,18 @@ impl Tags {
     }
 }
 
-/// Checks one tag key: 1–128 characters of letters, digits, spaces and `_ . : / = + - @`,
+/// Checks one tag key: 1–128 characters of [`TAG_KEY_PATTERN`],
 /// and not in the reserved `sluice:` namespace.
 pub fn validate_tag_key(k: &str) -> Result<(), String> {
+    static KEY: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(TAG_KEY_PATTERN).expect("valid pattern"));
     let n = k.chars().count();
-    if n == 0 || n > 128 {
-        return Err("tag key must be 1 to 128 characters".into());
+    if n == 0 || n > TAG_KEY_MAX_CHARS {
+        return Err(format!(
+            "tag key must be 1 to {TAG_KEY_MAX_CHARS} characters"
+        ));
     }
-    if !k
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
-    {
+    if !KEY.is_match(k) {
         return Err("tag key may contain only letters, digits, spaces and _ . : / = + - @".into());
     }
     if k.starts_with(RESERVED_TAG_PREFIX) {

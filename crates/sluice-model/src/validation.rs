@@ -3,6 +3,18 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Free text (tag values, descriptions): anything but NUL, which Postgres cannot store.
+pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
+
+/// Checks free text against [`TEXT_PATTERN`].
+pub fn check_text(s: &str) -> Result<(), String> {
+    if s.contains('\0') {
+        Err("must not contain NUL characters".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {

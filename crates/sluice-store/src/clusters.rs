@@ -1,8 +1,9 @@
 //! Clusters: create, read, list, change (with optimistic concurrency), delete, tags.
 
 use sluice_model::{
-    Cluster, ClusterOperation, ClusterSpec, ClusterState, ConfigurationRef, ErrorInfo, Operation,
-    OperationState, OperationType, SpecChange, StateInfo, Tags, TenantId, ValidCreateCluster,
+    ChangeRefused, Cluster, ClusterOperation, ClusterSpec, ClusterState, ConfigurationRef,
+    ErrorInfo, Operation, OperationState, OperationType, SpecChange, StateInfo, Tags, TenantId,
+    ValidCreateCluster,
 };
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
@@ -216,6 +217,17 @@ impl Store {
         filter: &ClusterFilter,
         page: PageRequest,
     ) -> Result<Page<ClusterStamp>, StoreError> {
+        // No name holds NUL (which Postgres text cannot carry either): such a prefix matches none.
+        if filter
+            .name_prefix
+            .as_deref()
+            .is_some_and(|p| p.contains('\0'))
+        {
+            return Ok(Page {
+                items: Vec::new(),
+                next_token: None,
+            });
+        }
         let rows = bind_list(
             sqlx::query_as::<_, (Uuid, i64)>(&format!("SELECT id, row_version {LIST_WHERE}")),
             tenant,
@@ -294,7 +306,10 @@ impl Store {
                 state: current.state,
             });
         }
-        let next = current.spec.apply(change).map_err(StoreError::Validation)?;
+        let next = current.spec.apply(change).map_err(|e| match e {
+            ChangeRefused::Invalid(errors) => StoreError::Validation(errors),
+            ChangeRefused::Conflict(errors) => StoreError::InvalidChange(errors),
+        })?;
         if let Some(c) = &next.configuration {
             if next.configuration != current.spec.configuration
                 || next.kafka_version != current.spec.kafka_version
@@ -413,7 +428,7 @@ impl Store {
         add: &Tags,
     ) -> Result<Tags, StoreError> {
         self.modify_tags("clusters", Resource::Cluster, tenant, id, |t| {
-            t.merged(add).map_err(|e| StoreError::field("tags", e))
+            t.merged(add).map_err(|e| StoreError::change("tags", e))
         })
         .await
     }
@@ -510,18 +525,19 @@ async fn lock_cluster(tx: &mut Tx<'_>, tenant: &TenantId, id: Uuid) -> Result<Cl
     .try_into()
 }
 
-/// Checks a configuration revision exists in the tenant and allows the Kafka version, and holds
-/// a share lock on it so it cannot be deleted before the transaction commits.
+/// Checks a configuration revision exists in the tenant (404 when it or its configuration does
+/// not) and allows the Kafka version (a conflict when not), and holds a share lock on it so it
+/// cannot be deleted before the transaction commits.
 async fn check_configuration(
     tx: &mut Tx<'_>,
     tenant: &TenantId,
     c: &ConfigurationRef,
     kafka_version: &str,
 ) -> Result<(), StoreError> {
-    let found: Option<(Vec<String>,)> = sqlx::query_as(
-        "SELECT c.kafka_versions FROM configurations c \
-         JOIN configuration_revisions r ON r.configuration_id = c.id \
-         WHERE c.id = $1 AND c.tenant = $2 AND r.revision = $3 FOR KEY SHARE OF c",
+    let found: Option<(Vec<String>, bool)> = sqlx::query_as(
+        "SELECT c.kafka_versions, EXISTS (SELECT 1 FROM configuration_revisions r \
+         WHERE r.configuration_id = c.id AND r.revision = $3) FROM configurations c \
+         WHERE c.id = $1 AND c.tenant = $2 FOR KEY SHARE OF c",
     )
     .bind(c.id)
     .bind(tenant.as_str())
@@ -529,14 +545,12 @@ async fn check_configuration(
     .fetch_optional(&mut **tx)
     .await?;
     match found {
-        None => Err(StoreError::field(
-            "configuration",
-            "no such configuration revision",
-        )),
-        Some((versions,))
+        None => Err(StoreError::NotFound(Resource::Configuration)),
+        Some((_, false)) => Err(StoreError::NotFound(Resource::ConfigurationRevision)),
+        Some((versions, true))
             if !versions.is_empty() && !versions.iter().any(|v| v == kafka_version) =>
         {
-            Err(StoreError::field(
+            Err(StoreError::change(
                 "configuration",
                 format!(
                     "the configuration allows Kafka {} but the cluster runs {kafka_version}",

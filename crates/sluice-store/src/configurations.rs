@@ -7,9 +7,9 @@ use sluice_model::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::paging::{decode_revision, encode_revision};
 use crate::rows::{ConfigurationRow, RevisionRow, CONFIGURATION_COLUMNS};
 use crate::{Page, PageRequest, Resource, Store, StoreError};
+use sluice_model::paging::{decode_revision_token, encode_revision_token};
 
 impl Store {
     /// Creates a configuration with its first revision.
@@ -124,7 +124,10 @@ impl Store {
         max_results: Option<u32>,
     ) -> Result<Page<ConfigurationRevision>, StoreError> {
         let limit = PageRequest::parse(None, max_results)?.limit;
-        let before = next_token.map(decode_revision).transpose()?;
+        let before = next_token
+            .map(decode_revision_token)
+            .transpose()
+            .map_err(|e| StoreError::field("next_token", e))?;
         self.get_configuration(tenant, id).await?;
         let mut rows = sqlx::query_as::<_, RevisionRow>(
             "SELECT revision, description, server_properties, created_at FROM configuration_revisions \
@@ -139,7 +142,7 @@ impl Store {
         rows.truncate(limit as usize);
         let items: Vec<ConfigurationRevision> = rows.into_iter().map(Into::into).collect();
         let next_token = if more {
-            items.last().map(|r| encode_revision(r.revision))
+            items.last().map(|r| encode_revision_token(r.revision))
         } else {
             None
         };
@@ -213,7 +216,7 @@ impl Store {
         add: &Tags,
     ) -> Result<Tags, StoreError> {
         self.modify_tags("configurations", Resource::Configuration, tenant, id, |t| {
-            t.merged(add).map_err(|e| StoreError::field("tags", e))
+            t.merged(add).map_err(|e| StoreError::change("tags", e))
         })
         .await
     }

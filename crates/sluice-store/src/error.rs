@@ -30,9 +30,13 @@ pub enum StoreError {
     /// A configuration is applied to a cluster and cannot be deleted.
     #[error("the configuration is in use by a cluster")]
     ConfigurationInUse,
-    /// The change is invalid against what is stored (for example a revision that does not exist).
+    /// The request is invalid in itself (a bad page token or size).
     #[error("invalid request")]
     Validation(Vec<FieldError>),
+    /// The request is valid but conflicts with what is stored: the same broker count again, a
+    /// downgrade, a configuration that excludes the cluster's Kafka version, too many tags.
+    #[error("the change does not apply to the resource as it stands")]
+    InvalidChange(Vec<FieldError>),
     /// A stored row could not be decoded: a bug or a manual edit.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -55,6 +59,13 @@ impl StoreError {
 
     pub(crate) fn field(field: &str, message: impl Into<String>) -> StoreError {
         StoreError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    pub(crate) fn change(field: &str, message: impl Into<String>) -> StoreError {
+        StoreError::InvalidChange(vec![FieldError {
             field: field.to_owned(),
             message: message.into(),
         }])

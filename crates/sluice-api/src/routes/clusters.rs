@@ -1,6 +1,6 @@
 //! `/v1/clusters`: create, list, describe, delete, bootstrap brokers and nodes.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,8 +13,8 @@ use sluice_store::{ClusterFilter, PageRequest, Resource};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson, ApiQuery};
-use crate::routes::responses::AuthErrors;
+use crate::extract::{parse_id, ApiJson, ApiPath, ApiQuery};
+use crate::routes::responses::{AuthErrors, BodyErrors, ServerErrors};
 use crate::AppState;
 
 /// Header set on a create answered from an earlier request with the same token.
@@ -25,16 +25,21 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// The cluster starts CREATING; the reconciler brings up its brokers and makes it ACTIVE.
 /// With `client_request_token`, a retry with the same body returns the same cluster.
 #[utoipa::path(
-    post, path = "/v1/clusters", tag = "clusters",
+    post, path = "/v1/clusters", tag = "clusters", operation_id = "createCluster",
     request_body = CreateClusterRequest,
     responses(
-        (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation),
+        (status = 201, description = "Created (or replayed: see the `idempotent-replayed` header)", body = ClusterOperation,
+            headers(
+                ("location" = String, description = "The new cluster's URL, `/v1/clusters/{id}`"),
+                ("idempotent-replayed" = String, description = "`true` when the answer replays an earlier create with the same `client_request_token`"),
+            )),
         AuthErrors,
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name-taken` or `client-request-token-reused`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`configuration-not-found` or `revision-not-found`: the configuration named does not exist", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name-taken`, `client-request-token-reused`, or `invalid-change`: the configuration does not allow the Kafka version", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -72,13 +77,14 @@ pub async fn create(
 
 /// List clusters, oldest first, a page at a time.
 #[utoipa::path(
-    get, path = "/v1/clusters", tag = "clusters",
+    get, path = "/v1/clusters", tag = "clusters", operation_id = "listClusters",
     params(ListClustersQuery),
     responses(
         (status = 200, description = "A page of clusters", body = ClusterList),
         AuthErrors,
-        (status = 400, description = "`invalid-query`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`: `next_token` or `max_results` out of the schema", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -130,19 +136,21 @@ fn json_response(body: axum::body::Bytes) -> Response {
 
 /// Describe a cluster.
 #[utoipa::path(
-    get, path = "/v1/clusters/{id}", tag = "clusters",
+    get, path = "/v1/clusters/{id}", tag = "clusters", operation_id = "getCluster",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "The cluster", body = Cluster),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
@@ -161,20 +169,22 @@ pub async fn get(
 ///
 /// Allowed in any state but DELETING; unfinished operations end as superseded.
 #[utoipa::path(
-    delete, path = "/v1/clusters/{id}", tag = "clusters",
+    delete, path = "/v1/clusters/{id}", tag = "clusters", operation_id = "deleteCluster",
     params(("id" = uuid::Uuid, Path, description = "Cluster id"), DeleteClusterQuery),
     responses(
         (status = 202, description = "Deleting", body = ClusterOperation),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`version-conflict` or `invalid-state`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteClusterQuery>,
 ) -> Result<(StatusCode, Json<ClusterOperation>), ApiError> {
     caller.require(Role::Operator)?;
@@ -188,20 +198,22 @@ pub async fn delete(
 
 /// The bootstrap broker string clients connect to.
 #[utoipa::path(
-    get, path = "/v1/clusters/{id}/bootstrap-brokers", tag = "clusters",
+    get, path = "/v1/clusters/{id}/bootstrap-brokers", tag = "clusters", operation_id = "getBootstrapBrokers",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Bootstrap brokers", body = BootstrapBrokers),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`cluster-not-ready`: no broker is running yet", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn bootstrap_brokers(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<BootstrapBrokers>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
@@ -221,19 +233,21 @@ pub async fn bootstrap_brokers(
 
 /// The brokers of a cluster as the runtime reports them.
 #[utoipa::path(
-    get, path = "/v1/clusters/{id}/nodes", tag = "clusters",
+    get, path = "/v1/clusters/{id}/nodes", tag = "clusters", operation_id = "listNodes",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Nodes", body = NodeList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn nodes(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NodeList>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;

@@ -1,30 +1,33 @@
 //! `/v1/configurations`: broker configurations and their revisions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use sluice_model::catalogue::{SettingInfo, SETTINGS};
 use sluice_model::{
     Catalogue, Configuration, ConfigurationList, ConfigurationRevision, CreateConfigurationRequest,
-    CreateRevisionRequest, PageQuery, Problem, RevisionList, Role,
+    CreateRevisionRequest, PageQuery, Problem, RevisionList, RevisionPageQuery, Role,
 };
 use sluice_store::{PageRequest, Resource};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson, ApiQuery};
-use crate::routes::responses::AuthErrors;
+use crate::extract::{parse_id, ApiJson, ApiPath, ApiQuery};
+use crate::routes::responses::{AuthErrors, BodyErrors, InternalError, ServerErrors};
 use crate::AppState;
 
 /// Create a configuration with its first revision.
 #[utoipa::path(
-    post, path = "/v1/configurations", tag = "configurations",
+    post, path = "/v1/configurations", tag = "configurations", operation_id = "createConfiguration",
     request_body = CreateConfigurationRequest,
     responses(
         (status = 201, description = "Created", body = Configuration),
         AuthErrors,
+        (status = 400, description = "`malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name-taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`: unknown or invalid settings", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`: unknown or invalid settings", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -44,12 +47,14 @@ pub async fn create(
 
 /// List configurations, oldest first.
 #[utoipa::path(
-    get, path = "/v1/configurations", tag = "configurations",
+    get, path = "/v1/configurations", tag = "configurations", operation_id = "listConfigurations",
     params(PageQuery),
     responses(
         (status = 200, description = "A page of configurations", body = ConfigurationList),
         AuthErrors,
-        (status = 422, description = "Bad `next_token` or `max_results`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`: `next_token` or `max_results` out of the schema", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -72,8 +77,12 @@ pub async fn list(
 
 /// The broker settings a configuration may carry, with their types and ranges.
 #[utoipa::path(
-    get, path = "/v1/configurations/catalogue", tag = "configurations",
-    responses((status = 200, description = "The catalogue", body = Catalogue), AuthErrors),
+    get, path = "/v1/configurations/catalogue", tag = "configurations", operation_id = "getCatalogue",
+    responses(
+        (status = 200, description = "The catalogue", body = Catalogue),
+        AuthErrors,
+        InternalError,
+    ),
     security(("bearer" = []))
 )]
 pub async fn catalogue(caller: Caller) -> Result<Json<Catalogue>, ApiError> {
@@ -85,19 +94,21 @@ pub async fn catalogue(caller: Caller) -> Result<Json<Catalogue>, ApiError> {
 
 /// Describe a configuration with its latest revision.
 #[utoipa::path(
-    get, path = "/v1/configurations/{id}", tag = "configurations",
+    get, path = "/v1/configurations/{id}", tag = "configurations", operation_id = "getConfiguration",
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 200, description = "The configuration", body = Configuration),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Configuration>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Configuration)?;
@@ -108,20 +119,22 @@ pub async fn get(
 
 /// Delete a configuration that no cluster uses.
 #[utoipa::path(
-    delete, path = "/v1/configurations/{id}", tag = "configurations",
+    delete, path = "/v1/configurations/{id}", tag = "configurations", operation_id = "deleteConfiguration",
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 204, description = "Deleted"),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`configuration-in-use`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
     let id = parse_id(&id, Resource::Configuration)?;
@@ -131,21 +144,24 @@ pub async fn delete(
 
 /// Add a revision: the settings a cluster gets when it applies this revision.
 #[utoipa::path(
-    post, path = "/v1/configurations/{id}/revisions", tag = "configurations",
+    post, path = "/v1/configurations/{id}/revisions", tag = "configurations", operation_id = "createRevision",
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     request_body = CreateRevisionRequest,
     responses(
         (status = 201, description = "Created", body = ConfigurationRevision),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn create_revision(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CreateRevisionRequest>,
 ) -> Result<(StatusCode, Json<ConfigurationRevision>), ApiError> {
     caller.require(Role::Admin)?;
@@ -160,20 +176,23 @@ pub async fn create_revision(
 
 /// List a configuration's revisions, newest first.
 #[utoipa::path(
-    get, path = "/v1/configurations/{id}/revisions", tag = "configurations",
-    params(("id" = uuid::Uuid, Path, description = "Configuration id"), PageQuery),
+    get, path = "/v1/configurations/{id}/revisions", tag = "configurations", operation_id = "listRevisions",
+    params(("id" = uuid::Uuid, Path, description = "Configuration id"), RevisionPageQuery),
     responses(
         (status = 200, description = "A page of revisions", body = RevisionList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`: `next_token` or `max_results` out of the schema", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn list_revisions(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RevisionPageQuery>,
 ) -> Result<Json<RevisionList>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Configuration)?;
@@ -189,19 +208,21 @@ pub async fn list_revisions(
 
 /// Describe one revision.
 #[utoipa::path(
-    get, path = "/v1/configurations/{id}/revisions/{revision}", tag = "configurations",
+    get, path = "/v1/configurations/{id}/revisions/{revision}", tag = "configurations", operation_id = "getRevision",
     params(("id" = uuid::Uuid, Path, description = "Configuration id"), ("revision" = i64, Path, description = "Revision number")),
     responses(
         (status = 200, description = "The revision", body = ConfigurationRevision),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`revision-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn get_revision(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, revision)): Path<(String, String)>,
+    ApiPath((id, revision)): ApiPath<(String, String)>,
 ) -> Result<Json<ConfigurationRevision>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Configuration)?;

@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse};
 use axum::Json;
 use serde::Serialize;
 use sluice_model::Problem;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -19,14 +19,14 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "getHealth", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// The process can serve: the database answers.
 #[utoipa::path(
-    get, path = "/readyz", tag = "system",
+    get, path = "/readyz", tag = "system", operation_id = "getReadiness",
     responses(
         (status = 200, body = Health),
         (status = 503, description = "`service-unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -41,7 +41,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "getMetrics", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
@@ -53,9 +53,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// This API's OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, content_type = "application/json", body = Object)))]
+#[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "getOpenApi", responses((status = 200, content_type = "application/json", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
-    (StatusCode::OK, Json(crate::ApiDoc::openapi()))
+    (StatusCode::OK, Json(crate::openapi::document()))
 }
 
 /// A self-contained page that renders `/openapi.json`; it loads nothing from elsewhere.

@@ -1,6 +1,6 @@
 //! `…/tags` of clusters and configurations: list, add, remove.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use sluice_model::{Problem, Role, TagList, TagResourceRequest, Tags, Violations};
@@ -9,8 +9,8 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson, ApiQuery};
-use crate::routes::responses::AuthErrors;
+use crate::extract::{parse_id, ApiJson, ApiPath, ApiQuery};
+use crate::routes::responses::{AuthErrors, BodyErrors, ServerErrors};
 use crate::AppState;
 
 /// Query of a tag removal.
@@ -43,19 +43,21 @@ fn list_of(tags: Tags) -> Json<TagList> {
 
 /// A cluster's tags.
 #[utoipa::path(
-    get, path = "/v1/clusters/{id}/tags", tag = "tags",
+    get, path = "/v1/clusters/{id}/tags", tag = "tags", operation_id = "listClusterTags",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     responses(
         (status = 200, description = "Tags", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn list_cluster(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Cluster)?;
@@ -65,21 +67,25 @@ pub async fn list_cluster(
 
 /// Add or overwrite tags of a cluster.
 #[utoipa::path(
-    post, path = "/v1/clusters/{id}/tags", tag = "tags",
+    post, path = "/v1/clusters/{id}/tags", tag = "tags", operation_id = "tagCluster",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = TagResourceRequest,
     responses(
         (status = 200, description = "The tags now", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-change`: the cluster would carry more tags than allowed", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn tag_cluster(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TagResourceRequest>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Operator)?;
@@ -92,19 +98,21 @@ pub async fn tag_cluster(
 
 /// Remove tags of a cluster.
 #[utoipa::path(
-    delete, path = "/v1/clusters/{id}/tags", tag = "tags",
+    delete, path = "/v1/clusters/{id}/tags", tag = "tags", operation_id = "untagCluster",
     params(("id" = uuid::Uuid, Path, description = "Cluster id"), UntagQuery),
     responses(
         (status = 200, description = "The tags now", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn untag_cluster(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<UntagQuery>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Operator)?;
@@ -119,19 +127,21 @@ pub async fn untag_cluster(
 
 /// A configuration's tags.
 #[utoipa::path(
-    get, path = "/v1/configurations/{id}/tags", tag = "tags",
+    get, path = "/v1/configurations/{id}/tags", tag = "tags", operation_id = "listConfigurationTags",
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     responses(
         (status = 200, description = "Tags", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn list_configuration(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = parse_id(&id, Resource::Configuration)?;
@@ -141,21 +151,25 @@ pub async fn list_configuration(
 
 /// Add or overwrite tags of a configuration.
 #[utoipa::path(
-    post, path = "/v1/configurations/{id}/tags", tag = "tags",
+    post, path = "/v1/configurations/{id}/tags", tag = "tags", operation_id = "tagConfiguration",
     params(("id" = uuid::Uuid, Path, description = "Configuration id")),
     request_body = TagResourceRequest,
     responses(
         (status = 200, description = "The tags now", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-change`: the configuration would carry more tags than allowed", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn tag_configuration(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TagResourceRequest>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Admin)?;
@@ -171,19 +185,21 @@ pub async fn tag_configuration(
 
 /// Remove tags of a configuration.
 #[utoipa::path(
-    delete, path = "/v1/configurations/{id}/tags", tag = "tags",
+    delete, path = "/v1/configurations/{id}/tags", tag = "tags", operation_id = "untagConfiguration",
     params(("id" = uuid::Uuid, Path, description = "Configuration id"), UntagQuery),
     responses(
         (status = 200, description = "The tags now", body = TagList),
         AuthErrors,
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `invalid-query`: the query string does not parse", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`configuration-not-found`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn untag_configuration(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<UntagQuery>,
 ) -> Result<Json<TagList>, ApiError> {
     caller.require(Role::Admin)?;

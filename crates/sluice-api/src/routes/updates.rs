@@ -1,7 +1,7 @@
 //! `/v1/clusters/{id}/…` updates. Each quotes `current_version`, is accepted only while the
 //! cluster is ACTIVE, and answers 202 with the operation that carries it out.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use sluice_model::{
@@ -13,23 +13,11 @@ use sluice_store::Resource;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{parse_id, ApiJson};
-use crate::routes::responses::AuthErrors;
+use crate::extract::{parse_id, ApiJson, ApiPath};
+use crate::routes::responses::{AuthErrors, BodyErrors, ServerErrors};
 use crate::AppState;
 
 type Accepted = (StatusCode, Json<ClusterOperation>);
-
-/// The conflicts and not-found every update shares; each documents its own 422 beside them.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Only documents responses: the errors themselves are `ApiError`s.
-enum UpdateErrors {
-    /// `cluster-not-found`
-    #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(Problem),
-    /// `version-conflict` (with the current version) or `invalid-state` (with the state)
-    #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(Problem),
-}
 
 async fn apply(
     state: &AppState,
@@ -40,6 +28,7 @@ async fn apply(
 ) -> Result<Accepted, ApiError> {
     caller.require(Role::Operator)?;
     let id = parse_id(id, Resource::Cluster)?;
+    change.validate().map_err(ApiError::Validation)?;
     let out = state
         .store
         .update_cluster(&caller.tenant, id, current_version, &change)
@@ -49,21 +38,25 @@ async fn apply(
 
 /// Grow or shrink the number of brokers.
 #[utoipa::path(
-    put, path = "/v1/clusters/{id}/broker-count", tag = "updates",
+    put, path = "/v1/clusters/{id}/broker-count", tag = "updates", operation_id = "updateBrokerCount",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = UpdateBrokerCountRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: the cluster already has this many brokers, or the count is not a multiple of its zone count", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn broker_count(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateBrokerCountRequest>,
 ) -> Result<Accepted, ApiError> {
     apply(
@@ -78,21 +71,25 @@ pub async fn broker_count(
 
 /// Grow the storage of every broker (storage never shrinks).
 #[utoipa::path(
-    put, path = "/v1/clusters/{id}/storage", tag = "updates",
+    put, path = "/v1/clusters/{id}/storage", tag = "updates", operation_id = "updateStorage",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = UpdateStorageRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`, including a shrink", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: storage only grows", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn storage(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateStorageRequest>,
 ) -> Result<Accepted, ApiError> {
     apply(
@@ -107,21 +104,25 @@ pub async fn storage(
 
 /// Apply a configuration revision to every broker (a rolling restart).
 #[utoipa::path(
-    put, path = "/v1/clusters/{id}/configuration", tag = "updates",
+    put, path = "/v1/clusters/{id}/configuration", tag = "updates", operation_id = "updateConfiguration",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = UpdateConfigurationRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`: no such revision, or it does not allow the cluster's Kafka version", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`, or `configuration-not-found` / `revision-not-found` for the configuration named", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: the cluster already runs this revision, or the configuration does not allow its Kafka version", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn configuration(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateConfigurationRequest>,
 ) -> Result<Accepted, ApiError> {
     apply(
@@ -136,21 +137,25 @@ pub async fn configuration(
 
 /// Upgrade the Kafka version (a rolling restart; downgrades are refused).
 #[utoipa::path(
-    put, path = "/v1/clusters/{id}/version", tag = "updates",
+    put, path = "/v1/clusters/{id}/version", tag = "updates", operation_id = "updateKafkaVersion",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = UpdateKafkaVersionRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: the cluster already runs this version, or it is older", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn kafka_version(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateKafkaVersionRequest>,
 ) -> Result<Accepted, ApiError> {
     apply(
@@ -165,21 +170,25 @@ pub async fn kafka_version(
 
 /// Change the size of every broker (a rolling restart).
 #[utoipa::path(
-    put, path = "/v1/clusters/{id}/broker-type", tag = "updates",
+    put, path = "/v1/clusters/{id}/broker-type", tag = "updates", operation_id = "updateBrokerType",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = UpdateBrokerTypeRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: the brokers already have this size", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn broker_type(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateBrokerTypeRequest>,
 ) -> Result<Accepted, ApiError> {
     let change = SpecChange::BrokerType {
@@ -191,21 +200,25 @@ pub async fn broker_type(
 
 /// Reboot one broker.
 #[utoipa::path(
-    post, path = "/v1/clusters/{id}/reboot-broker", tag = "updates",
+    post, path = "/v1/clusters/{id}/reboot-broker", tag = "updates", operation_id = "rebootBroker",
     params(("id" = uuid::Uuid, Path, description = "Cluster id")),
     request_body = RebootBrokerRequest,
     responses(
         (status = 202, description = "Accepted", body = ClusterOperation),
         AuthErrors,
-        UpdateErrors,
-        (status = 422, description = "`validation-failed`: no such broker", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-path`: a path parameter does not decode; `malformed-json`: the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cluster-not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version-conflict` (with the current version), `invalid-state` (with the state), or `invalid-change`: the cluster has no broker with this id", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "`validation-failed`, with per-field `errors`", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
 pub async fn reboot_broker(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RebootBrokerRequest>,
 ) -> Result<Accepted, ApiError> {
     apply(

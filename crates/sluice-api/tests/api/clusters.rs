@@ -152,8 +152,8 @@ async fn whole_lifecycle(pool: PgPool) {
             json!({"current_version": 2, "storage_gib": 50}),
         )
         .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::CONFLICT,
+        "invalid-change",
     );
     assert_eq!(p["errors"][0]["field"], "storage_gib");
     let (s, _) = app
@@ -620,8 +620,8 @@ async fn tags_on_clusters(pool: PgPool) {
             json!({"tags": many}),
         )
         .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::CONFLICT,
+        "invalid-change",
     );
 }
 
@@ -656,4 +656,77 @@ async fn sql_looking_input_is_stored_verbatim(pool: PgPool) {
     assert_eq!(cfg["description"], nasty.as_str());
     let (_, list) = app.get("/v1/clusters", &t).await;
     assert_eq!(list["clusters"].as_array().unwrap().len(), 1);
+}
+
+/// Kafka versions as people write them: short forms that name one release are stored canonical;
+/// ambiguous ones are refused naming the candidates.
+#[sqlx::test(migrations = "../../migrations")]
+async fn kafka_versions_in_short_forms(pool: PgPool) {
+    let app = TestApp::start(pool).await;
+    let t = app.admin();
+    let create = |name: &str, version: &str| json!({"name": name, "kafka_version": version, "broker_count": 1, "storage_gib": 1});
+    let (s, created) = app.post("/v1/clusters", &t, create("short", "3.9")).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["cluster"]["spec"]["kafka_version"], "3.9.0");
+    let (s, x) = app.post("/v1/clusters", &t, create("wild", "3.8.x")).await;
+    assert_eq!(s, StatusCode::CREATED, "{x}");
+    assert_eq!(x["cluster"]["spec"]["kafka_version"], "3.8.0");
+    let p = assert_problem(
+        &app.post("/v1/clusters", &t, create("vague", "3.x")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation-failed",
+    );
+    let message = p["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ambiguous") && message.contains("3.6.0"),
+        "{p}"
+    );
+    let p = assert_problem(
+        &app.post("/v1/clusters", &t, create("old", "2.8")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation-failed",
+    );
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4.0.0"),
+        "{p}"
+    );
+
+    let id = created["cluster"]["id"].as_str().unwrap().to_owned();
+    app.store
+        .complete_operation(uuid(&created["operation"]["id"]))
+        .await
+        .unwrap();
+    // The same version in another spelling is no change; `4` is the only 4.x.
+    assert_problem(
+        &app.put(
+            &format!("/v1/clusters/{id}/version"),
+            &t,
+            json!({"current_version": 1, "kafka_version": "3.9.x"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid-change",
+    );
+    let (s, up) = app
+        .put(
+            &format!("/v1/clusters/{id}/version"),
+            &t,
+            json!({"current_version": 1, "kafka_version": "4"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{up}");
+    assert_eq!(up["cluster"]["spec"]["kafka_version"], "4.0.0");
+
+    let (s, cfg) = app
+        .post(
+            "/v1/configurations",
+            &t,
+            json!({"name": "v", "kafka_versions": ["3.9", "4.x", "3.9.0"], "server_properties": {"num.partitions": 3}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cfg}");
+    assert_eq!(cfg["kafka_versions"], json!(["3.9.0", "4.0.0"]));
 }

@@ -127,14 +127,22 @@ async fn configurations_revisions_and_use_by_clusters(pool: PgPool) {
     };
     let p = assert_problem(
         &app.post("/v1/clusters", &t, spec(3, "3.7.0")).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::NOT_FOUND,
+        "revision-not-found",
     );
-    assert_eq!(p["errors"][0]["field"], "configuration");
+    assert!(p.get("errors").is_none(), "{p}");
+    // A configuration that does not exist at all.
+    let mut missing = spec(1, "3.7.0");
+    missing["configuration"]["id"] = json!(::uuid::Uuid::now_v7());
+    assert_problem(
+        &app.post("/v1/clusters", &t, missing).await,
+        StatusCode::NOT_FOUND,
+        "configuration-not-found",
+    );
     assert_problem(
         &app.post("/v1/clusters", &t, spec(1, "3.6.0")).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::CONFLICT,
+        "invalid-change",
     );
     let (s, created) = app.post("/v1/clusters", &t, spec(1, "3.7.0")).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
@@ -174,8 +182,8 @@ async fn configurations_revisions_and_use_by_clusters(pool: PgPool) {
             json!({"current_version": 2, "configuration": {"id": id, "revision": 2}}),
         )
         .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::CONFLICT,
+        "invalid-change",
     );
     let p = assert_problem(
         &app.put(
@@ -184,8 +192,8 @@ async fn configurations_revisions_and_use_by_clusters(pool: PgPool) {
             json!({"current_version": 2, "kafka_version": "3.9.0"}),
         )
         .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation-failed",
+        StatusCode::CONFLICT,
+        "invalid-change",
     );
     assert!(
         p["errors"][0]["message"]

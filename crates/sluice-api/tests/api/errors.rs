@@ -155,6 +155,22 @@ async fn client_mistakes_are_4xx_problems(pool: PgPool) {
         StatusCode::NOT_FOUND,
         "operation-not-found",
     );
+    // A path parameter that does not decode (not UTF-8 once percent-decoded).
+    assert_problem(
+        &app.get("/v1/clusters/%FF%FE/tags", &t).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-path",
+    );
+    // Integers written with a zero fraction are integers, as JSON Schema says.
+    let (s, created) = app
+        .post(
+            "/v1/clusters",
+            &t,
+            json!({"name": "floaty", "kafka_version": "3.9", "broker_count": 3.0, "storage_gib": 1e1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["cluster"]["spec"]["storage_gib"], 10);
     assert_problem(
         &app.get("/v1/nothing-here", &t).await,
         StatusCode::NOT_FOUND,

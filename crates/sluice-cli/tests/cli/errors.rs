@@ -148,7 +148,12 @@ async fn failures_have_clear_messages_and_exit_codes(pool: PgPool) {
     let out = env
         .run(&["clusters", "grow-storage", "orders", "--storage-gib", "5"])
         .await;
-    assert_eq!(out.code(), 7, "shrinking is refused: {}", out.stderr);
+    assert_eq!(
+        out.code(),
+        6,
+        "shrinking conflicts with the cluster: {}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains("storage_gib: storage can only grow"),
         "{}",

@@ -97,6 +97,31 @@ fn storage_only_grows() {
     assert!(s.apply(&SpecChange::Storage(MAX_STORAGE_GIB + 1)).is_err());
 }
 
+/// A request wrong in itself is `Invalid` (422); one that does not fit this cluster, `Conflict`.
+#[test]
+fn refusals_tell_invalid_requests_from_conflicts() {
+    let s = spec();
+    let invalid = |c: SpecChange| matches!(s.apply(&c), Err(ChangeRefused::Invalid(_)));
+    let conflict = |c: SpecChange| matches!(s.apply(&c), Err(ChangeRefused::Conflict(_)));
+    assert!(invalid(SpecChange::Storage(MAX_STORAGE_GIB + 1)));
+    assert!(conflict(SpecChange::Storage(50)));
+    assert!(invalid(SpecChange::BrokerCount(0)));
+    assert!(conflict(SpecChange::BrokerCount(s.broker_count)));
+    assert!(invalid(SpecChange::KafkaVersion("3".into())));
+    assert!(conflict(SpecChange::KafkaVersion("3.6".into())));
+    assert!(conflict(SpecChange::KafkaVersion(s.kafka_version.clone())));
+    assert!(invalid(SpecChange::RebootBroker(0)));
+    assert!(invalid(SpecChange::RebootBroker(MAX_BROKERS + 1)));
+    assert!(conflict(SpecChange::RebootBroker(s.broker_count + 1)));
+    let mut zoned = s.clone();
+    zoned.zone_count = 3;
+    zoned.broker_count = 3;
+    assert!(matches!(
+        zoned.apply(&SpecChange::BrokerCount(4)),
+        Err(ChangeRefused::Conflict(_))
+    ));
+}
+
 #[test]
 fn broker_count_grows_and_shrinks_within_limits() {
     let s = spec();

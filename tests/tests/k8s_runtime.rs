@@ -8,7 +8,10 @@
 //! Also: every object it generates validated against the Kubernetes 1.33 schemas with
 //! `kubernetes-validate --strict`, and the readiness probe against a real broker.
 
-#[allow(dead_code, reason = "the chart tests share these helpers; this test uses only some")]
+#[allow(
+    dead_code,
+    reason = "the chart tests share these helpers; this test uses only some"
+)]
 #[path = "chart/tools.rs"]
 mod tools;
 

@@ -49,7 +49,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Parses a JSON document, telling syntax errors (400) from shape errors (422, with the field).
 /// Numbers are taken by value, as JSON Schema takes them: `24.0` is the integer 24.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut json: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
     integral_numbers(&mut json);
@@ -119,7 +119,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 
 /// Parses a resource id from the path. Anything that is not a UUID cannot name a resource, so it
 /// answers as not found.
-pub fn parse_id(raw: &str, resource: Resource) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_id(raw: &str, resource: Resource) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(resource))
 }
 
@@ -129,7 +129,10 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(
+        dead_code,
+        reason = "the fields are only deserialised, to test the errors"
+    )]
     struct Body {
         n: u32,
         inner: Option<Inner>,
@@ -137,7 +140,10 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(
+        dead_code,
+        reason = "the fields are only deserialised, to test the errors"
+    )]
     struct Inner {
         m: u32,
     }

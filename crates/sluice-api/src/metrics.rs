@@ -109,7 +109,7 @@ impl Metrics {
     }
 }
 
-pub async fn middleware(
+pub(crate) async fn middleware(
     State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,

@@ -4,21 +4,21 @@
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// xorshift64*: deterministic, so a failure names its seed.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
@@ -26,25 +26,25 @@ impl Rng {
         }
     }
 
-    pub fn fill(&mut self, bytes: &mut [u8]) {
+    pub(crate) fn fill(&mut self, bytes: &mut [u8]) {
         for b in bytes {
             *b = self.next() as u8;
         }
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
     /// A string of characters of `alphabet`, its length in `len`.
-    pub fn string_of(&mut self, alphabet: &str, len: std::ops::Range<usize>) -> String {
+    pub(crate) fn string_of(&mut self, alphabet: &str, len: std::ops::Range<usize>) -> String {
         let chars: Vec<char> = alphabet.chars().collect();
         let n = len.start + self.below((len.end - len.start) as u64) as usize;
         (0..n).map(|_| *self.pick(&chars)).collect()
     }
 
     /// A string matching `pattern` (repetitions without a bound stop at a few).
-    pub fn matching(&mut self, pattern: &str) -> String {
+    pub(crate) fn matching(&mut self, pattern: &str) -> String {
         let hir = regex_syntax::parse(pattern).expect("valid pattern");
         let mut out = String::new();
         self.generate(&hir, &mut out);
@@ -95,7 +95,7 @@ impl Rng {
 }
 
 /// Whether `s` matches `pattern`, a JSON Schema pattern (unanchored, as JSON Schema says).
-pub fn matches(pattern: &str, s: &str) -> bool {
+pub(crate) fn matches(pattern: &str, s: &str) -> bool {
     regex::Regex::new(pattern)
         .expect("valid pattern")
         .is_match(s)

@@ -562,7 +562,10 @@ async fn check_configuration(
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "one column each of the operations row, bound in one INSERT")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one column each of the operations row, bound in one INSERT"
+)]
 pub(crate) async fn insert_operation(
     tx: &mut Tx<'_>,
     id: Uuid,

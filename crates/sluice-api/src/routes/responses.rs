@@ -4,7 +4,10 @@ use sluice_model::Problem;
 
 /// 401 and 403, which every `/v1` route can answer.
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Only documents responses: the errors themselves are `ApiError`s.
+#[allow(
+    dead_code,
+    reason = "only documents responses: the errors themselves are `ApiError`s"
+)]
 pub enum AuthErrors {
     /// `unauthorized`: no token, or one that fails verification
     #[response(status = 401, content_type = "application/problem+json")]
@@ -16,7 +19,10 @@ pub enum AuthErrors {
 
 /// 500 and 503, which every route that reaches the database can answer.
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "only documents responses: the errors themselves are `ApiError`s"
+)]
 pub enum ServerErrors {
     /// `internal-error`: logged with the request id, which the problem carries
     #[response(status = 500, content_type = "application/problem+json")]
@@ -28,7 +34,10 @@ pub enum ServerErrors {
 
 /// 500 alone, for the routes that do not reach the database.
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "only documents responses: the errors themselves are `ApiError`s"
+)]
 pub enum InternalError {
     /// `internal-error`: logged with the request id, which the problem carries
     #[response(status = 500, content_type = "application/problem+json")]
@@ -37,7 +46,10 @@ pub enum InternalError {
 
 /// 413 and 415, which every route with a body can answer.
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "only documents responses: the errors themselves are `ApiError`s"
+)]
 pub enum BodyErrors {
     /// `payload-too-large`: the body exceeds 64 KiB
     #[response(status = 413, content_type = "application/problem+json")]

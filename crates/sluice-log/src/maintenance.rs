@@ -1,9 +1,22 @@
-//! [`PartitionLog`]: rolling, flushing, retention, truncation and deletion.
+//! [`PartitionLog`]: rolling, flushing, retention, truncation and deletion,
+//! and what retention removed ([`RetentionOutcome`]).
 
 use crate::checkpoint::{self, PartitionCheckpoint};
+use crate::epoch::EpochCache;
 use crate::error::IoContext;
 use crate::segment::Segment;
-use crate::{LogConfig, LogError, PartitionLog, RetentionOutcome};
+use crate::{LogConfig, LogError, PartitionLog};
+
+/// What [`PartitionLog::apply_retention`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionOutcome {
+    /// Segments deleted.
+    pub deleted_segments: usize,
+    /// Bytes of log deleted.
+    pub deleted_bytes: u64,
+    /// Log start offset afterwards.
+    pub log_start_offset: i64,
+}
 
 impl PartitionLog {
     /// Sets the high watermark, clamped to `[log_start_offset, log_end_offset]`.
@@ -169,7 +182,7 @@ impl PartitionLog {
         self.hw = offset;
         self.recovery_point = offset;
         self.cleaner_offset = None;
-        self.epochs = crate::epoch::EpochCache::from_entries(Vec::new());
+        self.epochs = EpochCache::from_entries(Vec::new());
         checkpoint::write_epochs(&self.dir, self.epochs.entries(), true)?;
         if self.config.durable {
             checkpoint::sync_dir(&self.dir).ctx(|| format!("fsync {}", self.dir.display()))?;

@@ -1,9 +1,62 @@
-//! [`PartitionLog`]: reads and timestamp lookups.
+//! [`PartitionLog`]: reads and timestamp lookups, and what a read returns
+//! ([`ReadSlice`], [`FileRegion`]).
 
+use std::fs::File;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::batch::iter_batches;
-use crate::{FileRegion, LogError, PartitionLog, ReadSlice};
+use crate::fsutil::pread_bytes;
+use crate::{LogError, PartitionLog};
+
+/// Whole batches returned by [`PartitionLog::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSlice {
+    /// Concatenated batches, verbatim as stored; empty when nothing to return.
+    pub records: Bytes,
+    /// Offset after the last returned batch (`start_offset` when empty): the
+    /// next fetch position.
+    pub next_offset: i64,
+    /// Partition state at read time, for the fetch response.
+    pub log_start_offset: i64,
+    /// High watermark at read time.
+    pub high_watermark: i64,
+    /// Log end offset at read time.
+    pub log_end_offset: i64,
+}
+
+/// Location of the batches a fetch should return, from
+/// [`PartitionLog::read_region`]: `len` bytes of `file` at `position`.
+///
+/// The file handle stays valid after the segment is deleted by retention or
+/// replaced by compaction (it keeps the old file), but a concurrent [`PartitionLog::truncate_to`] (follower divergence) may
+/// cut the range; read it promptly and treat a short read as a retryable error.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    /// The segment file.
+    pub file: Arc<File>,
+    /// Byte position of the first batch.
+    pub position: u64,
+    /// Bytes of whole batches; 0 when there is nothing to return.
+    pub len: usize,
+    /// Offset after the last batch in the region (the start offset when empty).
+    pub next_offset: i64,
+    /// Log start offset at read time.
+    pub log_start_offset: i64,
+    /// High watermark at read time.
+    pub high_watermark: i64,
+    /// Log end offset at read time.
+    pub log_end_offset: i64,
+}
+
+impl FileRegion {
+    /// Reads the region with `pread`.
+    pub fn read_bytes(&self) -> Result<Bytes, LogError> {
+        pread_bytes(&self.file, self.position, self.len)
+            .map_err(|e| LogError::io("read segment", e))
+    }
+}
 
 impl PartitionLog {
     /// Reads whole batches starting with the one containing `start_offset`,

@@ -5,11 +5,8 @@
 //! A batch is validated before it is re-encoded, so a corrupt one is refused, never re-signed.
 
 use crate::batch::{self, iter_batches, HEADER_LEN, LOG_OVERHEAD};
-use crate::compact::{compress, decompress};
+use crate::codec::{compress, decompress};
 use crate::LogError;
-
-/// Kafka's codec numbers: 0 uncompressed, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
-pub const MAX_CODEC: u8 = 4;
 
 /// `records` with every non-control batch in `codec`, or `None` when all already are (the
 /// common case costs no copy).

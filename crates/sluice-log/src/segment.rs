@@ -1,15 +1,20 @@
 //! One segment: a `.log` file of whole batches plus its two sparse indexes.
+//! Owns [`Segment`] (its file, size, next offset, largest timestamp and the
+//! in-memory indexes): creating, appending, finding, truncating, sealing and
+//! deleting; opening an existing one is in `open`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, IoSlice, Write};
-use std::os::unix::fs::FileExt;
+mod open;
+
+use std::fs::File;
+use std::io::IoSlice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::batch::BatchHeader;
 use crate::error::IoContext;
+use crate::fsutil::{ignore_not_found, open_rw, pread_bytes, seek_end, write_all_vectored};
 use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 use crate::recovery::{self, Stop};
 use crate::LogError;
@@ -41,17 +46,8 @@ pub(crate) struct Segment {
     pub(crate) first_append_ms: Option<i64>,
 }
 
-fn open_rw(path: &Path, create: bool) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .truncate(false)
-        .open(path)
-}
-
 impl Segment {
-    fn paths(dir: &Path, base: i64) -> (PathBuf, PathBuf, PathBuf) {
+    pub(super) fn paths(dir: &Path, base: i64) -> (PathBuf, PathBuf, PathBuf) {
         (
             dir.join(file_name(base, LOG_SUFFIX)),
             dir.join(file_name(base, INDEX_SUFFIX)),
@@ -59,7 +55,7 @@ impl Segment {
         )
     }
 
-    fn blank(dir: &Path, base: i64, file: File, size: u64) -> Self {
+    pub(super) fn blank(dir: &Path, base: i64, file: File, size: u64) -> Self {
         let (log_path, index, time) = Self::paths(dir, base);
         Segment {
             base_offset: base,
@@ -85,45 +81,6 @@ impl Segment {
         let mut seg = Self::blank(dir, base, file, 0);
         seg.rewrite_indexes()?;
         Ok(seg)
-    }
-
-    /// Opens an existing segment. With `recover`, every batch's CRC is checked
-    /// and invalid bytes are cut off (returned as `Some(reason)`); otherwise the
-    /// data is trusted and the index files are used when they look sane.
-    /// `visit` sees every batch scanned (used to rebuild the leader-epoch cache).
-    pub(crate) fn open(
-        dir: &Path,
-        base: i64,
-        next_base: Option<i64>,
-        recover: bool,
-        index_interval: u32,
-        visit: &mut dyn FnMut(&BatchHeader),
-    ) -> Result<(Self, Option<&'static str>), LogError> {
-        let (log_path, index_path, time_path) = Self::paths(dir, base);
-        let file = open_rw(&log_path, false).ctx(|| format!("open {}", log_path.display()))?;
-        let len = file
-            .metadata()
-            .ctx(|| format!("stat {}", log_path.display()))?
-            .len();
-        let mut seg = Self::blank(dir, base, file, len);
-        if !recover {
-            let oi = OffsetIndex::read(index_path).ctx(|| "read offset index".into())?;
-            let ti = TimeIndex::read(time_path).ctx(|| "read time index".into())?;
-            if let (Some(oi), Some(ti)) = (oi, ti) {
-                let max_rel = next_base.and_then(|n| u32::try_from(n - base).ok());
-                if oi.is_sane(len, max_rel)
-                    && ti.is_sane(max_rel)
-                    && seg.load_tail(oi, ti, index_interval, visit)?
-                {
-                    seg.seek_to_end()?;
-                    return Ok((seg, None));
-                }
-            }
-            tracing::warn!(segment = %log_path.display(), "index missing or corrupt; rebuilding");
-        }
-        let stop = seg.rebuild(recover, index_interval, visit)?;
-        seg.seek_to_end()?;
-        Ok((seg, stop))
     }
 
     /// The segment the log cleaner is writing to `file` (`<base>.log.cleaned`),
@@ -171,82 +128,13 @@ impl Segment {
     }
 
     /// Appends go through the file cursor; reads use pread and never move it.
-    fn seek_to_end(&self) -> Result<(), LogError> {
+    pub(super) fn seek_to_end(&self) -> Result<(), LogError> {
         seek_end(&self.log, self.size).ctx(|| format!("seek {}", self.log_path.display()))
-    }
-
-    /// Completes state from trusted indexes by scanning only the batches after
-    /// the last time-index entry. Returns false if that scan finds the data
-    /// inconsistent with the index (then the caller rebuilds).
-    fn load_tail(
-        &mut self,
-        oi: OffsetIndex,
-        ti: TimeIndex,
-        index_interval: u32,
-        visit: &mut dyn FnMut(&BatchHeader),
-    ) -> Result<bool, LogError> {
-        if self.size > 0 && (oi.entries.is_empty() || ti.entries.is_empty()) {
-            // The first batch of a segment is always indexed.
-            return Ok(false);
-        }
-        let from_rel = ti.last().map(|e| e.rel).unwrap_or(0);
-        let from = u64::from(oi.lookup(from_rel).ctx(|| "offset index lookup".into())?);
-        // Sanity checks cannot catch entries that point into the middle of a
-        // batch; spot-check the entries this open relies on.
-        let used = oi
-            .entries
-            .iter()
-            .rev()
-            .find(|e| u64::from(e.pos) == from)
-            .copied();
-        for e in [oi.last(), used].into_iter().flatten() {
-            let at = recovery::header_at(&self.log, self.size, u64::from(e.pos))
-                .ctx(|| format!("read {}", self.log_path.display()))?;
-            if at.is_none_or(|h| h.base_offset != self.base_offset + i64::from(e.rel)) {
-                return Ok(false);
-            }
-        }
-        self.max_timestamp = ti.last().map(|e| e.ts).unwrap_or(-1);
-        self.offset_index = oi;
-        self.time_index = ti;
-        let mut last = None;
-        let mut next = self.base_offset;
-        let mut max_ts = self.max_timestamp;
-        let scanned = recovery::scan(
-            &self.log,
-            self.size,
-            from,
-            self.base_offset,
-            false,
-            |h, _| {
-                visit(h);
-                last = Some(h.base_offset);
-                next = h.next_offset();
-                max_ts = max_ts.max(h.max_timestamp);
-            },
-        )
-        .ctx(|| format!("scan {}", self.log_path.display()))?;
-        // A sealed segment's last time entry is at its last batch.
-        let sealed = last.is_none_or(|l| {
-            let rel = self.time_index.last().map(|e| i64::from(e.rel));
-            rel == Some(l - self.base_offset)
-        });
-        if scanned.stop != Stop::End || (from > 0 && last.is_none()) || !sealed {
-            self.offset_index.clear();
-            self.time_index.clear();
-            return Ok(false);
-        }
-        self.last_batch_base = last;
-        self.next_offset = next;
-        self.max_timestamp = max_ts;
-        // Unknown how much of the interval the tail used; index eagerly.
-        self.bytes_since_index = u64::from(index_interval);
-        Ok(true)
     }
 
     /// Rebuilds indexes and state from the data; with `verify`, truncates at
     /// the first invalid batch.
-    fn rebuild(
+    pub(super) fn rebuild(
         &mut self,
         verify: bool,
         index_interval: u32,
@@ -492,44 +380,9 @@ impl Segment {
         let (log, index, time) = Self::paths(dir, base);
         for p in [log, index, time] {
             std::fs::remove_file(&p)
-                .or_else(crate::log::ignore_not_found)
+                .or_else(ignore_not_found)
                 .ctx(|| format!("delete {}", p.display()))?;
         }
         Ok(())
     }
-}
-
-/// `len` bytes at `pos`, in a buffer the caller can hand on without copying.
-pub(crate) fn pread_bytes(file: &File, pos: u64, len: usize) -> io::Result<Bytes> {
-    if len == 0 {
-        return Ok(Bytes::new());
-    }
-    let mut buf = BytesMut::zeroed(len);
-    file.read_exact_at(&mut buf, pos)?;
-    Ok(buf.freeze())
-}
-
-fn seek_end(file: &File, pos: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    (&*file).seek(SeekFrom::Start(pos)).map(|_| ())
-}
-
-/// `Write::write_all_vectored` is unstable; this is its stable equivalent.
-fn write_all_vectored(file: &File, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
-    let mut f = file;
-    IoSlice::advance_slices(&mut parts, 0);
-    while !parts.is_empty() {
-        match f.write_vectored(parts) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "failed to write whole buffer",
-                ))
-            }
-            Ok(n) => IoSlice::advance_slices(&mut parts, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

@@ -146,7 +146,7 @@ impl BatchBuilder {
         if codec == 0 {
             return plain;
         }
-        let body = crate::compact::compress(codec, &plain[HEADER_LEN..], 0).expect("compress");
+        let body = crate::codec::compress(codec, &plain[HEADER_LEN..], 0).expect("compress");
         let mut out = plain[..HEADER_LEN].to_vec();
         out.extend_from_slice(&body);
         let len = (out.len() - 12) as i32;
@@ -169,7 +169,7 @@ pub fn decode_records(batch: &[u8]) -> Vec<DecodedRecord> {
     let dec = match h.compression() {
         0 => None,
         c => Some(
-            crate::compact::decompress(c, &batch[HEADER_LEN..], h.base_offset).expect("decompress"),
+            crate::codec::decompress(c, &batch[HEADER_LEN..], h.base_offset).expect("decompress"),
         ),
     };
     let section = dec.as_deref().unwrap_or(&batch[HEADER_LEN..]);

@@ -10,11 +10,12 @@ use super::filter::{
     copy_range, decompressed_section, filter_batch, for_each_batch, parse_records, Filtered,
 };
 use super::plan::{CleanPlan, Expected, Job, SegmentSnapshot};
-use super::CLEANED_SUFFIX;
 use crate::batch::HEADER_LEN;
 use crate::error::IoContext;
+use crate::fsutil::ignore_not_found;
 use crate::recovery::{self, Stop};
 use crate::segment::{self, Segment};
+use crate::swap::CLEANED_SUFFIX;
 use crate::{CompactionOutcome, LogError};
 
 /// Approximate heap bytes of one offset-map entry besides its key (box,
@@ -63,7 +64,7 @@ impl CleanedPass {
     fn delete_files(&mut self) {
         for (_, seg) in self.cleaned.drain(..) {
             let path = Self::cleaned_path(&self.dir, seg.base_offset);
-            let removed = std::fs::remove_file(&path).or_else(crate::log::ignore_not_found);
+            let removed = std::fs::remove_file(&path).or_else(ignore_not_found);
             if let Err(e) = removed {
                 tracing::warn!(file = %path.display(), error = %e, "deleting unused cleaner output");
             }

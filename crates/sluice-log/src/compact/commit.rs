@@ -4,10 +4,10 @@
 
 use super::clean::CleanedPass;
 use super::plan::SegmentSnapshot;
-use super::{delete_index_files, rename, CrashPoint, CLEANED_SUFFIX, SWAP_SUFFIX};
 use crate::checkpoint;
 use crate::error::IoContext;
 use crate::segment::{self, Segment};
+use crate::swap::{delete_index_files, rename, CrashPoint, CLEANED_SUFFIX, SWAP_SUFFIX};
 use crate::{AbandonReason, CompactionOutcome, LogError, PartitionLog};
 
 impl PartitionLog {

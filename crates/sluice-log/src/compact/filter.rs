@@ -1,13 +1,14 @@
-//! Batch-level mechanics of the cleaner: walking a segment file, filtering
-//! the records of one batch, and the codecs re-encoding it.
+//! Batch-level mechanics of the cleaner: walking a segment file and
+//! filtering the records of one batch (re-encoded with `crate::codec`).
 
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 
 use crate::batch::{self, raw_records, BatchHeader, RawRecord, HEADER_LEN, LOG_OVERHEAD};
+use crate::codec::{compress, decompress};
 use crate::error::IoContext;
 use crate::recovery::ChunkReader;
 use crate::LogError;
@@ -135,54 +136,4 @@ pub(super) fn filter_batch(
     let crc = batch::compute_crc(&out);
     out[batch::CRC_OFFSET..batch::CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     Ok(Filtered::Rewritten(out))
-}
-
-fn codec_error(base_offset: i64, codec: u8, e: impl std::fmt::Display) -> LogError {
-    LogError::Compression {
-        base_offset,
-        codec,
-        reason: e.to_string(),
-    }
-}
-
-/// Decompresses a records section with Kafka codec `codec` (1 gzip, 2
-/// snappy, 3 lz4, 4 zstd).
-pub(crate) fn decompress(codec: u8, data: &[u8], base_offset: i64) -> Result<Bytes, LogError> {
-    use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
-    let mut src = data;
-    let res = match codec {
-        1 => Gzip::decompress(&mut src, |b| Ok(std::mem::take(b))),
-        2 => Snappy::decompress(&mut src, |b| Ok(std::mem::take(b))),
-        3 => Lz4::decompress(&mut src, |b| Ok(std::mem::take(b))),
-        4 => Zstd::decompress(&mut src, |b| Ok(std::mem::take(b))),
-        _ => return Err(codec_error(base_offset, codec, "unknown codec")),
-    };
-    res.map_err(|e| codec_error(base_offset, codec, format!("{e:#}")))
-}
-
-/// Compresses a records section with Kafka codec `codec`.
-pub(crate) fn compress(codec: u8, data: &[u8], base_offset: i64) -> Result<Vec<u8>, LogError> {
-    use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
-    let mut out = Vec::with_capacity(data.len() / 2 + 64);
-    let res = match codec {
-        1 => Gzip::compress(&mut out, |b| {
-            b.put_slice(data);
-            Ok(())
-        }),
-        2 => Snappy::compress(&mut out, |b| {
-            b.put_slice(data);
-            Ok(())
-        }),
-        3 => Lz4::compress(&mut out, |b| {
-            b.put_slice(data);
-            Ok(())
-        }),
-        4 => Zstd::compress(&mut out, |b| {
-            b.put_slice(data);
-            Ok(())
-        }),
-        _ => return Err(codec_error(base_offset, codec, "unknown codec")),
-    };
-    res.map_err(|e| codec_error(base_offset, codec, format!("{e:#}")))?;
-    Ok(out)
 }

@@ -1,11 +1,14 @@
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary includes this module and uses a different subset of it"
+)]
 
 use sluice_log::batch::iter_batches;
 use sluice_log::testing::{batch, BatchBuilder};
 use sluice_log::{LogConfig, PartitionLog};
 
 /// Small segments and dense indexes so tests exercise rolls and index lookups.
-pub fn small_config() -> LogConfig {
+pub(crate) fn small_config() -> LogConfig {
     LogConfig {
         segment_bytes: 4096,
         segment_ms: None,
@@ -17,10 +20,10 @@ pub fn small_config() -> LogConfig {
 }
 
 /// Deterministic xorshift PRNG (no dev-dependency needed).
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -28,14 +31,19 @@ impl Rng {
         self.0 = x;
         x
     }
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
 /// Appends `count` batches of varying record counts with timestamps
 /// `ts0 + 10 * batch_index`; returns `(base, last)` offsets per batch.
-pub fn fill(log: &mut PartitionLog, count: usize, ts0: i64, rng: &mut Rng) -> Vec<(i64, i64)> {
+pub(crate) fn fill(
+    log: &mut PartitionLog,
+    count: usize,
+    ts0: i64,
+    rng: &mut Rng,
+) -> Vec<(i64, i64)> {
     (0..count)
         .map(|i| {
             let n = 1 + rng.below(5) as usize;
@@ -47,14 +55,14 @@ pub fn fill(log: &mut PartitionLog, count: usize, ts0: i64, rng: &mut Rng) -> Ve
 }
 
 /// Base offsets of the batches in a read result.
-pub fn bases(bytes: &[u8]) -> Vec<i64> {
+pub(crate) fn bases(bytes: &[u8]) -> Vec<i64> {
     iter_batches(bytes)
         .map(|b| b.expect("valid batch").header.base_offset)
         .collect()
 }
 
 /// Reads everything from `start` batch by batch; returns base offsets.
-pub fn read_all(log: &PartitionLog, start: i64) -> Vec<i64> {
+pub(crate) fn read_all(log: &PartitionLog, start: i64) -> Vec<i64> {
     let mut out = Vec::new();
     let mut at = start;
     loop {
@@ -71,6 +79,6 @@ pub fn read_all(log: &PartitionLog, start: i64) -> Vec<i64> {
     }
 }
 
-pub fn one_record(value: &[u8], ts: i64) -> Vec<u8> {
+pub(crate) fn one_record(value: &[u8], ts: i64) -> Vec<u8> {
     BatchBuilder::values(ts, &[value]).build()
 }

@@ -4,8 +4,10 @@
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use super::election::{ensure_leader, hand_off, settle};
-use super::{refuse, BrokerId, BrokerRegistration, MetadataImage, Reply, NO_LEADER};
+use super::command::refuse;
+use super::leadership::{ensure_leader, hand_off};
+use super::settle::settle;
+use super::{BrokerId, BrokerRegistration, MetadataImage, Reply, NO_LEADER};
 
 impl MetadataImage {
     /// [`super::Command::RegisterBroker`].

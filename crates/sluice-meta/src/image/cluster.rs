@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::error::ResponseError;
 
-use super::{refuse, BrokerId, MetadataImage, Reply, PRODUCER_ID_BLOCK};
+use super::command::refuse;
+use super::{BrokerId, MetadataImage, Reply, PRODUCER_ID_BLOCK};
 
 impl MetadataImage {
     /// [`super::Command::SetBrokerConfigs`].

@@ -1,5 +1,5 @@
-//! Leader election: who may lead a partition, handing leadership away from a broker that is
-//! going, and the ElectLeaders command.
+//! The ElectLeaders command: preferred and unclean elections. Who may lead (and handing
+//! leadership away from a broker that is going) is `leadership`.
 //!
 //! Clean elections only ever pick an eligible ISR member, first in `replicas` order so the
 //! preferred leader wins whenever it can; only an explicit unclean ElectLeaders looks outside
@@ -9,64 +9,14 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::error::ResponseError;
 
+use super::leadership::pick_leader;
+use super::model::{is_eligible, partition_mut};
+use super::settle::settle;
 use super::{
-    is_eligible, partition_mut, reassign, BrokerId, BrokerRegistration, MetadataImage,
-    PartitionMeta, PartitionResult, Reply, NO_LEADER,
+    BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, PartitionResult, Reply, NO_LEADER,
 };
 
 type Brokers = BTreeMap<BrokerId, BrokerRegistration>;
-
-/// The first replica (preferred order) that is in the ISR and eligible, or [`NO_LEADER`].
-pub(crate) fn pick_leader(brokers: &Brokers, p: &PartitionMeta) -> BrokerId {
-    p.replicas
-        .iter()
-        .copied()
-        .find(|&r| p.isr.contains(&r) && is_eligible(brokers, r))
-        .unwrap_or(NO_LEADER)
-}
-
-/// Gives a partition whose leader is gone from the ISR (or that has none) a clean leader if
-/// one exists.
-pub(crate) fn ensure_leader(brokers: &Brokers, p: &mut PartitionMeta) {
-    if p.leader != NO_LEADER && p.isr.contains(&p.leader) {
-        return;
-    }
-    p.leader = pick_leader(brokers, p);
-}
-
-/// Takes leadership and ISR membership away from `id`, which has just become ineligible.
-///
-/// A leadership with no eligible successor stays with `id` if `keep_stranded` (controlled
-/// shutdown: the broker is still serving and retries) and otherwise goes to [`NO_LEADER`]
-/// (fencing: the broker is gone). `id` leaves the ISR only where others remain, so the last
-/// in-sync replica is remembered and unclean election stays off.
-pub(crate) fn hand_off(
-    brokers: &Brokers,
-    p: &mut PartitionMeta,
-    id: BrokerId,
-    keep_stranded: bool,
-) {
-    if p.leader == id {
-        let next = pick_leader(brokers, p);
-        if next != NO_LEADER || !keep_stranded {
-            p.leader = next;
-        }
-    }
-    if p.leader != id && p.isr.len() > 1 {
-        p.isr.retain(|&r| r != id);
-    }
-}
-
-/// Follow-ups owed after any change of a partition's ISR or replicas: finish a reassignment
-/// whose targets are all in sync, and move leadership off a shutting-down leader as soon as
-/// someone can take it (what its controlled shutdown is waiting for).
-pub(crate) fn settle(brokers: &Brokers, p: &mut PartitionMeta) {
-    reassign::complete_if_satisfied(brokers, p);
-    if p.leader != NO_LEADER && !is_eligible(brokers, p.leader) {
-        let leader = p.leader;
-        hand_off(brokers, p, leader, true);
-    }
-}
 
 impl MetadataImage {
     /// [`super::Command::ElectLeaders`].

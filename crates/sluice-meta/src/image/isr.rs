@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use kafka_protocol::error::ResponseError;
 
-use super::election::settle;
-use super::{
-    is_eligible, partition_mut, refuse, BrokerId, MetadataImage, PartitionMeta, Reply, NO_LEADER,
-};
+use super::command::refuse;
+use super::model::{is_eligible, partition_mut};
+use super::settle::settle;
+use super::{BrokerId, MetadataImage, PartitionMeta, Reply, NO_LEADER};
 
 /// The fields of [`super::Command::AlterPartition`], borrowed.
 pub(crate) struct IsrUpdate<'a> {

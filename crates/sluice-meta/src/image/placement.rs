@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{is_eligible, BrokerId, BrokerRegistration, PartitionMeta};
+use super::model::is_eligible;
+use super::{BrokerId, BrokerRegistration, PartitionMeta};
 
 type Brokers = BTreeMap<BrokerId, BrokerRegistration>;
 

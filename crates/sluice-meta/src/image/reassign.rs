@@ -2,45 +2,19 @@
 //!
 //! While one runs, `replicas` is the target followed by the replicas being removed, `adding`
 //! the replicas new to the partition and `removing` the ones leaving. It completes as soon as
-//! every target replica is in the ISR, whichever command put them there.
+//! every target replica is in the ISR, whichever command put them there (`settle`).
 
 use std::collections::BTreeMap;
 
 use kafka_protocol::error::ResponseError;
 
-use super::election::{ensure_leader, settle};
+use super::leadership::ensure_leader;
+use super::model::partition_mut;
 use super::placement::check_assignment;
-use super::{
-    partition_mut, BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, PartitionResult,
-    Reply, NO_LEADER,
-};
+use super::settle::settle;
+use super::{BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, PartitionResult, Reply};
 
 type Brokers = BTreeMap<BrokerId, BrokerRegistration>;
-
-/// Finishes the reassignment in progress if every target replica is in the ISR: the partition
-/// keeps only its targets, and a leader outside them hands over to the first target in sync.
-pub(crate) fn complete_if_satisfied(brokers: &Brokers, p: &mut PartitionMeta) {
-    if p.adding.is_empty() && p.removing.is_empty() {
-        return;
-    }
-    let target: Vec<BrokerId> = p
-        .replicas
-        .iter()
-        .copied()
-        .filter(|r| !p.removing.contains(r))
-        .collect();
-    if target.is_empty() || !target.iter().all(|r| p.isr.contains(r)) {
-        return;
-    }
-    p.isr.retain(|r| target.contains(r));
-    p.replicas = target;
-    p.adding.clear();
-    p.removing.clear();
-    if !p.replicas.contains(&p.leader) {
-        p.leader = NO_LEADER;
-    }
-    ensure_leader(brokers, p);
-}
 
 impl MetadataImage {
     /// [`super::Command::AlterReassignments`].

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
+use super::command::refuse;
 use super::placement::{check_assignment, new_partition, place, ring};
-use super::{
-    refuse, BrokerId, MetadataImage, PartitionMeta, Reply, TopicMeta, MAX_PARTITIONS_PER_TOPIC,
-};
+use super::{BrokerId, MetadataImage, PartitionMeta, Reply, TopicMeta, MAX_PARTITIONS_PER_TOPIC};
 
 /// The fields of [`super::Command::CreateTopic`], borrowed.
 pub(crate) struct NewTopic<'a> {

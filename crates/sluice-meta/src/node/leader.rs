@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::meta_node::MetaNode;
 use super::network::{post_json, PostError, PATH_HEARTBEAT, PATH_PROPOSE, PATH_REGISTER};
-use super::{MetaNode, NodeId};
+use super::raft_types::NodeId;
 use crate::error::MetaError;
 use crate::image::{BrokerId, BrokerRegistration, Command, Reply};
 

@@ -1,144 +1,47 @@
 //! A broker's metadata node: the Raft member, its RPCs, proposals and broker liveness.
 //!
+//! * `meta_node`: the node's state ([`MetaNode`]) and read-only accessors; `config`: its
+//!   configuration; `raft_types`: openraft's type configuration.
 //! * `store`: durable Raft log, vote and purge marker.
-//! * `state_machine`: the [`MetadataImage`] as Raft state machine, snapshots, publishing.
+//! * `state_machine`: the [`MetadataImage`](crate::MetadataImage) as Raft state machine, snapshots, publishing.
 //! * `network`: HTTP client for Raft and leader-bound requests.
 //! * `rpc`: the axum routes under `/meta/`.
 //! * `leader`: requests that must run on the controller (proposals, registration,
 //!   heartbeats): handled locally on the leader, forwarded otherwise.
-//! * `liveness`: the registration/heartbeat loop of every broker and the controller's fencing.
+//! * `liveness`: the registration/heartbeat loop of every broker and the controller's fencing,
+//!   over what `clocks` remembers.
+//!
+//! This file starts, proposes through and stops a node; no module imports from one that
+//! imports it.
 
+mod clocks;
+mod config;
 mod leader;
 mod liveness;
+mod meta_node;
 mod network;
+mod raft_types;
 mod rpc;
 mod state_machine;
 mod store;
 
+pub use config::{MetaConfig, RaftTuning};
+pub use meta_node::MetaNode;
+pub use raft_types::TypeConfig;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::error::{InitializeError, RaftError};
-use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
+use openraft::{BasicNode, Raft};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use self::clocks::Liveness;
+use self::raft_types::NodeId;
 use crate::error::MetaError;
-use crate::image::{BrokerId, BrokerRegistration, Command, MetadataImage, Reply};
-
-openraft::declare_raft_types!(
-    /// openraft's type configuration of the metadata log.
-    pub TypeConfig:
-        D = Command,
-        R = Reply,
-        NodeId = u64,
-        Node = BasicNode,
-        SnapshotData = std::io::Cursor<Vec<u8>>,
-);
-
-/// Raft node id: the broker id.
-pub(crate) type NodeId = u64;
-/// One Raft log entry.
-pub(crate) type Entry = openraft::Entry<TypeConfig>;
-
-/// Configuration of a metadata node.
-#[derive(Debug, Clone)]
-pub struct MetaConfig {
-    /// This broker (its `id`, addresses, rack and a fresh `incarnation`; `fenced` and
-    /// `shutting_down` are ignored).
-    pub broker: BrokerRegistration,
-    /// `controller.quorum.voters`: voter id → `host:port` of its admin listener. A broker not
-    /// listed joins as a learner through one of them. Empty means a single-broker cluster
-    /// whose only voter is this broker.
-    pub voters: BTreeMap<BrokerId, String>,
-    /// Directory for the Raft log, vote and snapshots (created if missing).
-    pub dir: PathBuf,
-    /// `broker.heartbeat.interval.ms`.
-    pub heartbeat_interval: Duration,
-    /// `broker.session.timeout.ms`: a broker silent this long is fenced.
-    pub session_timeout: Duration,
-}
-
-/// Raft timing and snapshot knobs. The defaults suit brokers on one LAN; tests shrink the
-/// snapshot threshold to exercise log purging.
-#[derive(Debug, Clone)]
-pub struct RaftTuning {
-    /// Leader heartbeat period.
-    pub heartbeat: Duration,
-    /// Lower bound of the randomized election timeout.
-    pub election_timeout_min: Duration,
-    /// Upper bound of the randomized election timeout.
-    pub election_timeout_max: Duration,
-    /// Build a snapshot after this many entries since the last one.
-    pub snapshot_every: u64,
-    /// Entries kept in the log behind a snapshot (so lagging followers catch up from the log
-    /// instead of a snapshot); `0` purges everything a snapshot covers.
-    pub logs_to_keep: u64,
-}
-
-impl Default for RaftTuning {
-    fn default() -> Self {
-        RaftTuning {
-            heartbeat: Duration::from_millis(100),
-            election_timeout_min: Duration::from_millis(300),
-            election_timeout_max: Duration::from_millis(600),
-            snapshot_every: 1000,
-            logs_to_keep: 1000,
-        }
-    }
-}
-
-impl RaftTuning {
-    fn raft_config(&self) -> Result<Config, MetaError> {
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Config {
-            cluster_name: "sluice-meta".into(),
-            heartbeat_interval: ms(self.heartbeat),
-            election_timeout_min: ms(self.election_timeout_min),
-            election_timeout_max: ms(self.election_timeout_max),
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every.max(1)),
-            max_in_snapshot_log_to_keep: self.logs_to_keep,
-            // Snapshots are sent in one HTTP round trip per chunk; allow a slow peer some time.
-            install_snapshot_timeout: 2000,
-            // JSON encodes bytes as number arrays (~4x): keep each chunk's body well under the
-            // RPC body limit.
-            snapshot_max_chunk_size: 1 << 20,
-            ..Default::default()
-        }
-        .validate()
-        .map_err(|e| MetaError::Config(format!("raft config: {e}")))
-    }
-}
-
-/// A running metadata node. Cheap to share (`Arc`).
-pub struct MetaNode {
-    image: watch::Receiver<Arc<MetadataImage>>,
-    raft: Raft<TypeConfig>,
-    id: BrokerId,
-    node_id: NodeId,
-    config: MetaConfig,
-    /// The voters actually used (this broker alone when `config.voters` is empty).
-    voters: BTreeMap<BrokerId, String>,
-    client: reqwest::Client,
-    liveness: liveness::Liveness,
-    /// Set by [`MetaNode::shutdown`]: RPC handlers answer 503 and loops end.
-    stopped: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for MetaNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `Raft` has no Debug; the id and voters identify the node.
-        f.debug_struct("MetaNode")
-            .field("id", &self.id)
-            .field("voters", &self.voters)
-            .finish_non_exhaustive()
-    }
-}
-
+use crate::image::{BrokerId, Command, Reply};
 impl MetaNode {
     /// Opens persistent state, starts Raft (initializing the cluster from `voters` when this is
     /// a voter with empty state), and starts registration and heartbeats in the background.
@@ -223,7 +126,7 @@ impl MetaNode {
             raft,
             id,
             node_id,
-            liveness: liveness::Liveness::new(),
+            liveness: Liveness::new(),
             config,
             voters,
             client,
@@ -242,30 +145,6 @@ impl MetaNode {
     /// forwarding, registration and heartbeats.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         rpc::router(self.clone())
-    }
-
-    /// The latest applied image, published after every apply.
-    pub fn image(&self) -> watch::Receiver<Arc<MetadataImage>> {
-        self.image.clone()
-    }
-
-    /// The latest applied image.
-    pub fn current(&self) -> Arc<MetadataImage> {
-        self.image.borrow().clone()
-    }
-
-    /// The Raft leader (the controller), if known.
-    pub fn controller_id(&self) -> Option<BrokerId> {
-        self.raft
-            .metrics()
-            .borrow()
-            .current_leader
-            .and_then(|l| BrokerId::try_from(l).ok())
-    }
-
-    /// Raft metrics of this node (state, term, log and applied indexes, membership).
-    pub fn raft_metrics(&self) -> watch::Receiver<openraft::RaftMetrics<u64, BasicNode>> {
-        self.raft.metrics()
     }
 
     /// Proposes a command to the controller (forwarding if this node is not the leader),
@@ -363,27 +242,6 @@ impl MetaNode {
         }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
-        }
-    }
-
-    /// Whether [`MetaNode::shutdown`] was called.
-    fn is_stopped(&self) -> bool {
-        *self.stopped.borrow()
-    }
-
-    /// Waits until `pred` holds on the local image, or `deadline`.
-    async fn wait_image(
-        &self,
-        deadline: Instant,
-        what: &str,
-        pred: impl FnMut(&Arc<MetadataImage>) -> bool,
-    ) -> Result<(), MetaError> {
-        let mut rx = self.image.clone();
-        let res = tokio::time::timeout_at(deadline, rx.wait_for(pred)).await;
-        match res {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(MetaError::Raft("state machine stopped".into())),
-            Err(_) => Err(MetaError::Timeout(what.to_string())),
         }
     }
 }

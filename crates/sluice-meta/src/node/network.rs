@@ -17,7 +17,7 @@ use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{NodeId, TypeConfig};
+use super::raft_types::{NodeId, TypeConfig};
 
 /// Path of the AppendEntries RPC.
 pub(crate) const PATH_APPEND: &str = "/meta/raft/append";

@@ -14,10 +14,11 @@ use axum::{Json, Router};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 
 use super::leader::Envelope;
+use super::meta_node::MetaNode;
 use super::network::{
     PATH_APPEND, PATH_HEARTBEAT, PATH_PROPOSE, PATH_REGISTER, PATH_SNAPSHOT, PATH_VOTE,
 };
-use super::{MetaNode, NodeId, TypeConfig};
+use super::raft_types::{NodeId, TypeConfig};
 
 /// Metadata routes bound to `node`.
 pub(crate) fn router(node: Arc<MetaNode>) -> Router {

@@ -18,8 +18,8 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::raft_types::{Entry, NodeId, TypeConfig};
 use super::store::{lock, read_json, to_json, write_atomic};
-use super::{Entry, NodeId, TypeConfig};
 use crate::image::{MetadataImage, Reply};
 
 const SNAPSHOT_FILE: &str = "snapshot.json";

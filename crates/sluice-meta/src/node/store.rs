@@ -27,7 +27,7 @@ use openraft::{LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError,
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Entry, NodeId, TypeConfig};
+use super::raft_types::{Entry, NodeId, TypeConfig};
 
 const LOG_FILE: &str = "log.bin";
 const VOTE_FILE: &str = "vote.json";

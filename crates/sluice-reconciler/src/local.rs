@@ -12,7 +12,7 @@
 //! fixed at first start, so the list never changes; brokers added later join as learners, and
 //! scaling in below the voters leaves the quorum with fewer live voters, a majority of the
 //! original ones still needed). It reports the brokers' Kafka listeners; the restart gate,
-//! drains and rebalances go through them ([`crate::admin::KafkaAdmin`]).
+//! drains and rebalances go through them ([`crate::broker_admin::KafkaAdmin`]).
 //!
 //! Invariants:
 //! - at most one process per broker directory: before starting, the pid file is checked against
@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::admin::KafkaAdmin;
+use crate::broker_admin::KafkaAdmin;
 use crate::probe::probe;
 use crate::runtime::{BrokerSpec, Health, ObservedBroker, Runtime};
 use crate::RuntimeError;

@@ -73,12 +73,12 @@ pub struct ObservedBroker {
 /// A runtime only runs brokers: it starts, stops, resizes and observes them, and says where
 /// their Kafka listeners are. What the brokers say about their cluster (the restart gate,
 /// drain, rebalance, unregister) is asked of them through [`Runtime::Admin`], written once as
-/// [`crate::admin::KafkaAdmin`] for every runtime whose brokers speak Kafka.
+/// [`crate::broker_admin::KafkaAdmin`] for every runtime whose brokers speak Kafka.
 pub trait Runtime: Send + Sync + 'static {
     /// How the reconciler asks this runtime's brokers about their cluster.
     type Admin: ClusterAdmin;
 
-    /// The admin for `runtime`'s brokers: [`crate::admin::KafkaAdmin`] over
+    /// The admin for `runtime`'s brokers: [`crate::broker_admin::KafkaAdmin`] over
     /// [`Runtime::kafka_endpoints`], with the runtime's own timeouts.
     fn admin(runtime: &Arc<Self>) -> Self::Admin
     where

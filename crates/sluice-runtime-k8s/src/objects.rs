@@ -18,15 +18,14 @@ mod names;
 #[cfg(test)]
 mod tests;
 
+mod settings;
+
 use names::broker_selector;
-pub use names::{labels, owner_reference, Names};
+pub use names::{labels, owner_reference, Names, LABEL_BROKER, LABEL_CLUSTER, LABEL_COMPONENT};
+pub use settings::{PdbApi, Settings};
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "sluice";
-/// Label keys.
-pub const LABEL_CLUSTER: &str = "sluice.dev/cluster";
-pub const LABEL_BROKER: &str = "sluice.dev/broker";
-pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
 /// Pod annotations: what the broker was started with, and the zone of its node.
 pub const ANN_FINGERPRINT: &str = "sluice.dev/fingerprint";
 pub const ANN_ZONE: &str = "sluice.dev/zone";
@@ -81,51 +80,6 @@ printf '\x00\x00\x00\x0f\x00\x12\x00\x00SLCE\x00\x05probe' >&3
 resp=$(timeout 3 head -c 10 <&3 | od -An -tx1 | tr -d ' \n')
 [ "${resp:8:12}" = "534c43450000" ]
 "#;
-
-/// The PodDisruptionBudget API the server serves: `policy/v1` from Kubernetes 1.21,
-/// `policy/v1beta1` before (the test apiserver is 1.20).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PdbApi {
-    V1,
-    V1beta1,
-}
-
-impl PdbApi {
-    /// From the server's `/version` (minor may carry a `+`, as on some distributions).
-    pub fn for_server(major: &str, minor: &str) -> PdbApi {
-        let num = |s: &str| {
-            s.trim_end_matches(|c: char| !c.is_ascii_digit())
-                .parse::<u32>()
-                .unwrap_or(0)
-        };
-        if (num(major), num(minor)) >= (1, 21) {
-            PdbApi::V1
-        } else {
-            PdbApi::V1beta1
-        }
-    }
-
-    pub fn api_version(self) -> &'static str {
-        match self {
-            PdbApi::V1 => "policy/v1",
-            PdbApi::V1beta1 => "policy/v1beta1",
-        }
-    }
-}
-
-/// What the objects depend on besides the broker spec.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub namespace: String,
-    /// The `sluice-broker` image.
-    pub broker_image: String,
-    pub image_pull_policy: Option<String>,
-    /// `None`: the cluster's default storage class.
-    pub storage_class: Option<String>,
-    /// DNS suffix of the cluster (`cluster.local`).
-    pub cluster_domain: String,
-    pub pdb_api: PdbApi,
-}
 
 fn meta(name: &str, names: &Names, s: &Settings, component: &str, broker: Option<u32>) -> Value {
     json!({

@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Settings, LABEL_BROKER, LABEL_CLUSTER, LABEL_COMPONENT};
+use super::settings::Settings;
+
+/// Label keys.
+pub const LABEL_CLUSTER: &str = "sluice.dev/cluster";
+pub const LABEL_BROKER: &str = "sluice.dev/broker";
+pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
 
 /// Object names of one cluster.
 #[derive(Debug, Clone)]

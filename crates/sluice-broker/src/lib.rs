@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod frame;
 pub mod groups;
+pub mod kafka_apis;
 pub mod metrics;
 pub mod producer_state;
 pub mod replica;

@@ -14,8 +14,8 @@ use kafka_protocol::messages::{
 use sluice_meta::image::Reply;
 use sluice_meta::Command;
 
-use crate::api::sb;
 use crate::broker::{reply_error, Broker};
+use crate::codec::sb;
 
 /// Starts or cancels each reassignment; per-partition errors as Kafka's controller answers.
 pub async fn handle(

@@ -60,7 +60,7 @@ pub async fn handle(
             Some(t) => t.partition_result.push(pr),
             None => {
                 let mut t = ReplicaElectionResult::default();
-                t.topic = kafka_protocol::messages::TopicName(crate::api::sb(r.topic));
+                t.topic = kafka_protocol::messages::TopicName(crate::codec::sb(r.topic));
                 t.partition_result.push(pr);
                 resp.replica_election_results.push(t);
             }

@@ -14,8 +14,8 @@ use kafka_protocol::messages::{
 };
 use sluice_meta::image::{MetadataImage, NO_LEADER};
 
-use crate::api::sb;
 use crate::broker::{Broker, CONSUMER_OFFSETS};
+use crate::codec::sb;
 use crate::groups::partition_for;
 
 /// Points each key at its coordinator, or COORDINATOR_NOT_AVAILABLE while it has none.

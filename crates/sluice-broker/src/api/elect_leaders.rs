@@ -9,7 +9,8 @@ use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse, Reques
 use sluice_meta::image::Reply;
 use sluice_meta::Command;
 
-use crate::broker::{reply_error, Broker};
+use crate::broker::Broker;
+use crate::proposals::reply_error;
 
 /// Kafka's election type for preferred-leader election.
 const PREFERRED: i8 = 0;

@@ -12,7 +12,7 @@ use sluice_meta::image::PartitionMeta;
 
 use super::shards::{Handover, Led, Settings};
 use super::*;
-use crate::broker::{Partition, CONSUMER_OFFSETS};
+use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::replica::state::ReplicaState;
 use crate::storage::{PartitionStore, TopicSettings};
 

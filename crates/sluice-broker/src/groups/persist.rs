@@ -20,7 +20,8 @@ use tokio::sync::watch;
 use super::group::Group;
 use super::shards::{GroupCoordinator, Shard};
 use super::Committed;
-use crate::broker::{now_ms, Partition, CONSUMER_OFFSETS};
+use crate::clock::now_ms;
+use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::storage::KeyValue;
 
 /// Key of a record in `__consumer_offsets`.

@@ -26,9 +26,9 @@ use kafka_protocol::messages::{
 };
 use tokio::sync::{watch, Notify};
 
-use crate::broker::Partition;
 use crate::codec::sb;
 use crate::config::BrokerConfig;
+use crate::partition::Partition;
 use crate::replica::client::{ClientError, Connection};
 use crate::replica::state::Role;
 use sluice_meta::MetaNode;

@@ -22,7 +22,7 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::watch;
 
 use super::group::Group;
-use super::persist;
+use super::records;
 use crate::config::BrokerConfig;
 use crate::partition::{Partition, CONSUMER_OFFSETS};
 
@@ -303,7 +303,7 @@ impl GroupCoordinator {
                         return;
                     }
                 };
-                let groups = persist::replay(records);
+                let groups = records::replay(records);
                 tracing::info!(
                     partition = led.index,
                     epoch = led.epoch,

@@ -20,8 +20,8 @@ use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::partition::{check_leader, Partition, CONSUMER_OFFSETS};
 use crate::replica::fetcher::Fetchers;
-use crate::storage::{maintain_partition, PartitionStore, TopicSettings};
-use crate::topic_config::{self, broker_name, ConfigSource};
+use crate::storage::{maintain_partition, PartitionStore};
+use crate::topic_config::{self, broker_name, ConfigSource, TopicSettings};
 
 /// A topic as the metadata image describes it.
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@
 //! response bytes.
 
 pub mod api;
+pub mod batch;
 pub mod broker;
 pub mod clock;
 pub mod codec;

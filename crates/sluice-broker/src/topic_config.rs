@@ -1,9 +1,11 @@
 //! The topic-config catalogue: every topic-level config Sluice honours, its broker-level name
 //! and default, how a value is checked, and how a topic's effective value is resolved (the
 //! topic's override, else the cluster's dynamic broker config, else this broker's static
-//! configuration).
+//! configuration) and turned into a partition's log settings ([`TopicSettings`]).
 
 use std::collections::BTreeMap;
+
+use sluice_log::LogConfig;
 
 use crate::config::{is_compression_type, BrokerConfig};
 
@@ -137,6 +139,78 @@ pub fn effective(
             None => (k, v, src),
         })
         .collect()
+}
+
+/// Effective log settings of a topic: broker defaults overridden by topic configs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSettings {
+    /// Configuration handed to `sluice-log`.
+    pub log: LogConfig,
+}
+
+impl TopicSettings {
+    /// Parses the effective topic configuration (every key of `topic_config_defaults`, with
+    /// overrides applied) into log settings.
+    pub fn resolve(effective: &BTreeMap<String, String>) -> TopicSettings {
+        let get = |k: &str| effective.get(k).and_then(|v| v.parse::<i64>().ok());
+        let defaults = LogConfig::default();
+        let retention_ms = get("retention.ms").unwrap_or(-1);
+        let retention_bytes = get("retention.bytes").unwrap_or(-1);
+        // `compact` keeps the latest record per key; `delete` (alone or with it) applies
+        // time/size retention.
+        let policy = effective
+            .get("cleanup.policy")
+            .map_or("delete", String::as_str);
+        let compact = policy.split(',').any(|p| p.trim() == "compact");
+        let delete = !compact || policy.split(',').any(|p| p.trim() == "delete");
+        let log = LogConfig {
+            segment_bytes: get("segment.bytes").map_or(defaults.segment_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u64
+            }),
+            segment_ms: get("segment.ms").map(|v| v.max(0) as u64),
+            retention_ms: (delete && retention_ms >= 0).then_some(retention_ms),
+            retention_bytes: (delete && retention_bytes >= 0).then_some(retention_bytes as u64),
+            max_message_bytes: get("max.message.bytes").map_or(defaults.max_message_bytes, |v| {
+                v.clamp(61, i64::from(i32::MAX)) as u32
+            }),
+            durable: get("flush.messages").is_some_and(|v| v <= 1),
+            timestamp_type: if effective.get("message.timestamp.type").map(String::as_str)
+                == Some("LogAppendTime")
+            {
+                sluice_log::TimestampType::LogAppendTime
+            } else {
+                sluice_log::TimestampType::CreateTime
+            },
+            compact,
+            delete_retention_ms: get("delete.retention.ms")
+                .map_or(defaults.delete_retention_ms, |v| v.max(0)),
+            min_cleanable_dirty_ratio: effective
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|r| (0.0..=1.0).contains(r))
+                .unwrap_or(defaults.min_cleanable_dirty_ratio),
+            min_compaction_lag_ms: get("min.compaction.lag.ms")
+                .map_or(defaults.min_compaction_lag_ms, |v| v.max(0)),
+            compression: effective
+                .get("compression.type")
+                .and_then(|v| codec_number(v)),
+            ..defaults
+        };
+        TopicSettings { log }
+    }
+}
+
+/// Kafka's codec number for a `compression.type` value; `None` for `producer` (keep the
+/// producer's) and for anything unknown (validation refuses those first).
+pub fn codec_number(compression_type: &str) -> Option<u8> {
+    match compression_type {
+        "uncompressed" => Some(0),
+        "gzip" => Some(1),
+        "snappy" => Some(2),
+        "lz4" => Some(3),
+        "zstd" => Some(4),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use super::shards::{Handover, Led, Settings};
 use super::*;
 use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::replica::state::ReplicaState;
-use crate::storage::{PartitionStore, TopicSettings};
+use crate::storage::PartitionStore;
+use crate::topic_config::TopicSettings;
 
 const ME: i32 = 1;
 const OTHER: i32 = 2;

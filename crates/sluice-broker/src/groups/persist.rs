@@ -45,7 +45,7 @@ impl GroupCoordinator {
                 notify: None,
             });
         };
-        let batch = crate::storage::encode_batch(
+        let batch = crate::batch::encode_batch(
             records
                 .iter()
                 .map(|(k, v)| (serde_json::to_vec(k).unwrap_or_default(), v.clone())),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::group::Group;
 use super::types::Committed;
-use crate::storage::KeyValue;
+use crate::batch::KeyValue;
 
 /// Key of a record in `__consumer_offsets`.
 #[derive(Debug, Serialize, Deserialize)]

@@ -35,7 +35,7 @@ fn open_replica(
     name: &str,
     index: i32,
     id: uuid::Uuid,
-    settings: &crate::storage::TopicSettings,
+    settings: &crate::topic_config::TopicSettings,
 ) -> Option<Arc<Partition>> {
     let dir = partition_dir(&broker.config.data_dir, name, index);
     let id_file = dir.join(TOPIC_ID_FILE);

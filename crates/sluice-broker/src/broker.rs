@@ -4,7 +4,7 @@
 //! Topics, partitions, leaders and ISRs live in the replicated metadata image (`sluice-meta`);
 //! this broker holds a [`Partition`] (log + producer + replication state) for each partition
 //! it is assigned, created and dropped by `replica::manager` as the image changes. Admin
-//! requests become metadata proposals; nothing here decides leadership.
+//! requests become metadata proposals (`proposals`); nothing here decides leadership.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};

@@ -1,7 +1,7 @@
 //! The one table of the Kafka APIs this broker serves: key, served versions, handler module
 //! (whose name is also the API's metric label) and request type.
 //!
-//! [`kafka_apis!`] hands the table to a macro of the caller's, which generates what it needs
+//! `kafka_apis!` hands the table to a macro of the caller's, which generates what it needs
 //! from it: here the ApiVersions ranges ([`SUPPORTED`], [`supported_versions`]) and the names
 //! ([`name`]); in `codec` the body decoders (`decode_only`); in `api` the handler modules and
 //! the routing of `dispatch`. Adding an API is a row here and its handler file in `api/`.

@@ -7,8 +7,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use crate::api::supported_versions;
 use crate::error::{BrokerError, DecodeError};
+use crate::kafka_apis::{kafka_apis, supported_versions};
 
 /// A frame split into its decoded header and the still-encoded body.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ fn malformed(api_key: ApiKey, version: i16, e: impl std::fmt::Display) -> Decode
 
 /// Name of an API for logs and metric labels.
 pub fn api_name(api_key: ApiKey) -> &'static str {
-    crate::api::name(api_key)
+    crate::kafka_apis::name(api_key)
 }
 
 /// Decodes a request body. Bytes left over are tolerated, as Kafka does: librdkafka 2.x sends
@@ -122,6 +122,25 @@ pub fn encode_response<T: Encodable>(
     Ok(())
 }
 
+macro_rules! decoders {
+    ($($api:ident $lo:literal..=$hi:literal => $module:ident($req:ident) $(.$aw:ident)? $(-> $opt:ident)?),* $(,)?) => {
+        /// Decodes a request body without handling it (used by the fuzz target and tests).
+        pub fn decode_only(raw: &mut RawRequest) -> Result<(), DecodeError> {
+            use kafka_protocol::messages::*;
+            match raw.api_key {
+                $(ApiKey::$api => decode_body::<$req>(raw).map(|_| ()),)*
+                other => Err(DecodeError::UnknownApiKey(other as i16)),
+            }
+        }
+    };
+}
+kafka_apis!(decoders);
+
+/// Shorthand for building protocol strings.
+pub fn sb(s: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(s.into())
+}
+
 /// Runs untrusted bytes through framing and decoding, as a connection would; returns how many
 /// requests decoded. Never panics (the fuzz target's property).
 pub fn decode_stream(data: &[u8], max_frame: usize) -> usize {
@@ -130,7 +149,7 @@ pub fn decode_stream(data: &[u8], max_frame: usize) -> usize {
     while let Ok(Some(frame)) = crate::frame::parse_frame(&mut buf, max_frame) {
         match decode_header(frame) {
             Ok(Decoded::Request(mut raw)) => {
-                if crate::api::decode_only(&mut raw).is_err() {
+                if decode_only(&mut raw).is_err() {
                     break;
                 }
                 decoded += 1;

@@ -354,7 +354,7 @@ impl BrokerConfig {
                     self.offsets_retention_check_interval_ms = num(k, v)?
                 }
                 "compression.type" => {
-                    if !crate::broker::is_compression_type(v) {
+                    if !is_compression_type(v) {
                         return Err(BrokerError::Config(format!(
                             "{k}={v:?} is not one of producer, uncompressed, gzip, snappy, lz4, zstd"
                         )));
@@ -450,89 +450,13 @@ fn load_properties(path: &Path) -> Result<BTreeMap<String, String>, BrokerError>
     Ok(parse_properties(&text))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn properties_file_uses_kafka_names() {
-        let props = parse_properties(
-            "# comment\nnum.partitions=3\nauto.create.topics.enable = false\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.retention.hours: 2\n",
-        );
-        let mut cfg = BrokerConfig::default();
-        cfg.apply_properties(&props).unwrap();
-        assert_eq!(cfg.num_partitions, 3);
-        assert!(!cfg.auto_create_topics_enable);
-        assert_eq!(cfg.listener.port(), 19092);
-        assert_eq!(cfg.log_retention_ms, 7_200_000);
-    }
-
-    #[test]
-    fn quorum_voters_parse_and_reject_garbage() {
-        let v = parse_voters("1@127.0.0.1:9101, 2@broker-2.sluice:9101").unwrap();
-        assert_eq!(v.get(&2).map(String::as_str), Some("broker-2.sluice:9101"));
-        for bad in ["1", "x@h:1", "1@h", "1@:9", "1@h:notaport"] {
-            assert!(parse_voters(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn bad_numbers_are_rejected() {
-        let props = parse_properties("num.partitions=lots");
-        assert!(BrokerConfig::default().apply_properties(&props).is_err());
-    }
-
-    #[test]
-    fn offsets_topic_partitions_default_to_kafkas_and_must_be_positive() {
-        let mut cfg = BrokerConfig::default();
-        assert_eq!(cfg.offsets_topic_num_partitions, 50);
-        cfg.apply_properties(&parse_properties("offsets.topic.num.partitions=6"))
-            .unwrap();
-        assert_eq!(cfg.offsets_topic_num_partitions, 6);
-        for bad in ["0", "-3", "many"] {
-            let props = parse_properties(&format!("offsets.topic.num.partitions={bad}"));
-            assert!(cfg.apply_properties(&props).is_err(), "{bad}");
-        }
-        assert_eq!(cfg.offsets_topic_num_partitions, 6);
-    }
-
-    #[test]
-    fn cleaner_flush_and_topic_deletion_settings_apply_and_are_checked() {
-        let mut cfg = BrokerConfig::default();
-        cfg.apply_properties(&parse_properties(
-            "log.cleaner.delete.retention.ms=5000\nlog.cleaner.min.cleanable.ratio=0.25\n\
-             log.cleaner.min.compaction.lag.ms=60000\nlog.flush.interval.ms=1000\n\
-             delete.topic.enable=false\nleader.imbalance.per.broker.percentage=20\n\
-             compression.type=zstd\noffsets.retention.minutes=60",
-        ))
-        .unwrap();
-        // The cleaner settings are the defaults topics inherit.
-        let defaults = crate::broker::topic_config_defaults(&cfg);
-        assert_eq!(defaults["delete.retention.ms"], "5000");
-        assert_eq!(defaults["min.cleanable.dirty.ratio"], "0.25");
-        assert_eq!(defaults["min.compaction.lag.ms"], "60000");
-        assert_eq!(defaults["compression.type"], "zstd");
-        assert_eq!(cfg.offsets_retention_minutes, 60);
-        assert_eq!(cfg.log_flush_interval_ms, Some(1000));
-        assert!(!cfg.delete_topic_enable);
-        assert_eq!(cfg.leader_imbalance_per_broker_percentage, 20);
-        // Kafka's "never" for the flush interval.
-        cfg.apply_properties(&parse_properties(
-            "log.flush.interval.ms=9223372036854775807",
-        ))
-        .unwrap();
-        assert_eq!(cfg.log_flush_interval_ms, None);
-        for bad in [
-            "log.cleaner.min.cleanable.ratio=1.5",
-            "log.cleaner.delete.retention.ms=-1",
-            "log.flush.interval.ms=-5",
-            "compression.type=brotli",
-            "offsets.retention.minutes=0",
-        ] {
-            assert!(
-                cfg.apply_properties(&parse_properties(bad)).is_err(),
-                "{bad}"
-            );
-        }
-    }
+/// A `compression.type` value Kafka accepts.
+pub fn is_compression_type(value: &str) -> bool {
+    matches!(
+        value,
+        "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
+    )
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,7 +113,7 @@ impl Metrics {
             .inc_by(records.len() as u64);
         self.records_out
             .get_or_create(&topic(t))
-            .inc_by(crate::storage::count_records(records));
+            .inc_by(crate::batch::count_records(records));
     }
 
     /// Records how long a request took.

@@ -264,7 +264,7 @@ async fn group_timer(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tick.tick() => broker.groups.tick(Instant::now()),
             _ = retention.tick() => {
-                let expired = broker.groups.expire_offsets(crate::broker::now_ms());
+                let expired = broker.groups.expire_offsets(crate::clock::now_ms());
                 if expired > 0 {
                     tracing::info!(expired, "deleted expired committed offsets");
                 }

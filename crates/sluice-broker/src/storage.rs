@@ -2,99 +2,21 @@
 //! the log, the idempotent-producer state and the replica's replication state, maps log errors
 //! to Kafka error codes and moves the high watermark as the ISR allows.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use sluice_log::batch::iter_batches;
 use sluice_log::{
     CleanPlan, CleanedPass, CompactionOutcome, CompactionPlan, FileRegion, FlushTicket, LogConfig,
     LogError, PartitionLog,
 };
 
+use crate::batch::KeyValue;
 use crate::error::BrokerError;
 use crate::producer_state::{BatchProducer, ProducerStates, SequenceCheck};
 use crate::replica::state::ReplicaState;
-
-/// Leader epoch stamped on internal batches before they are appended (the log overwrites it).
-const INTERNAL_EPOCH: i32 = 0;
-
-/// Effective log settings of a topic: broker defaults overridden by topic configs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicSettings {
-    /// Configuration handed to `sluice-log`.
-    pub log: LogConfig,
-}
-
-impl TopicSettings {
-    /// Parses the effective topic configuration (every key of `topic_config_defaults`, with
-    /// overrides applied) into log settings.
-    pub fn resolve(effective: &BTreeMap<String, String>) -> TopicSettings {
-        let get = |k: &str| effective.get(k).and_then(|v| v.parse::<i64>().ok());
-        let defaults = LogConfig::default();
-        let retention_ms = get("retention.ms").unwrap_or(-1);
-        let retention_bytes = get("retention.bytes").unwrap_or(-1);
-        // `compact` keeps the latest record per key; `delete` (alone or with it) applies
-        // time/size retention.
-        let policy = effective
-            .get("cleanup.policy")
-            .map_or("delete", String::as_str);
-        let compact = policy.split(',').any(|p| p.trim() == "compact");
-        let delete = !compact || policy.split(',').any(|p| p.trim() == "delete");
-        let log = LogConfig {
-            segment_bytes: get("segment.bytes").map_or(defaults.segment_bytes, |v| {
-                v.clamp(61, i64::from(i32::MAX)) as u64
-            }),
-            segment_ms: get("segment.ms").map(|v| v.max(0) as u64),
-            retention_ms: (delete && retention_ms >= 0).then_some(retention_ms),
-            retention_bytes: (delete && retention_bytes >= 0).then_some(retention_bytes as u64),
-            max_message_bytes: get("max.message.bytes").map_or(defaults.max_message_bytes, |v| {
-                v.clamp(61, i64::from(i32::MAX)) as u32
-            }),
-            durable: get("flush.messages").is_some_and(|v| v <= 1),
-            timestamp_type: if effective.get("message.timestamp.type").map(String::as_str)
-                == Some("LogAppendTime")
-            {
-                sluice_log::TimestampType::LogAppendTime
-            } else {
-                sluice_log::TimestampType::CreateTime
-            },
-            compact,
-            delete_retention_ms: get("delete.retention.ms")
-                .map_or(defaults.delete_retention_ms, |v| v.max(0)),
-            min_cleanable_dirty_ratio: effective
-                .get("min.cleanable.dirty.ratio")
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|r| (0.0..=1.0).contains(r))
-                .unwrap_or(defaults.min_cleanable_dirty_ratio),
-            min_compaction_lag_ms: get("min.compaction.lag.ms")
-                .map_or(defaults.min_compaction_lag_ms, |v| v.max(0)),
-            compression: effective
-                .get("compression.type")
-                .and_then(|v| codec_number(v)),
-            ..defaults
-        };
-        TopicSettings { log }
-    }
-}
-
-/// Kafka's codec number for a `compression.type` value; `None` for `producer` (keep the
-/// producer's) and for anything unknown (validation refuses those first).
-pub fn codec_number(compression_type: &str) -> Option<u8> {
-    match compression_type {
-        "uncompressed" => Some(0),
-        "gzip" => Some(1),
-        "snappy" => Some(2),
-        "lz4" => Some(3),
-        "zstd" => Some(4),
-        _ => None,
-    }
-}
+use crate::topic_config::TopicSettings;
 
 /// Result of a produce append.
 #[derive(Debug, Clone)]
@@ -547,167 +469,5 @@ fn maintain_partition_with(
     Ok(Some(outcome))
 }
 
-/// A record key and (possibly null) value.
-pub type KeyValue = (Vec<u8>, Option<Vec<u8>>);
-
-/// Encodes key/value pairs as one uncompressed v2 batch (for internal topics).
-pub fn encode_batch(
-    entries: impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
-    now_ms: i64,
-) -> Result<Bytes, BrokerError> {
-    let records: Vec<Record> = entries
-        .enumerate()
-        .map(|(i, (k, v))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: INTERNAL_EPOCH,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder starts a new batch whenever offset - sequence changes; a constant
-            // difference keeps everything in one batch, and the header is fixed up below.
-            sequence: i as i32,
-            timestamp: now_ms,
-            key: Some(Bytes::from(k)),
-            value: v.map(Bytes::from),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .map_err(|e| BrokerError::Encode(e.to_string()))?;
-    Ok(buf.freeze())
-}
-
-/// Marks a single encoded batch as non-idempotent (base sequence -1) and re-signs it.
-pub fn without_sequence(mut batch: Vec<u8>) -> Vec<u8> {
-    const BASE_SEQUENCE: usize = 53;
-    const CRC: usize = 17;
-    if batch.len() >= sluice_log::batch::HEADER_LEN {
-        batch[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());
-        let crc = sluice_log::batch::compute_crc(&batch);
-        batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
-    }
-    batch
-}
-
-/// Number of records in a buffer of batches.
-pub fn count_records(records: &[u8]) -> u64 {
-    iter_batches(records)
-        .flatten()
-        .map(|b| b.header.records_count.max(0) as u64)
-        .sum()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A compacted partition led by this broker alone, with closed segments full of
-    /// overwritten keys k0..k9.
-    fn compacted_store(dir: &Path) -> PartitionStore {
-        let settings = TopicSettings {
-            log: LogConfig {
-                compact: true,
-                min_cleanable_dirty_ratio: 0.0,
-                segment_bytes: 4096,
-                segment_ms: None,
-                retention_ms: None,
-                ..LogConfig::default()
-            },
-        };
-        let mut store = PartitionStore::open(dir, &settings, ReplicaState::sole_leader(0)).unwrap();
-        for round in 0..100u8 {
-            store.append(&keys(round), 0, 0).unwrap();
-        }
-        assert!(store.log.segment_count() > 3);
-        store
-    }
-
-    /// One batch setting k0..k9 to `round`.
-    fn keys(round: u8) -> Bytes {
-        encode_batch(
-            (0..10).map(|k| (format!("k{k}").into_bytes(), Some(vec![round]))),
-            0,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn the_partition_lock_is_free_while_the_cleaner_cleans() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Mutex::new(compacted_store(dir.path()));
-        let mut cleaned_unlocked = false;
-        let out = maintain_partition_with(&store, 1_000, |plan| {
-            // What a produce and a fetch do, from this thread: `try_lock` fails (instead of
-            // deadlocking) if the maintenance still held the lock.
-            let mut s = store
-                .try_lock()
-                .expect("partition lock free during the clean");
-            let appended = s.append(&keys(200), 1_000, 0).unwrap();
-            let region = s
-                .read_region(appended.base_offset, 1 << 20, true, false)
-                .unwrap();
-            assert!(region.expect("the new batch").read_bytes().unwrap().len() > 61);
-            drop(s);
-            cleaned_unlocked = true;
-            plan.clean()
-        })
-        .unwrap()
-        .expect("a pass ran");
-        assert!(cleaned_unlocked);
-        assert!(out.cleaned && out.abandoned.is_none(), "{out:?}");
-        assert!(out.records_removed > 500, "{out:?}");
-        // Everything but the removed records is there, the batch produced during the clean
-        // last.
-        let records = store.into_inner().unwrap().read_all_records().unwrap();
-        assert_eq!(records.len() as u64, 100 * 10 + 10 - out.records_removed);
-        assert_eq!(&records[records.len() - 10..], &read_keys(200)[..]);
-    }
-
-    #[test]
-    fn a_pass_abandoned_by_a_truncation_is_retried_at_the_next_maintenance() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Mutex::new(compacted_store(dir.path()));
-        let before = store.lock().unwrap().read_all_records().unwrap();
-        let out = maintain_partition_with(&store, 1_000, |plan| {
-            // A follower cutting its log to the leader's after an election: the clean then
-            // reads past the end of the active segment and fails.
-            let mut s = store.lock().unwrap();
-            let end = s.log_end_offset();
-            s.truncate_to(end - 10).unwrap();
-            drop(s);
-            let pass = plan.clean();
-            assert!(pass.error().is_some());
-            pass
-        })
-        .unwrap()
-        .expect("a pass ran");
-        assert_eq!(
-            out.abandoned,
-            Some(sluice_log::AbandonReason::SegmentsChanged)
-        );
-        assert!(!out.cleaned);
-        let after = store.lock().unwrap().read_all_records().unwrap();
-        assert_eq!(after, before[..before.len() - 10]);
-        let out = maintain_partition(&store, 1_000)
-            .unwrap()
-            .expect("a pass ran");
-        assert!(out.cleaned, "{out:?}");
-    }
-
-    fn read_keys(round: u8) -> Vec<KeyValue> {
-        (0..10)
-            .map(|k| (format!("k{k}").into_bytes(), Some(vec![round])))
-            .collect()
-    }
-}
+mod tests;

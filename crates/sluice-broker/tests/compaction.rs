@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use sluice_broker::broker::{topic_config_defaults, validate_topic_config};
+use sluice_broker::batch::encode_batch;
 use sluice_broker::config::BrokerConfig;
 use sluice_broker::replica::state::ReplicaState;
-use sluice_broker::storage::{encode_batch, maintain_partition, PartitionStore, TopicSettings};
+use sluice_broker::storage::{maintain_partition, PartitionStore};
+use sluice_broker::topic_config::{topic_config_defaults, validate_topic_config, TopicSettings};
 
 fn effective(overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = topic_config_defaults(&BrokerConfig::default())

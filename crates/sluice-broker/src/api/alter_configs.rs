@@ -9,8 +9,9 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, RequestHeader};
 
 use crate::api::describe_configs::{is_this_broker, BROKER, TOPIC};
-use crate::api::sb;
-use crate::broker::{topic_name_of, validate_topic_config, Broker};
+use crate::broker::Broker;
+use crate::codec::sb;
+use crate::topic_config::{topic_name_of, validate_topic_config};
 
 /// Why a config change was refused.
 pub type Refusal = (ResponseError, String);

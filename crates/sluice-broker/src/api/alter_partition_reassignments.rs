@@ -14,8 +14,9 @@ use kafka_protocol::messages::{
 use sluice_meta::image::Reply;
 use sluice_meta::Command;
 
-use crate::api::sb;
-use crate::broker::{reply_error, Broker};
+use crate::broker::Broker;
+use crate::codec::sb;
+use crate::proposals::reply_error;
 
 /// Starts or cancels each reassignment; per-partition errors as Kafka's controller answers.
 pub async fn handle(

@@ -1,4 +1,4 @@
-//! ApiVersions (key 18): advertises exactly the table in `api::SUPPORTED`.
+//! ApiVersions (key 18): advertises exactly the table in `kafka_apis::SUPPORTED`.
 
 use std::sync::Arc;
 
@@ -6,8 +6,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 
-use crate::api::SUPPORTED;
 use crate::broker::Broker;
+use crate::kafka_apis::SUPPORTED;
 
 /// Answers with the served API table.
 pub fn handle(

@@ -6,8 +6,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse, RequestHeader};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 
 /// Grows (or, with `validate_only`, checks growing) each topic.
 pub async fn handle(

@@ -12,8 +12,9 @@ use kafka_protocol::messages::create_topics_response::{
 };
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
 
-use crate::api::sb;
-use crate::broker::{valid_topic_name, validate_topic_config, Broker};
+use crate::broker::{valid_topic_name, Broker};
+use crate::codec::sb;
+use crate::topic_config::validate_topic_config;
 
 /// Creates (or validates) each topic independently.
 pub async fn handle(

@@ -7,8 +7,8 @@ use kafka_protocol::messages::{
     BrokerId, DescribeClusterRequest, DescribeClusterResponse, RequestHeader,
 };
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 
 /// Describes the cluster.
 pub fn handle(

@@ -8,8 +8,9 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, RequestHeader};
 
-use crate::api::sb;
-use crate::broker::{Broker, ConfigSource};
+use crate::broker::Broker;
+use crate::codec::sb;
+use crate::topic_config::ConfigSource;
 
 /// Resource type codes.
 pub const TOPIC: i8 = 2;

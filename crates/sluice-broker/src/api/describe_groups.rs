@@ -5,8 +5,8 @@ use std::sync::Arc;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, RequestHeader};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 
 /// Describes each group; unknown groups are reported as `Dead`, as Kafka does before v6.
 pub fn handle(

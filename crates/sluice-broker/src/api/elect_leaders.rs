@@ -9,7 +9,8 @@ use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse, Reques
 use sluice_meta::image::Reply;
 use sluice_meta::Command;
 
-use crate::broker::{reply_error, Broker};
+use crate::broker::Broker;
+use crate::proposals::reply_error;
 
 /// Kafka's election type for preferred-leader election.
 const PREFERRED: i8 = 0;
@@ -60,7 +61,7 @@ pub async fn handle(
             Some(t) => t.partition_result.push(pr),
             None => {
                 let mut t = ReplicaElectionResult::default();
-                t.topic = kafka_protocol::messages::TopicName(crate::api::sb(r.topic));
+                t.topic = kafka_protocol::messages::TopicName(crate::codec::sb(r.topic));
                 t.partition_result.push(pr);
                 resp.replica_election_results.push(t);
             }

@@ -21,7 +21,8 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse, RequestHeader};
 use tokio::time::Instant;
 
-use crate::broker::{check_leader, check_replica, Broker};
+use crate::broker::Broker;
+use crate::partition::{check_leader, check_replica};
 use crate::replica::state::Role;
 
 /// Serves the fetch, waiting for data as the request allows.

@@ -14,9 +14,10 @@ use kafka_protocol::messages::{
 };
 use sluice_meta::image::{MetadataImage, NO_LEADER};
 
-use crate::api::sb;
-use crate::broker::{Broker, CONSUMER_OFFSETS};
+use crate::broker::Broker;
+use crate::codec::sb;
 use crate::groups::partition_for;
+use crate::partition::CONSUMER_OFFSETS;
 
 /// Points each key at its coordinator, or COORDINATOR_NOT_AVAILABLE while it has none.
 pub async fn handle(

@@ -13,8 +13,8 @@ use kafka_protocol::messages::{
 
 use crate::api::alter_configs::{apply, Refusal};
 use crate::api::describe_configs::{BROKER, TOPIC};
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;

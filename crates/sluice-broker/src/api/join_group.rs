@@ -8,8 +8,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse, RequestHeader};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 use crate::groups::{JoinOutcome, JoinParams, Reply};
 
 /// Joins (or rejoins) the group.

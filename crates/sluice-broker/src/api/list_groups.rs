@@ -7,8 +7,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, RequestHeader};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 
 /// Lists groups.
 pub fn handle(

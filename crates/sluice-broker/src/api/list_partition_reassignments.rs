@@ -31,7 +31,7 @@ pub fn handle(
     let mut resp = ListPartitionReassignmentsResponse::default();
     for (name, t) in &image.topics {
         let mut tr = OngoingTopicReassignment::default();
-        tr.name = kafka_protocol::messages::TopicName(crate::api::sb(name.clone()));
+        tr.name = kafka_protocol::messages::TopicName(crate::codec::sb(name.clone()));
         for (i, p) in t.partitions.iter().enumerate() {
             let index = i as i32;
             if p.adding.is_empty() && p.removing.is_empty() {

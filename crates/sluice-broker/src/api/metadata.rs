@@ -13,8 +13,8 @@ use kafka_protocol::messages::{
 };
 use sluice_meta::image::{MetadataImage, NO_LEADER};
 
-use crate::api::sb;
 use crate::broker::{valid_topic_name, Broker, Topic};
+use crate::codec::sb;
 
 /// Live brokers as `(id, host, port, rack)`; this broker alone until the image knows any,
 /// so a client bootstrapping during start-up still has somewhere to go.

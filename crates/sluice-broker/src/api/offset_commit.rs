@@ -20,7 +20,7 @@ pub async fn handle(
     let mut resp = OffsetCommitResponse::default();
     let group = req.group_id.0.to_string();
     let mut offsets = Vec::new();
-    let now = crate::broker::now_ms();
+    let now = crate::clock::now_ms();
     for t in &req.topics {
         for p in &t.partitions {
             offsets.push((

@@ -8,8 +8,8 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, RequestHeader, TopicName};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 use crate::groups::{Committed, OffsetRows};
 
 /// Looks up committed offsets; partitions without one get offset -1.

@@ -12,8 +12,10 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, RequestHeader};
 use tokio::time::Instant;
 
-use crate::api::sb;
-use crate::broker::{check_leader, now_ms, Broker, Partition};
+use crate::broker::Broker;
+use crate::clock::now_ms;
+use crate::codec::sb;
+use crate::partition::{check_leader, Partition};
 use crate::storage::Appended;
 
 /// What one partition's append left to wait for.

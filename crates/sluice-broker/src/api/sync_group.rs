@@ -5,8 +5,8 @@ use std::sync::Arc;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{RequestHeader, SyncGroupRequest, SyncGroupResponse};
 
-use crate::api::sb;
 use crate::broker::Broker;
+use crate::codec::sb;
 use crate::groups::{Reply, SyncOutcome};
 
 /// Distributes or awaits the assignment.

@@ -9,8 +9,9 @@ use kafka_protocol::messages::{RequestHeader, UnregisterBrokerRequest, Unregiste
 use sluice_meta::image::Reply;
 use sluice_meta::Command;
 
-use crate::api::sb;
-use crate::broker::{reply_error, Broker};
+use crate::broker::Broker;
+use crate::codec::sb;
+use crate::proposals::reply_error;
 
 /// Unregisters the broker through the controller.
 pub async fn handle(

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
-use super::{Committed, GroupState, JoinOutcome, SyncOutcome};
+use super::types::{Committed, GroupState, JoinOutcome, SyncOutcome};
 
 #[derive(Debug)]
 pub(super) struct Member {

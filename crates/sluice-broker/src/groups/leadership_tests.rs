@@ -12,9 +12,10 @@ use sluice_meta::image::PartitionMeta;
 
 use super::shards::{Handover, Led, Settings};
 use super::*;
-use crate::broker::{Partition, CONSUMER_OFFSETS};
+use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::replica::state::ReplicaState;
-use crate::storage::{PartitionStore, TopicSettings};
+use crate::storage::PartitionStore;
+use crate::topic_config::TopicSettings;
 
 const ME: i32 = 1;
 const OTHER: i32 = 2;

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::group::{candidates_contains, Group, Member};
 use super::shards::{GroupCoordinator, Settings, Shard};
-use super::{
+use super::types::{
     GroupDescription, GroupState, JoinOutcome, JoinParams, ListedGroup, MemberDescription, Reply,
     SyncOutcome,
 };

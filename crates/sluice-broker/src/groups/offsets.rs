@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use kafka_protocol::error::ResponseError;
 
 use super::group::Group;
-use super::persist::{group_record, offset_record, Pending};
+use super::persist::Pending;
+use super::records::{group_record, offset_record};
 use super::shards::{GroupCoordinator, Shard};
-use super::{Committed, GroupState, OffsetRows};
+use super::types::{Committed, GroupState, OffsetRows};
 
 impl GroupCoordinator {
     /// Handles OffsetCommit for one group; returns one error code per offset, in order.

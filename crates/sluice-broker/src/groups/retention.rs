@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use super::group::Group;
-use super::persist::{group_record, offset_record, StoredRecord};
+use super::records::{group_record, offset_record, StoredRecord};
 use super::shards::{GroupCoordinator, Shard};
 
 impl GroupCoordinator {

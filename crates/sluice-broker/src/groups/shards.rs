@@ -22,9 +22,9 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::watch;
 
 use super::group::Group;
-use super::persist;
-use crate::broker::{Broker, Partition, CONSUMER_OFFSETS};
+use super::records;
 use crate::config::BrokerConfig;
+use crate::partition::{Partition, CONSUMER_OFFSETS};
 
 /// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping.
 pub fn java_string_hash(s: &str) -> i32 {
@@ -303,7 +303,7 @@ impl GroupCoordinator {
                         return;
                     }
                 };
-                let groups = persist::replay(records);
+                let groups = records::replay(records);
                 tracing::info!(
                     partition = led.index,
                     epoch = led.epoch,
@@ -331,20 +331,25 @@ impl GroupCoordinator {
 /// Follows this broker's leadership of `__consumer_offsets`: `partitions` is the topic's
 /// partition count in the image (0: no such topic yet) and `led` the (index, leader epoch) of
 /// each partition this broker leads. Called on every image, so it must be cheap when nothing
-/// changed.
-pub fn set_coordinator(broker: &Broker, partitions: i32, led: &[(i32, i32)]) {
+/// changed. `log_of` is this broker's replica of a partition of `__consumer_offsets`.
+pub fn set_coordinator(
+    groups: &Arc<GroupCoordinator>,
+    partitions: i32,
+    led: &[(i32, i32)],
+    log_of: impl Fn(i32) -> Option<Arc<Partition>>,
+) {
     let led = led
         .iter()
         .filter_map(|&(index, epoch)| {
-            let log = broker.partition(CONSUMER_OFFSETS, index).ok()?;
+            let log = log_of(index)?;
             Some(Led { index, epoch, log })
         })
         .collect();
-    let work = broker.groups.set_leadership(partitions, led);
+    let work = groups.set_leadership(partitions, led);
     if work.is_empty() {
         return;
     }
-    let groups = broker.groups.clone();
+    let groups = groups.clone();
     let run = move || {
         for w in work {
             groups.hand_over(w);

@@ -1,11 +1,19 @@
 //! A minimal Kafka client connection for broker-to-broker requests (follower fetches and
-//! OffsetForLeaderEpoch): one request in flight at a time, encoded with `kafka-protocol`.
+//! OffsetForLeaderEpoch): one request in flight at a time, encoded with `kafka-protocol`; and
+//! the one query a follower makes outside its fetch loop ([`leader_offset`]).
 
 use bytes::{Buf, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, ListOffsetsRequest, ListOffsetsResponse, RequestHeader, ResponseHeader,
+    TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::codec::sb;
 
 /// Responses larger than this are refused (a follower asks for far less).
 const MAX_RESPONSE: usize = 256 << 20;
@@ -129,4 +137,48 @@ impl Connection {
         }
         Ok(resp)
     }
+}
+
+/// ListOffsets version used between brokers (has the current leader epoch).
+const LIST_OFFSETS_VERSION: i16 = 4;
+/// ListOffsets timestamp asking for the log end (a replica's view: not the high watermark).
+pub const LATEST: i64 = -1;
+/// ListOffsets timestamp asking for the log start.
+pub const EARLIEST: i64 = -2;
+
+/// The leader's earliest or latest offset for one partition (its log end, since we ask as a
+/// replica), or the partition-level error it answered.
+pub async fn leader_offset(
+    c: &mut Connection,
+    key: &(String, i32),
+    epoch: i32,
+    me: i32,
+    timestamp: i64,
+) -> Result<Result<i64, ResponseError>, ClientError> {
+    let mut lp = ListOffsetsPartition::default();
+    lp.partition_index = key.1;
+    lp.current_leader_epoch = epoch;
+    lp.timestamp = timestamp;
+    let mut lt = ListOffsetsTopic::default();
+    lt.name = TopicName(sb(key.0.clone()));
+    lt.partitions.push(lp);
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = BrokerId(me);
+    req.topics.push(lt);
+    let resp: ListOffsetsResponse = c
+        .send(ApiKey::ListOffsets, LIST_OFFSETS_VERSION, &req)
+        .await?;
+    let answer = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .find(|r| r.partition_index == key.1);
+    Ok(match answer {
+        Some(r) if r.error_code == 0 => Ok(r.offset),
+        Some(r) => {
+            Err(ResponseError::try_from_code(r.error_code)
+                .unwrap_or(ResponseError::UnknownServerError))
+        }
+        None => Err(ResponseError::UnknownServerError),
+    })
 }

@@ -16,20 +16,19 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
+    ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, TopicName,
 };
 use tokio::sync::{watch, Notify};
 
-use crate::api::sb;
-use crate::broker::Partition;
+use crate::codec::sb;
 use crate::config::BrokerConfig;
-use crate::replica::client::{ClientError, Connection};
+use crate::partition::Partition;
+use crate::replica::client::{leader_offset, ClientError, Connection, EARLIEST, LATEST};
 use crate::replica::state::Role;
 use sluice_meta::MetaNode;
 
@@ -37,8 +36,6 @@ use sluice_meta::MetaNode;
 const FETCH_VERSION: i16 = 12;
 /// OffsetForLeaderEpoch version used between brokers.
 const EPOCH_VERSION: i16 = 4;
-/// ListOffsets version used between brokers (has the current leader epoch).
-const LIST_OFFSETS_VERSION: i16 = 4;
 /// Pause after a failed connection or a partition-level error before retrying.
 const RETRY: Duration = Duration::from_millis(100);
 
@@ -478,44 +475,4 @@ async fn reset_out_of_range(
         });
     }
     Ok(())
-}
-
-const LATEST: i64 = -1;
-const EARLIEST: i64 = -2;
-
-/// The leader's earliest or latest offset for one partition (its log end, since we ask as a
-/// replica), or the partition-level error it answered.
-async fn leader_offset(
-    c: &mut Connection,
-    key: &(String, i32),
-    epoch: i32,
-    me: i32,
-    timestamp: i64,
-) -> Result<Result<i64, ResponseError>, ClientError> {
-    let mut lp = ListOffsetsPartition::default();
-    lp.partition_index = key.1;
-    lp.current_leader_epoch = epoch;
-    lp.timestamp = timestamp;
-    let mut lt = ListOffsetsTopic::default();
-    lt.name = TopicName(sb(key.0.clone()));
-    lt.partitions.push(lp);
-    let mut req = ListOffsetsRequest::default();
-    req.replica_id = BrokerId(me);
-    req.topics.push(lt);
-    let resp: ListOffsetsResponse = c
-        .send(ApiKey::ListOffsets, LIST_OFFSETS_VERSION, &req)
-        .await?;
-    let answer = resp
-        .topics
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .find(|r| r.partition_index == key.1);
-    Ok(match answer {
-        Some(r) if r.error_code == 0 => Ok(r.offset),
-        Some(r) => {
-            Err(ResponseError::try_from_code(r.error_code)
-                .unwrap_or(ResponseError::UnknownServerError))
-        }
-        None => Err(ResponseError::UnknownServerError),
-    })
 }

@@ -12,7 +12,8 @@ use sluice_meta::image::{MetadataImage, Reply};
 use sluice_meta::Command;
 use tokio::sync::watch;
 
-use crate::broker::{partition_dir, Broker, Partition, CONSUMER_OFFSETS};
+use crate::broker::Broker;
+use crate::partition::{partition_dir, Partition, CONSUMER_OFFSETS};
 use crate::replica::state::{ReplicaState, Role, RoleChange};
 use crate::storage::PartitionStore;
 
@@ -34,7 +35,7 @@ fn open_replica(
     name: &str,
     index: i32,
     id: uuid::Uuid,
-    settings: &crate::storage::TopicSettings,
+    settings: &crate::topic_config::TopicSettings,
 ) -> Option<Arc<Partition>> {
     let dir = partition_dir(&broker.config.data_dir, name, index);
     let id_file = dir.join(TOPIC_ID_FILE);
@@ -163,7 +164,9 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
         .map(|(i, p)| (i as i32, p.leader_epoch))
         .collect();
     let partitions = offsets.map_or(0, |t| t.partitions.len() as i32);
-    crate::groups::set_coordinator(broker, partitions, &led);
+    crate::groups::set_coordinator(&broker.groups, partitions, &led, |index| {
+        broker.partition(CONSUMER_OFFSETS, index).ok()
+    });
     if wake {
         broker.notify_appended();
     }

@@ -344,7 +344,7 @@ pub mod raw {
         )
         .unwrap();
         if seq < 0 {
-            return Bytes::from(sluice_broker::storage::without_sequence(buf.to_vec()));
+            return Bytes::from(sluice_broker::batch::without_sequence(buf.to_vec()));
         }
         buf.freeze()
     }

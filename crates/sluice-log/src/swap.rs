@@ -24,7 +24,8 @@ pub(crate) const SWAP_SUFFIX: &str = ".log.swap";
     not(any(test, feature = "testing")),
     allow(
         dead_code,
-        reason = "only compact_crashing (tests) names a crash point"
+        unreachable_pub,
+        reason = "only compact_crashing (tests, the `testing` feature) names a crash point"
     )
 )]
 pub enum CrashPoint {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// One broker of a [`Cluster`].
-pub struct Node {
+pub(crate) struct Node {
     pub id: i32,
     pub port: u16,
     pub admin_port: u16,
@@ -21,12 +21,12 @@ pub struct Node {
 
 impl Node {
     /// `127.0.0.1:port`.
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// Whether the process is running.
-    pub fn running(&mut self) -> bool {
+    pub(crate) fn running(&mut self) -> bool {
         self.child
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
@@ -38,7 +38,7 @@ impl Node {
 }
 
 /// Brokers sharing one metadata quorum.
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub nodes: Vec<Node>,
     extra: String,
 }
@@ -58,12 +58,12 @@ fn signal(pid: u32, sig: &str) {
 impl Cluster {
     /// Starts `n` brokers (ids 1..=n, all voters) with short failure-detection timeouts and
     /// `extra` properties, and waits until every one is registered and unfenced.
-    pub fn start(root: &Path, n: i32, extra: &str) -> Cluster {
+    pub(crate) fn start(root: &Path, n: i32, extra: &str) -> Cluster {
         Self::start_each(root, n, extra, |_| String::new())
     }
 
     /// Like [`start`](Self::start), broker `i` (0-based) in rack `racks[i]`.
-    pub fn start_in_racks(root: &Path, racks: &[&str], extra: &str) -> Cluster {
+    pub(crate) fn start_in_racks(root: &Path, racks: &[&str], extra: &str) -> Cluster {
         Self::start_each(root, racks.len() as i32, extra, |i| {
             format!("broker.rack={}", racks[i])
         })
@@ -100,7 +100,7 @@ impl Cluster {
     }
 
     /// Starts (or restarts) broker `i` on its ports and data directory.
-    pub fn spawn(&mut self, i: usize) {
+    pub(crate) fn spawn(&mut self, i: usize) {
         let voters = self.voters();
         let node = &mut self.nodes[i];
         std::fs::create_dir_all(&node.dir).unwrap();
@@ -143,7 +143,7 @@ impl Cluster {
     }
 
     /// SIGKILL, and reap.
-    pub fn kill(&mut self, i: usize) {
+    pub(crate) fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -151,7 +151,7 @@ impl Cluster {
     }
 
     /// SIGTERM (controlled shutdown) and wait for a clean exit.
-    pub fn stop(&mut self, i: usize) {
+    pub(crate) fn stop(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {
             signal(c.id(), "-TERM");
             let deadline = Instant::now() + Duration::from_secs(60);
@@ -167,21 +167,21 @@ impl Cluster {
     }
 
     /// SIGSTOP: the process stops answering anyone, as if cut off.
-    pub fn pause(&self, i: usize) {
+    pub(crate) fn pause(&self, i: usize) {
         if let Some(pid) = self.nodes[i].pid() {
             signal(pid, "-STOP");
         }
     }
 
     /// SIGCONT.
-    pub fn resume(&self, i: usize) {
+    pub(crate) fn resume(&self, i: usize) {
         if let Some(pid) = self.nodes[i].pid() {
             signal(pid, "-CONT");
         }
     }
 
     /// Comma-separated bootstrap list of every broker.
-    pub fn bootstrap(&self) -> String {
+    pub(crate) fn bootstrap(&self) -> String {
         self.nodes
             .iter()
             .map(Node::addr)
@@ -190,12 +190,12 @@ impl Cluster {
     }
 
     /// The admin port's `/cluster` status from broker `i`, if it answers.
-    pub fn status(&self, i: usize) -> Option<Value> {
+    pub(crate) fn status(&self, i: usize) -> Option<Value> {
         serde_json::from_str(&self.admin_get(i, "/cluster")?).ok()
     }
 
     /// The body of `GET path` on broker `i`'s admin port, if it answers.
-    pub fn admin_get(&self, i: usize, path: &str) -> Option<String> {
+    pub(crate) fn admin_get(&self, i: usize, path: &str) -> Option<String> {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.nodes[i].admin_port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -210,7 +210,7 @@ impl Cluster {
     }
 
     /// Waits until broker `i` sees every broker registered and unfenced.
-    pub fn wait_all_live(&self, timeout: Duration) {
+    pub(crate) fn wait_all_live(&self, timeout: Duration) {
         let n = self.nodes.len();
         for i in 0..n {
             wait_for(
@@ -252,7 +252,7 @@ impl Cluster {
     }
 
     /// Topic metadata: partition → (leader, isr).
-    pub fn partitions(&mut self, topic: &str) -> Option<Vec<(i32, Vec<i64>)>> {
+    pub(crate) fn partitions(&mut self, topic: &str) -> Option<Vec<(i32, Vec<i64>)>> {
         let parts = self.topic_partitions(topic)?;
         Some(
             parts
@@ -266,13 +266,13 @@ impl Cluster {
     }
 
     /// Replica lists (broker ids, preferred leader first) of `topic`'s partitions, in order.
-    pub fn replicas(&mut self, topic: &str) -> Option<Vec<Vec<i64>>> {
+    pub(crate) fn replicas(&mut self, topic: &str) -> Option<Vec<Vec<i64>>> {
         let parts = self.topic_partitions(topic)?;
         Some(parts.iter().map(|p| ids(&p["replicas"])).collect())
     }
 
     /// Waits until every partition of `topic` has a leader and a full ISR of `rf`.
-    pub fn wait_fully_replicated(
+    pub(crate) fn wait_fully_replicated(
         &mut self,
         topic: &str,
         partitions: usize,
@@ -287,7 +287,7 @@ impl Cluster {
     }
 
     /// Index (0-based) of the broker leading `partition`, once there is one.
-    pub fn leader_of(&mut self, topic: &str, partition: usize, timeout: Duration) -> usize {
+    pub(crate) fn leader_of(&mut self, topic: &str, partition: usize, timeout: Duration) -> usize {
         let mut found = None;
         wait_for(
             timeout,
@@ -331,7 +331,7 @@ fn ids(list: &Value) -> Vec<i64> {
 }
 
 /// Polls `cond` every 50 ms until it holds; panics naming `what` after `timeout`.
-pub fn wait_for(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -10,7 +10,7 @@ use sluice_broker::BrokerConfig;
 use tokio::sync::oneshot;
 
 /// A broker running on its own runtime.
-pub struct TestBroker {
+pub(crate) struct TestBroker {
     pub addr: SocketAddr,
     pub admin: SocketAddr,
     pub dir: PathBuf,
@@ -21,7 +21,11 @@ pub struct TestBroker {
 
 impl TestBroker {
     /// Starts a broker on `port` (0 = any) over `dir`.
-    pub fn start(dir: &Path, port: u16, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+    pub(crate) fn start(
+        dir: &Path,
+        port: u16,
+        tweak: impl FnOnce(&mut BrokerConfig),
+    ) -> TestBroker {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(
@@ -68,12 +72,12 @@ impl TestBroker {
     }
 
     /// `host:port` for clients.
-    pub fn bootstrap(&self) -> String {
+    pub(crate) fn bootstrap(&self) -> String {
         self.addr.to_string()
     }
 
     /// Graceful shutdown; panics if the broker failed.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.shutdown();
     }
 
@@ -88,7 +92,7 @@ impl TestBroker {
     }
 
     /// Fetches `/metrics` from the admin listener.
-    pub fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(self.admin).unwrap();
         write!(
@@ -125,10 +129,10 @@ fn bind_retrying(port: u16) -> std::net::TcpListener {
 }
 
 /// Longest a client script may run; a hung client fails the test instead of hanging CI.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(240);
+pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Runs a command to completion within [`CLIENT_TIMEOUT`]; panics with its output if it fails.
-pub fn run_ok(cmd: &mut Command) -> Output {
+pub(crate) fn run_ok(cmd: &mut Command) -> Output {
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -140,7 +144,7 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 
 /// Waits for a spawned client (stdout/stderr piped) within [`CLIENT_TIMEOUT`]; panics with its
 /// output if it fails or hangs.
-pub fn wait_ok(mut child: std::process::Child, what_ran: &str) -> Output {
+pub(crate) fn wait_ok(mut child: std::process::Child, what_ran: &str) -> Output {
     use std::io::Read;
     let mut out_pipe = child.stdout.take().unwrap();
     let mut err_pipe = child.stderr.take().unwrap();
@@ -187,7 +191,7 @@ pub fn wait_ok(mut child: std::process::Child, what_ran: &str) -> Output {
 }
 
 /// `python3 tests/clients/<script> args...`, which must succeed.
-pub fn python(script: &str, args: &[&str]) -> String {
+pub(crate) fn python(script: &str, args: &[&str]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/clients")
         .join(script);
@@ -197,7 +201,7 @@ pub fn python(script: &str, args: &[&str]) -> String {
 
 /// Offsets of every record of `topic`-`partition`, from the log start to the end, as kcat
 /// consumes them through `bootstrap`.
-pub fn consumed_offsets(bootstrap: &str, topic: &str, partition: i32) -> Vec<i64> {
+pub(crate) fn consumed_offsets(bootstrap: &str, topic: &str, partition: i32) -> Vec<i64> {
     let p = partition.to_string();
     let args = [
         "-b",
@@ -220,7 +224,7 @@ pub fn consumed_offsets(bootstrap: &str, topic: &str, partition: i32) -> Vec<i64
 }
 
 /// Runs kcat with `args`, feeding `input` on stdin.
-pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
+pub(crate) fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
     use std::io::Write;
     let mut child = Command::new("kcat")
         .args(args)
@@ -241,65 +245,51 @@ pub fn kcat(args: &[&str], input: Option<&[u8]>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Minimal blocking Kafka client built on `kafka-protocol`, for exact protocol checks.
-pub mod raw {
+/// Exact protocol checks over a blocking socket, with the frames of the one Kafka client
+/// (`sluice_kafka_client`): whole calls, and raw frames for what no well-behaved client sends.
+pub(crate) mod raw {
     use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::time::Duration;
 
     use bytes::{Bytes, BytesMut};
-    use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-    use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+    use kafka_protocol::protocol::{Request, StrBytes};
     use kafka_protocol::records::{
         Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
     };
+    use sluice_kafka_client::{blocking, frame};
 
-    pub fn connect(addr: std::net::SocketAddr) -> TcpStream {
+    pub(crate) fn connect(addr: std::net::SocketAddr) -> TcpStream {
         let s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s
     }
 
     /// Encodes a request frame.
-    pub fn frame<R: Request>(version: i16, correlation_id: i32, req: &R) -> Vec<u8> {
-        let key = ApiKey::try_from(R::KEY).unwrap();
-        let mut header = RequestHeader::default();
-        header.request_api_key = R::KEY;
-        header.request_api_version = version;
-        header.correlation_id = correlation_id;
-        header.client_id = Some(StrBytes::from_static_str("raw-test"));
-        let mut body = BytesMut::new();
-        header
-            .encode(&mut body, key.request_header_version(version))
-            .unwrap();
-        req.encode(&mut body, version).unwrap();
-        let mut out = (body.len() as i32).to_be_bytes().to_vec();
-        out.extend_from_slice(&body);
-        out
+    pub(crate) fn frame<R: Request>(version: i16, correlation_id: i32, req: &R) -> Vec<u8> {
+        frame::encode_request(
+            version,
+            correlation_id,
+            Some(StrBytes::from_static_str("raw-test")),
+            req,
+        )
+        .unwrap()
+        .to_vec()
     }
 
-    /// Reads one response frame; `None` if the broker closed the connection.
-    pub fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
-        let mut len = [0u8; 4];
-        s.read_exact(&mut len).ok()?;
-        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
-        s.read_exact(&mut buf).ok()?;
-        Some(Bytes::from(buf))
+    /// Reads one response frame; `None` if the broker closed the connection (or said nothing
+    /// within the read timeout).
+    pub(crate) fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
+        blocking::read_frame(s, usize::MAX).ok().flatten()
     }
 
     /// Decodes a response frame for request type `R`.
-    pub fn decode<R: Request>(version: i16, mut frame: Bytes) -> (i32, R::Response) {
-        let key = ApiKey::try_from(R::KEY).unwrap();
-        let header =
-            ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-        (
-            header.correlation_id,
-            R::Response::decode(&mut frame, version).unwrap(),
-        )
+    pub(crate) fn decode<R: Request>(version: i16, frame: Bytes) -> (i32, R::Response) {
+        frame::decode_response::<R>(version, frame).unwrap()
     }
 
     /// Sends one request and waits for its response.
-    pub fn call<R: Request>(s: &mut TcpStream, version: i16, req: &R) -> R::Response {
+    pub(crate) fn call<R: Request>(s: &mut TcpStream, version: i16, req: &R) -> R::Response {
         s.write_all(&frame(version, 7, req)).unwrap();
         let (cid, resp) = decode::<R>(version, read_frame(s).expect("connection closed"));
         assert_eq!(cid, 7);
@@ -307,13 +297,13 @@ pub mod raw {
     }
 
     /// Whether the broker closed the connection (EOF or reset) within the read timeout.
-    pub fn closed(s: &mut TcpStream) -> bool {
+    pub(crate) fn closed(s: &mut TcpStream) -> bool {
         let mut b = [0u8; 1];
         matches!(s.read(&mut b), Ok(0) | Err(_)) && !matches!(s.read(&mut b), Ok(n) if n > 0)
     }
 
     /// A v2 batch of `n` records, optionally idempotent.
-    pub fn batch(n: usize, producer: Option<(i64, i16, i32)>) -> Bytes {
+    pub(crate) fn batch(n: usize, producer: Option<(i64, i16, i32)>) -> Bytes {
         let (pid, epoch, seq) = producer.unwrap_or((-1, -1, -1));
         let records: Vec<Record> = (0..n)
             .map(|i| Record {
@@ -350,10 +340,10 @@ pub mod raw {
     }
 }
 
-pub mod cluster;
+pub(crate) mod cluster;
 
 /// Admin requests the Kafka command-line tools would send, through [`raw`].
-pub mod admin {
+pub(crate) mod admin {
     use kafka_protocol::messages::alter_partition_reassignments_request::{
         ReassignablePartition, ReassignableTopic,
     };
@@ -367,7 +357,7 @@ pub mod admin {
     use super::raw;
 
     /// UnregisterBroker for `id` through broker `addr`; returns the error code.
-    pub fn unregister(addr: &str, id: i32) -> i16 {
+    pub(crate) fn unregister(addr: &str, id: i32) -> i16 {
         let mut s = raw::connect(addr.parse().unwrap());
         let mut req = UnregisterBrokerRequest::default();
         req.broker_id = BrokerId(id);
@@ -375,7 +365,7 @@ pub mod admin {
     }
 
     /// Replica lists of `topic`'s partitions, from broker `addr`.
-    pub fn replicas(addr: &str, topic: &str) -> Vec<Vec<i32>> {
+    pub(crate) fn replicas(addr: &str, topic: &str) -> Vec<Vec<i32>> {
         let mut s = raw::connect(addr.parse().unwrap());
         let mut req = MetadataRequest::default();
         let mut t = MetadataRequestTopic::default();
@@ -398,7 +388,7 @@ pub mod admin {
 
     /// Reassigns every replica of `topic` on broker `from` to one of `to` (first not already a
     /// replica); panics on any error code. Returns how many partitions move.
-    pub fn reassign_off(
+    pub(crate) fn reassign_off(
         addr: &str,
         topic: &str,
         partitions: usize,

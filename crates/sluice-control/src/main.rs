@@ -55,8 +55,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .database_url
                 .clone()
                 .context("DATABASE_URL (or --database-url) is required by serve")?;
-            let hs_secret = args.auth.hs_secret()?;
-            serve(bind(args.listen).await?, &args, &url, hs_secret).await
+            // Keys are checked before the port is bound: a misconfigured server says what is
+            // wrong with its configuration, whatever holds its port.
+            let auth = authenticator(&args.auth, args.auth.hs_secret()?)?;
+            serve(bind(args.listen).await?, &args, &url, auth).await
         }
         Command::Dev(args) => dev(args).await,
         Command::Migrate(db) => {
@@ -138,14 +140,20 @@ async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListe
         .with_context(|| format!("binding {addr}"))
 }
 
+/// The API's token verifier from the configured keys.
+fn authenticator(
+    auth: &config::AuthArgs,
+    hs_secret: Option<Vec<u8>>,
+) -> anyhow::Result<Authenticator> {
+    Authenticator::new(&auth.config(hs_secret)?).context("configuring authentication")
+}
+
 async fn serve(
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
     url: &str,
-    hs_secret: Option<Vec<u8>>,
+    auth: Authenticator,
 ) -> anyhow::Result<()> {
-    let auth =
-        Authenticator::new(&args.auth.config(hs_secret)?).context("configuring authentication")?;
     auth.refresh_jwks().await;
     let store = connect(url, &args.db).await?;
     store.migrate().await.context("applying migrations")?;
@@ -332,7 +340,8 @@ async fn dev(mut args: config::DevArgs) -> anyhow::Result<()> {
     println!("  database: {}", redact(&url));
     println!("  admin token (tenant 'default', 24h):");
     println!("  export SLUICE_ENDPOINT=http://{addr} SLUICE_TOKEN={token}");
-    let result = serve(listener, &args.serve, &url, Some(secret)).await;
+    let auth = authenticator(&args.serve.auth, Some(secret))?;
+    let result = serve(listener, &args.serve, &url, auth).await;
     if let Some(pg) = pg {
         pg.stop().await;
     }

@@ -298,6 +298,28 @@ async fn dev_runs_with_embedded_defaults_and_keeps_state() {
     remove_pg_home(&state);
 }
 
+/// Runs `dev --listen listen` in `cwd`, which must refuse to start: returns what it said,
+/// checked to be one line even with backtraces asked for.
+fn dev_refused(cwd: &std::path::Path, listen: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["dev", "--listen", listen])
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("SLUICE_STATE_DIR")
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "one line, no backtrace: {err}"
+    );
+    err
+}
+
 /// Two devs side by side, each with its own state directory, while the default port is taken:
 /// both serve (on other ports), and a third on a state directory in use is refused in one line.
 #[tokio::test(flavor = "multi_thread")]
@@ -329,17 +351,7 @@ async fn devs_side_by_side_and_on_a_taken_port() {
 
     // A second dev on a's state directory: refused before it starts anything, in one line,
     // even with backtraces asked for.
-    let out = Command::new(BIN)
-        .args(["dev", "--listen", "127.0.0.1:0"])
-        .current_dir(a_dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("SLUICE_STATE_DIR")
-        .env("RUST_BACKTRACE", "1")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = dev_refused(a_dir.path(), "127.0.0.1:0");
     assert!(
         err.contains(&format!(
             "another sluice-control dev (pid {})",
@@ -347,31 +359,15 @@ async fn devs_side_by_side_and_on_a_taken_port() {
         )) && err.contains("--state-dir"),
         "{err}"
     );
-    assert_eq!(
-        err.trim().lines().count(),
-        1,
-        "one line, no backtrace: {err}"
-    );
 
     // A port the user chose that is taken is an error naming the flag, not a silent move.
     let taken = a.endpoint.trim_start_matches("http://").to_owned();
     let c_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["dev", "--listen", &taken])
-        .current_dir(c_dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("SLUICE_STATE_DIR")
-        .env("RUST_BACKTRACE", "1")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = dev_refused(c_dir.path(), &taken);
     assert!(
         err.contains("already in use") && err.contains("--listen"),
         "{err}"
     );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     stop(a);
     stop(b);

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use tokio::process::Command;
 
+use crate::files::write_atomically;
+
 /// Where root's private Postgres servers live, one directory per state directory.
 pub(crate) const ROOT_DATA_HOME: &str = "/var/lib/sluice/dev-postgres";
 
@@ -207,7 +209,7 @@ async fn root_home(dir: &Path, user: &str) -> anyhow::Result<PathBuf> {
             let home = Path::new(ROOT_DATA_HOME).join(uuid::Uuid::new_v4().simple().to_string());
             // Written before the directory is made: a crash in between leaves a name, never an
             // unrecorded directory.
-            write_atomically(&pointer, home.display().to_string().as_bytes())?;
+            write_atomically(&pointer, home.display().to_string().as_bytes(), 0o644)?;
             home
         }
     };
@@ -245,13 +247,6 @@ async fn create_private_dir(home: &Path, user: &str) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -301,6 +296,6 @@ fn pick_port(file: &Path) -> anyhow::Result<u16> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    write_atomically(file, port.to_string().as_bytes())?;
+    write_atomically(file, port.to_string().as_bytes(), 0o644)?;
     Ok(port)
 }

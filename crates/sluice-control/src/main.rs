@@ -5,6 +5,7 @@
 
 mod config;
 mod embedded_pg;
+mod files;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -423,8 +424,7 @@ async fn bind_dev(
 
 /// The signing secret kept in `path` (owner-only), made on first use.
 fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     if let Ok(s) = std::fs::read(path) {
         if s.len() >= 32 {
             // A secret written by an older dev (or copied in) may be readable by others.
@@ -440,18 +440,7 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     let secret: String = (0..2)
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
         .collect();
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(secret.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    files::write_atomically(path, secret.as_bytes(), 0o600)?;
     Ok(secret.into_bytes())
 }
 

@@ -49,9 +49,10 @@ impl Connection {
 
     /// Sends a typed request at `version` and waits for its response.
     pub fn call<R: Request>(&mut self, version: i16, req: &R) -> Result<R::Response, ClientError> {
+        let key = frame::api_key::<R>().map_err(|e| e.at(&self.addr.to_string()))?;
         self.next_correlation = self.next_correlation.wrapping_add(1);
         let correlation = self.next_correlation;
-        let out = frame::encode_request(version, correlation, Some(self.client_id.clone()), req)
+        let out = frame::encode(key, version, correlation, Some(self.client_id.clone()), req)
             .map_err(|e| e.at(&self.addr.to_string()))?;
         self.stream.write_all(&out).map_err(|e| self.io(e))?;
         let body = read_frame(&mut self.stream, DEFAULT_MAX_RESPONSE)
@@ -62,15 +63,8 @@ impl Connection {
                     "connection closed",
                 ))
             })?;
-        let (got, resp) =
-            frame::decode_response::<R>(version, body).map_err(|e| e.at(&self.addr.to_string()))?;
-        if got != correlation {
-            return Err(ClientError::Protocol {
-                addr: self.addr.to_string(),
-                reason: format!("correlation id {got} in the answer to request {correlation}"),
-            });
-        }
-        Ok(resp)
+        frame::decode_answer(key, version, correlation, body)
+            .map_err(|e| e.at(&self.addr.to_string()))
     }
 
     fn io(&self, source: std::io::Error) -> ClientError {

@@ -61,10 +61,7 @@ impl Connection {
         version: i16,
         req: &R,
     ) -> Result<R::Response, ClientError> {
-        let key = ApiKey::try_from(R::KEY).map_err(|()| ClientError::Protocol {
-            addr: self.addr.clone(),
-            reason: format!("unknown API key {}", R::KEY),
-        })?;
+        let key = frame::api_key::<R>().map_err(|e| e.at(&self.addr))?;
         self.send(key, version, req).await
     }
 

@@ -95,7 +95,8 @@ pub fn decode_answer<Resp: Decodable>(
     Ok(resp)
 }
 
-fn api_key<R: Request>() -> Result<ApiKey, FrameError> {
+/// The API key a typed request names.
+pub fn api_key<R: Request>() -> Result<ApiKey, FrameError> {
     ApiKey::try_from(R::KEY).map_err(|()| FrameError(format!("unknown API key {}", R::KEY)))
 }
 

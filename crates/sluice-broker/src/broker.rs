@@ -18,9 +18,8 @@ use crate::clock::now_ms;
 use crate::config::BrokerConfig;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
-use crate::partition::{check_leader, Partition, CONSUMER_OFFSETS};
+use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::replica::fetcher::Fetchers;
-use crate::storage::{maintain_partition, PartitionStore};
 use crate::topic_config::{self, broker_name, ConfigSource, TopicSettings};
 
 /// A topic as the metadata image describes it.
@@ -239,21 +238,6 @@ impl Broker {
         }
     }
 
-    /// The local replica if this broker leads it; `current_epoch` (-1: any) is the client's
-    /// view, answered FENCED_LEADER_EPOCH when older and UNKNOWN_LEADER_EPOCH when newer.
-    pub fn leader_partition(
-        &self,
-        topic: &str,
-        index: i32,
-        current_epoch: i32,
-    ) -> Result<Arc<Partition>, ResponseError> {
-        let p = self.partition(topic, index)?;
-        let store = p.store.lock().expect("poisoned");
-        check_leader(&store, current_epoch)?;
-        drop(store);
-        Ok(p)
-    }
-
     /// Every local replica.
     pub fn local_partitions(&self) -> Vec<Arc<Partition>> {
         self.local
@@ -286,7 +270,7 @@ impl Broker {
     /// Flushes every local replica; used on shutdown.
     pub fn flush_all(&self) {
         for p in self.local_partitions() {
-            if let Err(e) = p.store.lock().expect("poisoned").flush() {
+            if let Err(e) = p.flush() {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
             }
         }
@@ -298,7 +282,7 @@ impl Broker {
     pub fn maintain_logs(&self) {
         for p in self.local_partitions() {
             // Per partition: the passes before this one may have taken a while.
-            if let Err(e) = maintain_partition(&p.store, now_ms()) {
+            if let Err(e) = p.maintain(now_ms()) {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed");
             }
         }
@@ -307,23 +291,20 @@ impl Broker {
     /// `log.flush.interval.ms`: fsyncs every local replica with appends since its last flush.
     pub fn flush_unflushed(&self) {
         for p in self.local_partitions() {
-            if let Err(e) = p.store.lock().expect("poisoned").flush_if_unflushed() {
+            if let Err(e) = p.flush_if_unflushed() {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "periodic flush failed");
             }
         }
     }
 
     /// KIP-392's rack-aware selector: an in-sync, live replica other than this leader in
-    /// `rack`, unless this leader is in it (then it serves the consumer itself).
-    pub fn in_sync_replica_in_rack(&self, store: &PartitionStore, rack: &str) -> Option<i32> {
+    /// `rack` among `isr`, unless this leader is in it (then it serves the consumer itself).
+    pub fn in_sync_replica_in_rack(&self, isr: &[i32], rack: &str) -> Option<i32> {
         if self.config.broker_rack.as_deref() == Some(rack) {
             return None;
         }
         let image = self.image();
-        store
-            .replica
-            .isr
-            .iter()
+        isr.iter()
             .copied()
             .filter(|id| *id != self.config.node_id && image.eligible(*id))
             .find(|id| {
@@ -339,7 +320,7 @@ impl Broker {
         self.local_partitions()
             .into_iter()
             .map(|p| {
-                let size = p.store.lock().expect("poisoned").size_bytes();
+                let size = p.size_bytes();
                 ((p.topic.clone(), p.index), size)
             })
             .collect()

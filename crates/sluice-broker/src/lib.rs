@@ -6,8 +6,9 @@
 //! the classic consumer-group coordinator ([`groups`]: the groups of each `__consumer_offsets`
 //! partition this broker leads, so coordination spreads over the cluster as in Kafka),
 //! idempotent-producer sequence tracking ([`producer_state`]), broker configuration and
-//! metrics. Record storage is delegated to `sluice-log`; [`storage`] adapts it to what the
-//! handlers need.
+//! metrics. Each local replica is a [`partition::Partition`], the one owner of its log
+//! (`sluice-log`), producer and replication state: handlers read a request, call a partition
+//! (or group) operation, and write the response.
 //!
 //! The layers are sans-I/O up to [`server`]: bytes → [`frame`] → [`codec`] → [`api`] handler →
 //! response bytes.
@@ -28,7 +29,6 @@ pub mod producer_state;
 pub mod proposals;
 pub mod replica;
 pub mod server;
-pub mod storage;
 pub mod topic_config;
 
 pub use config::{BrokerConfig, Cli};

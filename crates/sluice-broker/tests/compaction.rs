@@ -1,12 +1,13 @@
 //! Compacted topics: topic configs reach `sluice-log`, and housekeeping runs the cleaner.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use sluice_broker::batch::encode_batch;
 use sluice_broker::config::BrokerConfig;
+use sluice_broker::partition::leader::Acks;
+use sluice_broker::partition::Partition;
 use sluice_broker::replica::state::ReplicaState;
-use sluice_broker::storage::{maintain_partition, PartitionStore};
 use sluice_broker::topic_config::{topic_config_defaults, validate_topic_config, TopicSettings};
 
 fn effective(overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -64,26 +65,34 @@ fn maintain_compacts_compacted_topics() {
         ("segment.ms", "1"),
     ]));
     settings.log.min_cleanable_dirty_ratio = 0.0;
-    let mut store =
-        PartitionStore::open(dir.path(), &settings, ReplicaState::sole_leader(0)).unwrap();
+    let progress = Arc::new(tokio::sync::watch::channel(0).0);
+    let p = Partition::open(
+        "t",
+        0,
+        uuid::Uuid::nil(),
+        dir.path(),
+        &settings,
+        ReplicaState::sole_leader(0),
+        progress,
+    )
+    .unwrap();
     for round in 0..10 {
         let kv = (0..3).map(|k| (format!("k{k}").into_bytes(), Some(vec![round])));
         // Each append lands in a new segment (segment.ms = 1, advancing clock).
-        store
-            .append(&encode_batch(kv, 0).unwrap(), round as i64 * 10, 0)
-            .unwrap();
+        p.append(
+            &encode_batch(kv, 0).unwrap(),
+            Acks::Leader,
+            round as i64 * 10,
+        )
+        .unwrap();
     }
-    let store = Mutex::new(store);
     // Rolls the last segment, then compacts.
-    let out = maintain_partition(&store, 1_000)
-        .unwrap()
-        .expect("a pass ran");
+    let out = p.maintain(1_000).unwrap().expect("a pass ran");
     assert!(out.cleaned, "{out:?}");
-    let store = store.into_inner().unwrap();
-    let records = store.read_all_records().unwrap();
+    let records = p.read_all_records().unwrap();
     let want: Vec<_> = (0..3)
         .map(|k| (format!("k{k}").into_bytes(), Some(vec![9u8])))
         .collect();
     assert_eq!(records, want);
-    assert_eq!(store.log_end_offset(), 30);
+    assert_eq!(p.offsets().unwrap().log_end, 30);
 }

@@ -104,6 +104,13 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Lets go of the log without writing anything, as a crash would: no index tail, no
+    /// checkpoint. For an owner whose in-memory state may be inconsistent (a panic interrupted
+    /// an operation on it); the next [`open`](Self::open) recovers from the files alone.
+    pub fn abandon(mut self) {
+        self.closed = true;
+    }
+
     /// Deletes the whole partition directory.
     pub fn delete(mut self) -> Result<(), LogError> {
         self.closed = true;

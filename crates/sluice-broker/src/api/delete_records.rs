@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
@@ -24,21 +23,12 @@ pub fn handle(
             let mut pr = DeleteRecordsPartitionResult::default();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
-            match broker.leader_partition(&t.name.0, p.partition_index, -1) {
+            let deleted = broker
+                .partition(&t.name.0, p.partition_index)
+                .and_then(|part| part.delete_records(p.offset));
+            match deleted {
                 Err(e) => pr.error_code = e.code(),
-                Ok(part) => {
-                    let mut store = part.store.lock().expect("poisoned");
-                    let hw = store.high_watermark();
-                    let target = if p.offset == -1 { hw } else { p.offset };
-                    if target < 0 || target > hw {
-                        pr.error_code = ResponseError::OffsetOutOfRange.code();
-                    } else {
-                        match store.delete_records_before(target) {
-                            Ok(low) => pr.low_watermark = low,
-                            Err(e) => pr.error_code = e.code(),
-                        }
-                    }
-                }
+                Ok(low) => pr.low_watermark = low,
             }
             tr.partitions.push(pr);
         }

@@ -22,8 +22,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, RequestHeader};
 use tokio::time::Instant;
 
 use crate::broker::Broker;
-use crate::partition::{check_leader, check_replica};
-use crate::replica::state::Role;
+use crate::partition::leader::{FetchPosition, FetchRead};
 
 /// Serves the fetch, waiting for data as the request allows.
 pub async fn handle(
@@ -91,75 +90,61 @@ fn read_once(
                     errored = true;
                 }
                 Ok(p) => {
-                    let mut store = p.store.lock().expect("poisoned");
-                    let allowed = if follower_reads {
-                        check_replica(&store, fp.current_leader_epoch)
-                    } else {
-                        check_leader(&store, fp.current_leader_epoch)
+                    let pos = FetchPosition {
+                        fetch_offset: fp.fetch_offset,
+                        current_leader_epoch: fp.current_leader_epoch,
+                        replica: (replica >= 0).then_some(replica),
+                        follower_reads,
+                        max_bytes: (fp.partition_max_bytes.max(0) as usize).min(budget),
+                        // KIP-74: the first non-empty partition returns at least one whole
+                        // batch, even past the limits, so a large batch can never stall a
+                        // consumer.
+                        must_progress: total == 0 || replica >= 0,
                     };
-                    if let Err(e) = allowed {
-                        pd.error_code = e.code();
-                        errored = true;
-                        tr.partitions.push(pd);
-                        continue;
-                    }
-                    if replica >= 0 {
-                        let leo = store.log_end_offset();
-                        store
-                            .replica
-                            .record_fetch(replica, fp.fetch_offset, leo, now);
-                        hw_moved |= store.recompute_high_watermark();
-                    }
-                    pd.high_watermark = store.high_watermark();
-                    pd.last_stable_offset = pd.high_watermark;
-                    pd.log_start_offset = store.log_start_offset();
-                    if store.replica.role == Role::Leader {
-                        if let Some(closer) = client_rack
+                    let fetched = p.read_for_fetch(pos, now, |isr| {
+                        client_rack
                             .as_deref()
-                            .and_then(|rack| broker.in_sync_replica_in_rack(&store, rack))
-                        {
-                            pd.preferred_read_replica = closer.into();
-                            drop(store);
+                            .and_then(|rack| broker.in_sync_replica_in_rack(isr, rack))
+                    });
+                    let fetched = match fetched {
+                        Ok(f) => f,
+                        Err(e) => {
+                            pd.error_code = e.code();
+                            errored = true;
                             tr.partitions.push(pd);
                             continue;
                         }
-                    }
-                    if fp.fetch_offset < pd.log_start_offset
-                        || fp.fetch_offset > store.log_end_offset()
-                    {
-                        pd.error_code = ResponseError::OffsetOutOfRange.code();
-                        errored = true;
-                    } else {
-                        let limit = (fp.partition_max_bytes.max(0) as usize).min(budget);
-                        // KIP-74: the first non-empty partition returns at least one whole batch,
-                        // even past the limits, so a large batch can never stall a consumer.
-                        let must_progress = total == 0 || replica >= 0;
-                        let region =
-                            store.read_region(fp.fetch_offset, limit, must_progress, replica >= 0);
-                        // Copy the bytes without holding the partition: producers append while
-                        // consumers read.
-                        drop(store);
-                        let read = region.and_then(|r| {
-                            r.map_or(Ok(Bytes::new()), |r| {
-                                r.read_bytes().map_err(|e| {
-                                    tracing::debug!(error = %e, "reading a fetch region failed");
-                                    // A follower truncation can cut a region under a reader;
-                                    // the client retries.
-                                    ResponseError::NotLeaderOrFollower
-                                })
-                            })
-                        });
-                        match read {
-                            Ok(records) => {
-                                total += records.len();
-                                budget = budget.saturating_sub(records.len());
-                                broker.metrics.bytes_out(&name, &records);
-                                pd.records = Some(records);
-                            }
-                            Err(e) => {
-                                pd.error_code = e.code();
-                                errored = true;
-                            }
+                    };
+                    hw_moved |= fetched.high_watermark_moved;
+                    pd.high_watermark = fetched.high_watermark;
+                    pd.last_stable_offset = fetched.high_watermark;
+                    pd.log_start_offset = fetched.log_start;
+                    // Copy the bytes with the partition released: producers append while
+                    // consumers read.
+                    let read = match fetched.read {
+                        FetchRead::Preferred(closer) => {
+                            pd.preferred_read_replica = closer.into();
+                            Ok(Bytes::new())
+                        }
+                        FetchRead::Failed(e) => Err(e),
+                        FetchRead::Records(None) => Ok(Bytes::new()),
+                        FetchRead::Records(Some(r)) => r.read_bytes().map_err(|e| {
+                            tracing::debug!(error = %e, "reading a fetch region failed");
+                            // A follower truncation can cut a region under a reader; the
+                            // client retries.
+                            ResponseError::NotLeaderOrFollower
+                        }),
+                    };
+                    match read {
+                        Ok(records) => {
+                            total += records.len();
+                            budget = budget.saturating_sub(records.len());
+                            broker.metrics.bytes_out(&name, &records);
+                            pd.records = Some(records);
+                        }
+                        Err(e) => {
+                            pd.error_code = e.code();
+                            errored = true;
                         }
                     }
                 }

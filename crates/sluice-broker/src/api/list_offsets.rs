@@ -10,6 +10,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
 
 use crate::broker::Broker;
+use crate::partition::leader::OffsetSpec;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -32,34 +33,23 @@ pub fn handle(
             pr.partition_index = p.partition_index;
             pr.timestamp = -1;
             pr.offset = -1;
-            match broker.leader_partition(&name, p.partition_index, p.current_leader_epoch) {
+            let spec = match p.timestamp {
+                LATEST => OffsetSpec::Latest,
+                EARLIEST => OffsetSpec::Earliest,
+                MAX_TIMESTAMP => OffsetSpec::MaxTimestamp,
+                ts => OffsetSpec::Timestamp(ts),
+            };
+            let listed = broker
+                .partition(&name, p.partition_index)
+                .and_then(|part| part.list_offset(p.current_leader_epoch, spec, req_replica >= 0));
+            match listed {
                 Err(e) => pr.error_code = e.code(),
-                Ok(part) => {
-                    let store = part.store.lock().expect("poisoned");
+                Ok(listed) => {
                     if header.request_api_version >= 4 {
-                        pr.leader_epoch = store.replica.leader_epoch;
+                        pr.leader_epoch = listed.leader_epoch;
                     }
-                    match p.timestamp {
-                        // A follower broker asks for the leader's log end, as in Kafka;
-                        // clients see only what is committed.
-                        LATEST if req_replica >= 0 => pr.offset = store.log_end_offset(),
-                        LATEST => pr.offset = store.high_watermark(),
-                        EARLIEST => pr.offset = store.log_start_offset(),
-                        MAX_TIMESTAMP => {
-                            if let Some((offset, ts)) = store.max_timestamp() {
-                                pr.offset = offset;
-                                pr.timestamp = ts;
-                            }
-                        }
-                        ts => match store.offset_for_timestamp(ts) {
-                            Ok(Some((offset, found_ts))) => {
-                                pr.offset = offset;
-                                pr.timestamp = found_ts;
-                            }
-                            Ok(None) => {}
-                            Err(e) => pr.error_code = e.code(),
-                        },
-                    }
+                    pr.offset = listed.offset;
+                    pr.timestamp = listed.timestamp;
                 }
             }
             tr.partitions.push(pr);

@@ -26,11 +26,12 @@ pub fn handle(
             e.partition = p.partition;
             e.leader_epoch = -1;
             e.end_offset = -1;
-            match broker.leader_partition(&t.topic.0, p.partition, p.current_leader_epoch) {
+            let found = broker
+                .partition(&t.topic.0, p.partition)
+                .and_then(|part| part.end_offset_for_epoch(p.current_leader_epoch, p.leader_epoch));
+            match found {
                 Err(err) => e.error_code = err.code(),
-                Ok(part) => {
-                    let store = part.store.lock().expect("poisoned");
-                    let (epoch, end) = store.end_offset_for_epoch(p.leader_epoch);
+                Ok((epoch, end)) => {
                     e.leader_epoch = epoch;
                     e.end_offset = end;
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -14,7 +14,6 @@ use super::shards::{Handover, Led, Settings};
 use super::*;
 use crate::partition::{Partition, CONSUMER_OFFSETS};
 use crate::replica::state::ReplicaState;
-use crate::storage::PartitionStore;
 use crate::topic_config::TopicSettings;
 
 const ME: i32 = 1;
@@ -68,26 +67,24 @@ fn partition_for_is_kafkas_masked_abs_modulo() {
 
 /// A local `__consumer_offsets` replica in `dir`, led by this broker at `epoch`.
 fn replica(dir: &Path, index: i32, epoch: i32) -> Arc<Partition> {
-    let store = PartitionStore::open(
-        &dir.join(format!("{CONSUMER_OFFSETS}-{index}")),
-        &TopicSettings::resolve(&BTreeMap::new()),
-        ReplicaState::new(ME),
-    )
-    .unwrap();
-    let p = Arc::new(Partition {
-        topic: CONSUMER_OFFSETS.into(),
-        index,
-        topic_id: uuid::Uuid::nil(),
-        store: Mutex::new(store),
-    });
+    let p = Arc::new(
+        Partition::open(
+            CONSUMER_OFFSETS,
+            index,
+            uuid::Uuid::nil(),
+            &dir.join(format!("{CONSUMER_OFFSETS}-{index}")),
+            &TopicSettings::resolve(&BTreeMap::new()),
+            ReplicaState::new(ME),
+            Arc::new(tokio::sync::watch::channel(0).0),
+        )
+        .unwrap(),
+    );
     set_leader(&p, ME, epoch);
     p
 }
 
 /// What `replica::manager` does on a new image: the replica's role and epoch change.
 fn set_leader(p: &Partition, leader: i32, epoch: i32) {
-    let mut store = p.store.lock().unwrap();
-    let leo = store.log_end_offset();
     let meta = PartitionMeta {
         replicas: vec![ME, OTHER],
         isr: vec![leader],
@@ -96,7 +93,8 @@ fn set_leader(p: &Partition, leader: i32, epoch: i32) {
         partition_epoch: epoch,
         ..PartitionMeta::default()
     };
-    store.replica.update(&meta, leo, Instant::now());
+    let settings = TopicSettings::resolve(&BTreeMap::new());
+    p.apply_metadata(&meta, &settings, Instant::now()).unwrap();
 }
 
 fn coordinator() -> GroupCoordinator {
@@ -233,7 +231,7 @@ fn every_group_api_answers_by_the_state_of_the_groups_partition() {
         vec![mine.as_str()]
     );
     // The commit went to partition 1's log, where a takeover finds it.
-    let records = p1.store.lock().unwrap().read_all_records().unwrap();
+    let records = p1.read_all_records().unwrap();
     assert_eq!(records.len(), 1);
     assert!(String::from_utf8_lossy(&records[0].0).contains(&mine));
 }

@@ -53,12 +53,9 @@ impl GroupCoordinator {
         )
         .map_err(|_| ResponseError::UnknownServerError)?;
         let epoch = shard.epoch;
-        let appended = {
-            let mut store = log.store.lock().expect("poisoned");
-            if !store.replica.leads(epoch) {
-                return Err(ResponseError::NotCoordinator);
-            }
-            store.append(&batch, now_ms(), epoch)
+        let appended = match log.append_at_epoch(&batch, epoch, now_ms()) {
+            Err(ResponseError::NotLeaderOrFollower) => return Err(ResponseError::NotCoordinator),
+            other => other,
         }
         .map_err(|e| {
             tracing::error!(error = ?e, partition = shard.index, "writing group state to {CONSUMER_OFFSETS} failed");
@@ -70,10 +67,7 @@ impl GroupCoordinator {
                 ResponseError::CoordinatorNotAvailable
             })?;
         }
-        log.store
-            .lock()
-            .expect("poisoned")
-            .mark_durable(appended.end_offset);
+        log.mark_durable(appended.end_offset);
         if let Some(notify) = &self.notify {
             // Followers long-polling this partition fetch the write at once.
             notify.send_modify(|n| *n = n.wrapping_add(1));
@@ -97,26 +91,19 @@ impl Pending {
     /// Waits until the partition's ISR holds the write: committed state must survive a
     /// coordinator failover before it is acknowledged.
     pub(super) fn replicated(self) -> Result<(), ResponseError> {
-        let (Some((log, epoch, end)), Some(notify)) = (self.write, self.notify) else {
+        let (Some((log, epoch, end)), Some(_)) = (self.write, self.notify) else {
             return Ok(());
         };
         let index = log.index;
-        let mut changes = notify.subscribe();
+        // Only this wait's own error reaches the caller: NOT_COORDINATOR if the partition's
+        // leadership moved, as for any coordinator write.
         let wait = async move {
-            loop {
-                changes.borrow_and_update();
-                {
-                    let store = log.store.lock().expect("poisoned");
-                    if !store.replica.leads(epoch) {
-                        return Err(ResponseError::NotCoordinator);
-                    }
-                    if store.high_watermark() >= end {
-                        return Ok(());
-                    }
+            match log.wait_replicated(epoch, end, 0).await {
+                Err(ResponseError::NotLeaderOrFollower) => Err(ResponseError::NotCoordinator),
+                Err(ResponseError::KafkaStorageError) => {
+                    Err(ResponseError::CoordinatorNotAvailable)
                 }
-                if changes.changed().await.is_err() {
-                    return Err(ResponseError::CoordinatorNotAvailable);
-                }
+                other => other,
             }
         };
         let handle = tokio::runtime::Handle::current();

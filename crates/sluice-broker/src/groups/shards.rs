@@ -284,7 +284,7 @@ impl GroupCoordinator {
                 // Up to the log end, not the high watermark: a new leader's log holds
                 // everything the old one committed, while its high watermark catches up only
                 // as followers fetch.
-                let records = led.log.store.lock().expect("poisoned").read_all_records();
+                let records = led.log.read_all_records();
                 let mut table = self.table.write().expect("poisoned");
                 let current = matches!(
                     table.slots.get(&led.index),

@@ -27,9 +27,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::codec::sb;
 use crate::config::BrokerConfig;
+use crate::partition::follower::{FollowerError, LeaderEpochEnd};
 use crate::partition::Partition;
 use crate::replica::client::{leader_offset, ClientError, Connection, EARLIEST, LATEST};
-use crate::replica::state::Role;
 use sluice_meta::MetaNode;
 
 /// Fetch version used between brokers (topic names, not ids).
@@ -237,12 +237,6 @@ fn mark(f: &LeaderFetcher, key: &(String, i32), epoch: i32, change: impl FnOnce(
     }
 }
 
-/// Still following `leader` at `epoch`? Metadata may have moved on while a request was out.
-fn still_following(p: &Partition, leader: i32, epoch: i32) -> bool {
-    let s = p.store.lock().expect("poisoned");
-    s.replica.role == Role::Follower { leader } && s.replica.leader_epoch == epoch
-}
-
 async fn truncate(
     f: &LeaderFetcher,
     c: &mut Connection,
@@ -253,7 +247,12 @@ async fn truncate(
     req.replica_id = BrokerId(cfg.me);
     let mut asked = Vec::new();
     for (key, p) in parts.iter().filter(|(_, p)| p.needs_truncation) {
-        let latest = p.partition.store.lock().expect("poisoned").latest_epoch();
+        let Ok(latest) = p.partition.latest_epoch() else {
+            mark(f, key, p.epoch, |p| {
+                p.retry_at = Some(Instant::now() + RETRY)
+            });
+            continue;
+        };
         let Some(latest) = latest else {
             // An empty log has nothing to cut.
             mark(f, key, p.epoch, |p| p.needs_truncation = false);
@@ -293,33 +292,24 @@ async fn truncate(
                 });
                 continue;
             }
-            if !still_following(&p.partition, f.leader, p.epoch) {
-                continue;
-            }
-            let mut store = p.partition.store.lock().expect("poisoned");
-            let target = if r.end_offset < 0 {
-                // The leader has no epoch at or before ours: keep only what was committed.
-                store.high_watermark()
-            } else if r.leader_epoch == *latest {
-                r.end_offset
-            } else {
-                // The leader's epoch ended earlier than ours did: cut at the older of the two
-                // ends of that epoch.
-                let (_, ours) = store.end_offset_for_epoch(r.leader_epoch);
-                r.end_offset.min(if ours < 0 { r.end_offset } else { ours })
+            let answer = LeaderEpochEnd {
+                leader_epoch: r.leader_epoch,
+                end_offset: r.end_offset,
             };
-            if target < store.log_end_offset() {
-                tracing::info!(topic = %key.0, partition = key.1, from = store.log_end_offset(), to = target, "truncating diverged log");
-                if let Err(e) = store.truncate_to(target) {
+            match p
+                .partition
+                .truncate_diverged(f.leader, p.epoch, *latest, answer)
+            {
+                Ok(_) => {}
+                Err(FollowerError::Superseded) => continue,
+                Err(e) => {
                     tracing::error!(topic = %key.0, partition = key.1, error = %e, "truncation failed");
-                    drop(store);
                     mark(f, &key, p.epoch, |p| {
                         p.retry_at = Some(Instant::now() + RETRY)
                     });
                     continue;
                 }
             }
-            drop(store);
             mark(f, &key, p.epoch, |p| p.needs_truncation = false);
         }
     }
@@ -340,9 +330,8 @@ async fn fetch(
     req.max_bytes = i32::MAX;
     req.session_epoch = -1;
     for (key, p) in parts {
-        let (offset, start) = {
-            let s = p.partition.store.lock().expect("poisoned");
-            (s.log_end_offset(), s.log_start_offset())
+        let Ok((offset, start)) = p.partition.fetch_position() else {
+            continue;
         };
         let mut fp = FetchPartition::default();
         fp.partition = key.1;
@@ -389,33 +378,27 @@ async fn fetch(
                     continue;
                 }
             }
-            if !still_following(&p.partition, f.leader, p.epoch) {
-                continue;
-            }
             let records = pd.records.unwrap_or_default();
-            let mut store = p.partition.store.lock().expect("poisoned");
-            if !records.is_empty() {
-                if let Err(e) = store.append_as_follower(&records) {
+            let appended = p.partition.append_fetched(
+                f.leader,
+                p.epoch,
+                &records,
+                pd.high_watermark,
+                pd.log_start_offset,
+            );
+            match appended {
+                Ok(a) => {
+                    readable_moved |= a.high_watermark_moved;
+                    if p.throttled {
+                        throttled_bytes += records.len();
+                    }
+                }
+                Err(FollowerError::Superseded) => {}
+                Err(e) => {
                     tracing::warn!(topic = %key.0, partition = key.1, error = %e, "follower append failed");
-                    drop(store);
                     mark(f, &key, p.epoch, |p| {
                         p.retry_at = Some(Instant::now() + RETRY)
                     });
-                    continue;
-                }
-                if p.throttled {
-                    throttled_bytes += records.len();
-                }
-            }
-            let hw = store.high_watermark();
-            store.follow_high_watermark(pd.high_watermark);
-            readable_moved |= store.high_watermark() != hw;
-            if pd.log_start_offset > store.log_start_offset()
-                && pd.log_start_offset <= store.high_watermark()
-            {
-                // DeleteRecords on the leader moves the start of every replica.
-                if let Err(e) = store.delete_records_before(pd.log_start_offset) {
-                    tracing::debug!(topic = %key.0, partition = key.1, error = ?e, "following log start failed");
                 }
             }
         }
@@ -452,23 +435,13 @@ async fn reset_out_of_range(
         });
         return Ok(());
     };
-    if !still_following(&p.partition, f.leader, p.epoch) {
-        return Ok(());
-    }
-    let mut store = p.partition.store.lock().expect("poisoned");
-    let ours = store.log_end_offset();
-    let reset = if leader_end < ours {
-        tracing::warn!(topic = %key.0, partition = key.1, ours, leader_end, "leader's log ends below ours; truncating");
-        store.truncate_to(leader_end)
-    } else if leader_start > ours {
-        tracing::warn!(topic = %key.0, partition = key.1, ours, leader_start, "leader's log starts past our end; starting over at its log start");
-        store.truncate_fully_and_start_at(leader_start)
-    } else {
-        // In range again (the leader moved meanwhile): just fetch again.
-        Ok(())
-    };
-    drop(store);
-    if let Err(e) = reset {
+    let reset = p
+        .partition
+        .reset_out_of_range(f.leader, p.epoch, leader_start, leader_end);
+    if let Err(e) = reset.or_else(|e| match e {
+        FollowerError::Superseded => Ok(()),
+        e => Err(e),
+    }) {
         tracing::error!(topic = %key.0, partition = key.1, error = %e, "resetting the replica failed");
         mark(f, key, p.epoch, |p| {
             p.retry_at = Some(Instant::now() + RETRY)

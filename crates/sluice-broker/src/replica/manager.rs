@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_meta::image::{MetadataImage, Reply};
@@ -14,8 +14,7 @@ use tokio::sync::watch;
 
 use crate::broker::Broker;
 use crate::partition::{partition_dir, Partition, CONSUMER_OFFSETS};
-use crate::replica::state::{ReplicaState, Role, RoleChange};
-use crate::storage::PartitionStore;
+use crate::replica::state::{ReplicaState, RoleChange};
 
 /// How often leaders check their followers' lag and catch-up.
 const ISR_TICK: Duration = Duration::from_millis(100);
@@ -50,18 +49,21 @@ fn open_replica(
         }
         _ => {}
     }
-    let opened = PartitionStore::open(&dir, settings, ReplicaState::new(broker.config.node_id))
-        .and_then(|s| {
-            write_atomic(&id_file, id.to_string().as_bytes())?;
-            Ok(s)
-        });
+    let opened = Partition::open(
+        name,
+        index,
+        id,
+        &dir,
+        settings,
+        ReplicaState::new(broker.config.node_id),
+        broker.appended.clone(),
+    )
+    .and_then(|p| {
+        write_atomic(&id_file, id.to_string().as_bytes())?;
+        Ok(p)
+    });
     match opened {
-        Ok(store) => Some(Arc::new(Partition {
-            topic: name.to_string(),
-            index,
-            topic_id: id,
-            store: Mutex::new(store),
-        })),
+        Ok(p) => Some(Arc::new(p)),
         Err(e) => {
             tracing::error!(topic = name, partition = index, error = %e, "opening replica failed");
             None
@@ -108,28 +110,26 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
                     p
                 }
             };
-            let mut store = p.store.lock().expect("poisoned");
-            if store.log_config() != &settings.log {
-                if let Err(e) = store.update_settings(&settings) {
-                    tracing::error!(topic = %name, partition = index, error = ?e, "applying config failed");
+            let applied = match p.apply_metadata(pm, &settings, now) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(topic = %name, partition = index, error = ?e, "replica offline; metadata not applied");
+                    continue;
                 }
-            }
-            let leo = store.log_end_offset();
-            let change = store.replica.update(pm, leo, now);
-            wake |= change != RoleChange::Unchanged;
+            };
+            let change = applied.change;
+            wake |= change != RoleChange::Unchanged || applied.high_watermark_moved;
             match change {
-                RoleChange::BecameLeader | RoleChange::Unchanged if store.replica.leads(-1) => {
+                RoleChange::BecameLeader | RoleChange::Unchanged if applied.leads => {
                     if change == RoleChange::BecameLeader {
                         broker.fetchers.remove(name, index);
                         tracing::info!(topic = %name, partition = index, epoch = pm.leader_epoch, "leading");
                     }
-                    wake |= store.recompute_high_watermark();
                 }
                 RoleChange::BecameFollower | RoleChange::Unchanged => {
                     // Also re-checked when unchanged: a leader not yet registered when the
                     // role changed is followed once it is.
-                    if let Role::Follower { leader } = store.replica.role {
-                        drop(store);
+                    if let Some(leader) = applied.following {
                         if change == RoleChange::BecameFollower
                             || !broker
                                 .fetchers
@@ -232,51 +232,29 @@ pub async fn isr_upkeep(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         }
         let now = Instant::now();
         for p in broker.local_partitions() {
-            let proposal = {
-                let mut store = p.store.lock().expect("poisoned");
-                let r = &store.replica;
-                if !r.leads(-1) || r.alter_in_flight {
-                    continue;
-                }
-                let lagging = r.lagging(now, max_lag);
-                let joining = r.ready_to_join(store.high_watermark());
-                if lagging.is_empty() && joining.is_empty() {
-                    continue;
-                }
-                let mut isr: Vec<i32> = r
-                    .isr
-                    .iter()
-                    .filter(|id| !lagging.contains(id))
-                    .copied()
-                    .collect();
-                for id in joining.iter() {
-                    if !isr.contains(id) {
-                        isr.push(*id);
-                    }
-                }
-                let cmd = Command::AlterPartition {
-                    topic: p.topic.clone(),
-                    partition: p.index,
-                    leader: r.me,
-                    leader_epoch: r.leader_epoch,
-                    partition_epoch: r.partition_epoch,
-                    isr,
-                };
-                if !lagging.is_empty() {
-                    tracing::info!(topic = %p.topic, partition = p.index, ?lagging, "shrinking ISR");
-                }
-                if !joining.is_empty() {
-                    tracing::info!(topic = %p.topic, partition = p.index, ?joining, "expanding ISR");
-                }
-                store.replica.alter_in_flight = true;
-                cmd
+            let Some(change) = p.isr_change(now, max_lag) else {
+                continue;
+            };
+            if !change.lagging.is_empty() {
+                tracing::info!(topic = %p.topic, partition = p.index, lagging = ?change.lagging, "shrinking ISR");
+            }
+            if !change.joining.is_empty() {
+                tracing::info!(topic = %p.topic, partition = p.index, joining = ?change.joining, "expanding ISR");
+            }
+            let proposal = Command::AlterPartition {
+                topic: p.topic.clone(),
+                partition: p.index,
+                leader: change.leader,
+                leader_epoch: change.leader_epoch,
+                partition_epoch: change.partition_epoch,
+                isr: change.isr,
             };
             let broker = broker.clone();
             tokio::spawn(async move {
                 let outcome = broker.propose(proposal).await;
                 if !matches!(outcome, Ok(Reply::Partition(_))) {
                     tracing::debug!(topic = %p.topic, partition = p.index, ?outcome, "ISR change not applied");
-                    p.store.lock().expect("poisoned").replica.alter_in_flight = false;
+                    p.isr_change_refused();
                 }
             });
         }

@@ -1,9 +1,9 @@
-//! Adapter between the handlers and `sluice-log`: one [`PartitionStore`] per partition holds
-//! the log, the idempotent-producer state and the replica's replication state, maps log errors
-//! to Kafka error codes and moves the high watermark as the ISR allows.
+//! The state behind a [`Partition`](super::Partition)'s lock: the log, the idempotent-producer
+//! state and the replica's replication state ([`PartitionStore`]); maps log errors to Kafka
+//! error codes and moves the high watermark as the ISR allows. Only the `partition` module
+//! sees it: every caller goes through the partition's operations.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 
 use kafka_protocol::error::ResponseError;
 use sluice_log::batch::iter_batches;
@@ -51,17 +51,18 @@ pub fn error_code(e: &LogError) -> ResponseError {
     }
 }
 
-fn log_err(e: LogError) -> BrokerError {
+pub(super) fn log_err(e: LogError) -> BrokerError {
     BrokerError::Log(e.to_string())
 }
 
 /// A partition's log, producer state and replication state, behind one lock.
 #[derive(Debug)]
-pub struct PartitionStore {
+pub(super) struct PartitionStore {
+    dir: PathBuf,
     log: PartitionLog,
     producers: ProducerStates,
     /// Role, epochs, ISR and (on the leader) follower progress.
-    pub replica: ReplicaState,
+    pub(super) replica: ReplicaState,
     // Offset below which this replica's log counts toward the high watermark: the log end,
     // or for durable topics the end of what has been fsynced.
     local_end: i64,
@@ -70,7 +71,7 @@ pub struct PartitionStore {
 impl PartitionStore {
     /// Opens (or creates) the partition directory and rebuilds producer state from the batch
     /// headers in the log.
-    pub fn open(
+    pub(super) fn open(
         dir: &Path,
         settings: &TopicSettings,
         replica: ReplicaState,
@@ -81,6 +82,7 @@ impl PartitionStore {
         let log = PartitionLog::open(dir, settings.log.clone()).map_err(log_err)?;
         let local_end = log.log_end_offset();
         let mut store = PartitionStore {
+            dir: dir.to_path_buf(),
             log,
             producers: ProducerStates::default(),
             replica,
@@ -88,6 +90,24 @@ impl PartitionStore {
         };
         store.rebuild_producers()?;
         Ok(store)
+    }
+
+    /// Throws away the in-memory state of the log and the producers and rebuilds it from the
+    /// files, as a restart would (crash recovery cuts a torn tail). For when a panic
+    /// interrupted an operation halfway: what memory says can no longer be trusted, what the
+    /// files say can. The replica's role, epochs and ISR are kept (the metadata image owns
+    /// them); the high watermark is recomputed on a leader and re-learnt on a follower.
+    pub(super) fn reopen(&mut self) -> Result<(), BrokerError> {
+        let fresh = PartitionLog::open(&self.dir, self.log.config().clone()).map_err(log_err)?;
+        std::mem::replace(&mut self.log, fresh).abandon();
+        // Whatever the old log had not fsynced is in the page cache the new one read: make it
+        // durable before counting it toward the high watermark.
+        self.log.flush().map_err(log_err)?;
+        self.local_end = self.log.log_end_offset();
+        self.producers = ProducerStates::default();
+        self.rebuild_producers()?;
+        self.recompute_high_watermark();
+        Ok(())
     }
 
     fn rebuild_producers(&mut self) -> Result<(), BrokerError> {
@@ -116,7 +136,7 @@ impl PartitionStore {
 
     /// Validates and appends a produce request's records (all or nothing), applying
     /// idempotent-producer sequence checks.
-    pub fn append(
+    pub(super) fn append(
         &mut self,
         records: &[u8],
         now_ms: i64,
@@ -186,7 +206,7 @@ impl PartitionStore {
 
     /// Records that everything below `end` is on disk (an fsync covers every earlier write)
     /// and moves the high watermark as far as the ISR allows; true if it moved.
-    pub fn mark_durable(&mut self, end: i64) -> bool {
+    pub(super) fn mark_durable(&mut self, end: i64) -> bool {
         if end > self.local_end {
             self.local_end = end.min(self.log.log_end_offset());
         }
@@ -194,7 +214,7 @@ impl PartitionStore {
     }
 
     /// Leader: moves the high watermark up to what every ISR member holds; true if it moved.
-    pub fn recompute_high_watermark(&mut self) -> bool {
+    pub(super) fn recompute_high_watermark(&mut self) -> bool {
         if !self.replica.leads(-1) {
             return false;
         }
@@ -209,7 +229,7 @@ impl PartitionStore {
 
     /// Follower: appends batches fetched from the leader, keeping their offsets and epochs,
     /// and tracks their producers so this replica can dedupe retries if it becomes leader.
-    pub fn append_as_follower(&mut self, records: &[u8]) -> Result<(), LogError> {
+    pub(super) fn append_as_follower(&mut self, records: &[u8]) -> Result<(), LogError> {
         let info = self.log.append_as_follower(records)?;
         let _ = info;
         for b in iter_batches(records).flatten() {
@@ -228,7 +248,7 @@ impl PartitionStore {
     }
 
     /// Follower: adopts the leader's high watermark, bounded by what this replica holds.
-    pub fn follow_high_watermark(&mut self, leader_hw: i64) {
+    pub(super) fn follow_high_watermark(&mut self, leader_hw: i64) {
         let hw = leader_hw
             .min(self.log.log_end_offset())
             .max(self.log.log_start_offset());
@@ -239,7 +259,7 @@ impl PartitionStore {
 
     /// Follower: cuts the log back to `offset` (divergence after a leader change) and rebuilds
     /// producer state from what remains.
-    pub fn truncate_to(&mut self, offset: i64) -> Result<(), BrokerError> {
+    pub(super) fn truncate_to(&mut self, offset: i64) -> Result<(), BrokerError> {
         if offset >= self.log.log_end_offset() {
             return Ok(());
         }
@@ -251,7 +271,7 @@ impl PartitionStore {
 
     /// Follower whose whole log is older than the leader's log start: starts over, empty, at
     /// `offset`; the producer state of the deleted records goes with them, as on the leader.
-    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), BrokerError> {
+    pub(super) fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), BrokerError> {
         self.log
             .truncate_fully_and_start_at(offset)
             .map_err(log_err)?;
@@ -261,12 +281,12 @@ impl PartitionStore {
     }
 
     /// Leader epoch of the last batch, if any.
-    pub fn latest_epoch(&self) -> Option<i32> {
+    pub(super) fn latest_epoch(&self) -> Option<i32> {
         self.log.latest_epoch()
     }
 
     /// The log's current settings.
-    pub fn log_config(&self) -> &LogConfig {
+    pub(super) fn log_config(&self) -> &LogConfig {
         self.log.config()
     }
 
@@ -274,7 +294,7 @@ impl PartitionStore {
     /// whole batches from `offset` up to `max_bytes` (at least one when `must_progress`),
     /// ending at the high watermark, or at the log end for a follower (`to_log_end`). `None`
     /// when there is nothing to return.
-    pub fn read_region(
+    pub(super) fn read_region(
         &self,
         offset: i64,
         max_bytes: usize,
@@ -300,22 +320,25 @@ impl PartitionStore {
     }
 
     /// First offset.
-    pub fn log_start_offset(&self) -> i64 {
+    pub(super) fn log_start_offset(&self) -> i64 {
         self.log.log_start_offset()
     }
 
     /// Next offset to be assigned.
-    pub fn log_end_offset(&self) -> i64 {
+    pub(super) fn log_end_offset(&self) -> i64 {
         self.log.log_end_offset()
     }
 
     /// Offset up to which records are visible to consumers.
-    pub fn high_watermark(&self) -> i64 {
+    pub(super) fn high_watermark(&self) -> i64 {
         self.log.high_watermark()
     }
 
     /// `(offset, timestamp)` of the first record at or after `ts`.
-    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+    pub(super) fn offset_for_timestamp(
+        &self,
+        ts: i64,
+    ) -> Result<Option<(i64, i64)>, ResponseError> {
         self.log
             .offset_for_timestamp(ts)
             .map_err(|e| error_code(&e))
@@ -323,7 +346,7 @@ impl PartitionStore {
 
     /// `(offset, timestamp)` of the batch with the largest timestamp (ListOffsets -3). Scans
     /// batch headers; `None` for an empty log.
-    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+    pub(super) fn max_timestamp(&self) -> Option<(i64, i64)> {
         let mut best: Option<(i64, i64)> = None;
         let mut offset = self.log.log_start_offset();
         let hw = self.log.high_watermark();
@@ -343,52 +366,56 @@ impl PartitionStore {
     }
 
     /// `(epoch, end offset)` for OffsetForLeaderEpoch; `(-1, -1)` when unknown.
-    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+    pub(super) fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
         self.log.end_offset_for_epoch(epoch).unwrap_or((-1, -1))
     }
 
     /// DeleteRecords; returns the new low watermark.
-    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
+    pub(super) fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
         self.log
             .delete_records_before(offset)
             .map_err(|e| error_code(&e))
     }
 
     /// Applies changed topic configs to the open log.
-    pub fn update_settings(&mut self, settings: &TopicSettings) -> Result<(), ResponseError> {
+    pub(super) fn update_settings(
+        &mut self,
+        settings: &TopicSettings,
+    ) -> Result<(), ResponseError> {
         self.log
             .update_config(settings.log.clone())
             .map_err(|e| error_code(&e))
     }
 
     /// Forces data to disk.
-    pub fn flush(&mut self) -> Result<(), BrokerError> {
+    pub(super) fn flush(&mut self) -> Result<(), BrokerError> {
         self.log.flush().map_err(log_err)
     }
 
     /// Forces data to disk if anything was appended since the last flush.
-    pub fn flush_if_unflushed(&mut self) -> Result<(), BrokerError> {
+    pub(super) fn flush_if_unflushed(&mut self) -> Result<(), BrokerError> {
         if self.log.has_unflushed() {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Bytes on disk.
-    pub fn size_bytes(&self) -> u64 {
-        self.log.size_bytes()
+    /// Segments in the log.
+    #[cfg(test)]
+    pub(super) fn segment_count(&self) -> usize {
+        self.log.segment_count()
     }
 
-    /// Highest producer id with batches in this log.
-    pub fn max_producer_id(&self) -> i64 {
-        self.producers.max_producer_id()
+    /// Bytes on disk.
+    pub(super) fn size_bytes(&self) -> u64 {
+        self.log.size_bytes()
     }
 
     /// The short part of time-based housekeeping, done under the partition lock: segment rolls,
     /// retention and, for compacted topics, planning a log cleaner pass. The plan is cleaned
     /// with the lock released and committed with [`commit_compaction`](Self::commit_compaction);
-    /// [`maintain_partition`] does all of it.
-    pub fn maintain(&mut self, now_ms: i64) -> Result<Option<CleanPlan>, BrokerError> {
+    /// [`Partition::maintain`](super::Partition::maintain) does all of it.
+    pub(super) fn maintain(&mut self, now_ms: i64) -> Result<Option<CleanPlan>, BrokerError> {
         self.log.roll_if_due(now_ms).map_err(log_err)?;
         self.log.apply_retention(now_ms).map_err(log_err)?;
         if !self.log.config().compact {
@@ -407,7 +434,7 @@ impl PartitionStore {
     /// log changed meanwhile in a way that could make it wrong (then nothing changes and the
     /// outcome says why; the next maintenance plans afresh). The producer state needs no
     /// update: compaction keeps each producer's last batch.
-    pub fn commit_compaction(
+    pub(super) fn commit_compaction(
         &mut self,
         pass: CleanedPass,
     ) -> Result<CompactionOutcome, BrokerError> {
@@ -415,7 +442,7 @@ impl PartitionStore {
     }
 
     /// Key and value of every record (uncompressed batches only), for replaying internal topics.
-    pub fn read_all_records(&self) -> Result<Vec<KeyValue>, BrokerError> {
+    pub(super) fn read_all_records(&self) -> Result<Vec<KeyValue>, BrokerError> {
         let mut out = Vec::new();
         let mut offset = self.log.log_start_offset();
         let end = self.log.log_end_offset();
@@ -438,36 +465,3 @@ impl PartitionStore {
         Ok(out)
     }
 }
-
-/// Housekeeping of one partition (rolls, retention, and a log cleaner pass for compacted
-/// topics), holding its lock only for the short steps. The pass reads, re-encodes, writes and
-/// fsyncs segments with the lock released, so produce and fetch on the partition go on;
-/// the lock is taken again only to swap the cleaned segments in. Returns the cleaner's
-/// outcome when a pass ran.
-pub fn maintain_partition(
-    store: &Mutex<PartitionStore>,
-    now_ms: i64,
-) -> Result<Option<CompactionOutcome>, BrokerError> {
-    maintain_partition_with(store, now_ms, CleanPlan::clean)
-}
-
-/// [`maintain_partition`] with the clean step supplied, so a test can check what holds while
-/// it runs.
-fn maintain_partition_with(
-    store: &Mutex<PartitionStore>,
-    now_ms: i64,
-    clean: impl FnOnce(CleanPlan) -> CleanedPass,
-) -> Result<Option<CompactionOutcome>, BrokerError> {
-    let plan = store.lock().expect("poisoned").maintain(now_ms)?;
-    let Some(plan) = plan else {
-        return Ok(None);
-    };
-    let pass = clean(plan);
-    // Also when the clean failed: the commit tells a broken segment (an error) from one
-    // truncated under the clean by a follower catching up with a new leader (abandoned).
-    let outcome = store.lock().expect("poisoned").commit_compaction(pass)?;
-    Ok(Some(outcome))
-}
-
-#[cfg(test)]
-mod tests;

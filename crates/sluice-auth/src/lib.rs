@@ -25,8 +25,10 @@
 pub mod admin_token;
 mod crypto;
 pub mod plain;
+pub mod principal;
 pub mod scram;
 
+pub use principal::{KafkaPrincipal, SslPrincipalMapper};
 pub use scram::{
     CredentialStore, InMemoryCredentialStore, ScramCredential, ScramError, ScramMechanism,
     ScramServer,

@@ -22,12 +22,17 @@
 //! output or error messages; every error's `Display` is safe to send to a
 //! client.
 
+pub mod acl;
 pub mod admin_token;
 mod crypto;
 pub mod plain;
 pub mod principal;
 pub mod scram;
 
+pub use acl::{
+    AclBinding, AclBindingFilter, AclError, AclOperation, AclPermission, Authorizer,
+    AuthorizerConfig, Decision, PatternType, ResourceType,
+};
 pub use principal::{KafkaPrincipal, SslPrincipalMapper};
 pub use scram::{
     CredentialStore, InMemoryCredentialStore, ScramCredential, ScramError, ScramMechanism,

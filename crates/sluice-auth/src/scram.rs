@@ -32,6 +32,8 @@ mod credential_tests;
 mod messages;
 mod server;
 #[cfg(test)]
+mod test_client;
+#[cfg(test)]
 mod tests;
 
 pub use server::{ScramOutcome, ScramServer};

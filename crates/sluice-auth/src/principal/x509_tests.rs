@@ -31,6 +31,13 @@ fn most_specific_rdn_first() {
         subject_rfc2253(&der).unwrap(),
         "CN=broker-1,OU=Sluice,O=Example"
     );
+    // Why x509-parser's own Display is not used: it prints DER order, ", "-separated.
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&der).unwrap();
+    assert_eq!(
+        cert.subject().to_string(),
+        "O=Example, OU=Sluice, CN=broker-1"
+    );
 }
 
 #[test]

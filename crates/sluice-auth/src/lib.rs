@@ -22,6 +22,8 @@
 //! output or error messages; every error's `Display` is safe to send to a
 //! client.
 
+#![warn(missing_docs)]
+
 pub mod acl;
 pub mod admin_token;
 mod crypto;

@@ -12,7 +12,9 @@
 //! Patterns are compiled by the `regex` crate, whose syntax is Java's for
 //! everything DN rules use in practice (classes, groups, lazy quantifiers,
 //! anchors) but which has no look-around or back-references: a rule using
-//! those is refused when the rules are parsed.
+//! those is refused when the rules are parsed. Two smaller differences:
+//! `\w`, `\d`, `\s` and `\b` are Unicode-aware here (ASCII in Java), and `.`
+//! excludes only `\n` (Java also excludes `\r` and other line terminators).
 
 use std::fmt;
 

@@ -75,7 +75,8 @@ impl ScramServer {
     /// A server for `mechanism`. `fake_credential_secret` is a server-side
     /// secret (e.g. per cluster, at least 32 random bytes) from which unknown
     /// users' fake salts and keys are derived: keep it stable across
-    /// restarts so an unknown user's salt does not change between attempts.
+    /// restarts so an unknown user's salt does not change between attempts,
+    /// and secret: whoever knows it can tell fake salts from real ones.
     pub fn new(mechanism: ScramMechanism, fake_credential_secret: &[u8]) -> Self {
         ScramServer {
             mechanism,

@@ -7,6 +7,8 @@ use super::{parse_host, AclBinding, AclBindingFilter, AclError, AclOperation, Ac
 use super::{PatternType, ResourceType, WILDCARD};
 use crate::principal::{KafkaPrincipal, PrincipalParseError, USER_TYPE};
 
+mod by_type;
+
 /// The authorizer's settings (Kafka's `super.users` and
 /// `allow.everyone.if.no.acl.found`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -202,6 +202,25 @@ mod tests {
     }
 
     #[test]
+    fn random_messages_never_panic() {
+        use rand::{Rng, RngCore, SeedableRng};
+        let s = store();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for _ in 0..500 {
+            let mut msg = vec![0u8; rng.random_range(0..24)];
+            rng.fill_bytes(&mut msg);
+            for b in &mut msg {
+                if *b < 64 {
+                    *b = 0;
+                }
+            }
+            let _ = parse(&msg);
+        }
+        // Two fields that parse: the full check runs (and fails).
+        assert!(authenticate(b"\0x\0y", &s, SECRET).is_err());
+    }
+
+    #[test]
     fn unusable_credential_is_refused() {
         let mut s = InMemoryCredentialStore::new();
         let m = ScramMechanism::Sha256;

@@ -188,3 +188,38 @@ fn java_replace_all_semantics() {
     // Non-ASCII names survive, and L lower-cases them.
     assert_eq!(name("RULE:^CN=(.*)$/$1/L", "CN=JÜRGEN").unwrap(), "jürgen");
 }
+
+#[test]
+fn random_rules_and_names_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let alphabet: Vec<char> = "RULE:DEFAULT/\\$0123{}()[]^*+?.,LU =é\n".chars().collect();
+    let random = |rng: &mut rand::rngs::StdRng, len: usize| -> String {
+        (0..rng.random_range(0..len))
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect()
+    };
+    let mut parsed = 0;
+    for _ in 0..3000 {
+        let rules = if rng.random_bool(0.5) {
+            random(&mut rng, 30)
+        } else {
+            format!(
+                "RULE:{}/{}/{}",
+                random(&mut rng, 8),
+                random(&mut rng, 8),
+                random(&mut rng, 2)
+            )
+        };
+        if let Ok(mapper) = SslPrincipalMapper::from_rules(&rules) {
+            parsed += 1;
+            for _ in 0..3 {
+                let _ = mapper.name_for(&random(&mut rng, 20));
+            }
+        }
+    }
+    assert!(
+        parsed > 100,
+        "the generator should produce valid rules too ({parsed})"
+    );
+}

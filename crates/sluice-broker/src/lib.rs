@@ -9,6 +9,11 @@
 //! metrics. Record storage is delegated to `sluice-log`; [`storage`] adapts it to what the
 //! handlers need.
 //!
+//! Connections are served per listener ([`config::ListenerConfig`]: PLAINTEXT or SSL with
+//! [`tls`], certificates reloaded without a restart), each with a [`connection::Session`] that
+//! request handlers read (the listener whose addresses Metadata answers with, the TLS client's
+//! identity).
+//!
 //! The layers are sans-I/O up to [`server`]: bytes → [`frame`] → [`codec`] → [`api`] handler →
 //! response bytes.
 
@@ -18,6 +23,7 @@ pub mod broker;
 pub mod clock;
 pub mod codec;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod groups;
@@ -29,6 +35,7 @@ pub mod proposals;
 pub mod replica;
 pub mod server;
 pub mod storage;
+pub mod tls;
 pub mod topic_config;
 
 pub use config::{BrokerConfig, Cli};

@@ -18,7 +18,6 @@ use crate::broker::Broker;
 use crate::codec::{decode_header, encode_response, Decoded};
 use crate::config::{ConnectionLimits, ListenerConfig, SecurityProtocol};
 use crate::frame::parse_frame;
-use crate::server::PEER;
 use crate::tls::{ListenerTls, TlsClientIdentity};
 
 /// Responses are written once this much is buffered even if more pipelined requests wait.
@@ -46,6 +45,8 @@ pub struct Session {
 tokio::task_local! {
     /// The session whose request is being handled.
     pub static SESSION: Arc<Session>;
+    /// Address of the client whose request is being handled (DescribeGroups reports it).
+    pub static PEER: SocketAddr;
 }
 
 /// The session of the request being handled, if any (internal callers have none).

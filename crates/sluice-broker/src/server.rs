@@ -20,11 +20,6 @@ use crate::metrics::Metrics;
 use crate::tls::ListenerTls;
 use sluice_meta::{BrokerEndpoint, BrokerRegistration, MetaConfig, MetaNode};
 
-tokio::task_local! {
-    /// Address of the client whose request is being handled (DescribeGroups reports it).
-    pub static PEER: std::net::SocketAddr;
-}
-
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often group sessions and rebalance deadlines are checked.

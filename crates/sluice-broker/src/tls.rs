@@ -57,9 +57,33 @@ struct Material {
     roots: Option<RootCertStore>,
 }
 
+/// Inline PEM from a properties file, where it is often one line (Kafka accepts that): `\n`
+/// escapes become newlines and every `-----BEGIN …-----`/`-----END …-----` marker and base64
+/// word gets a line of its own.
+pub fn normalise_inline_pem(text: &str) -> String {
+    let text = text.replace("\\n", "\n");
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("-----") {
+        for word in rest[..start].split_whitespace() {
+            out.push_str(word);
+            out.push('\n');
+        }
+        let Some(len) = rest[start + 5..].find("-----") else {
+            break;
+        };
+        let end = start + 5 + len + 5;
+        out.push_str(&rest[start..end]);
+        out.push('\n');
+        rest = &rest[end..];
+    }
+    out.push_str(rest.trim());
+    out
+}
+
 fn read_pem(pem: &Pem, what: &str) -> Result<Vec<u8>, String> {
     match pem {
-        Pem::Inline(text) => Ok(text.clone().into_bytes()),
+        Pem::Inline(text) => Ok(normalise_inline_pem(text).into_bytes()),
         Pem::File(path) => {
             std::fs::read(path).map_err(|e| format!("reading {what} {}: {e}", path.display()))
         }
@@ -73,8 +97,8 @@ fn read_material(s: &SslSettings) -> Result<Material, String> {
             (bytes.clone(), bytes, path.display().to_string())
         }
         Keystore::Inline { chain, key } => (
-            chain.clone().into_bytes(),
-            key.clone().into_bytes(),
+            normalise_inline_pem(chain).into_bytes(),
+            normalise_inline_pem(key).into_bytes(),
             "ssl.keystore.certificate.chain/ssl.keystore.key".to_string(),
         ),
     };

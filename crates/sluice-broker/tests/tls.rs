@@ -178,17 +178,26 @@ fn client_auth_required_needs_a_certificate_from_the_trust_store() {
     b.stop();
 }
 
+/// PEM as one properties line, as Kafka's inline `ssl.*` values are often given.
+fn one_line(pem: &str) -> String {
+    pem.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[test]
 fn client_auth_requested_serves_clients_with_and_without_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path(), "main");
+    // Inline PEM this time: ssl.keystore.certificate.chain/.key and ssl.truststore.certificates.
+    let keystore = std::fs::read_to_string(pki.keystore("broker.pem")).unwrap();
+    let split = keystore.find("-----BEGIN CERTIFICATE").unwrap();
     let b = broker(
         &dir.path().join("data"),
         &format!(
-            "listeners=SSL://127.0.0.1:0\nssl.keystore.location={}\n\
-             ssl.truststore.location={}\nssl.client.auth=requested\n",
-            pki.keystore("broker.pem").display(),
-            pki.ca_pem.display()
+            "listeners=SSL://127.0.0.1:0\nssl.keystore.key={}\nssl.keystore.certificate.chain={}\n\
+             ssl.truststore.certificates={}\nssl.client.auth=requested\n",
+            one_line(&keystore[..split]),
+            one_line(&keystore[split..]),
+            one_line(&std::fs::read_to_string(&pki.ca_pem).unwrap()),
         ),
     );
     let addr = b.listener("SSL");

@@ -2,8 +2,12 @@
 //! `X500Principal.getName()` gives): RDNs last-first, `,` between them, `+` inside one,
 //! well-known attribute types by name, others as dotted OIDs with `#`-hex values.
 
-/// One DER element: tag and contents.
-fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+/// A DER element as `(tag, contents, rest)` or, from [`children`], `(tag, contents, whole
+/// element)`.
+type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+/// One DER element: tag, contents and what follows it.
+fn element(der: &[u8]) -> Option<Element<'_>> {
     let (&tag, rest) = der.split_first()?;
     let (&first, rest) = rest.split_first()?;
     let (len, rest) = if first < 0x80 {
@@ -22,7 +26,7 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// The elements of a constructed value's contents.
-fn children(mut der: &[u8]) -> Option<Vec<(u8, &[u8], &[u8])>> {
+fn children(mut der: &[u8]) -> Option<Vec<Element<'_>>> {
     let mut out = Vec::new();
     while !der.is_empty() {
         let (tag, body, rest) = element(der)?;

@@ -138,6 +138,8 @@ pub(crate) async fn serve(
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(stream)) => {
                     session.tls_client = crate::tls::client_identity(stream.get_ref().1);
+                    let dn = session.tls_client.as_ref().map(|c| c.subject_dn.as_str());
+                    tracing::debug!(%peer, listener = %listener.name, client_dn = ?dn, "TLS session established");
                     run(&broker, session, stream, stop).await
                 }
                 Ok(Err(e)) => {

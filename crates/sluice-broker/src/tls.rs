@@ -280,3 +280,6 @@ impl ListenerTls {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

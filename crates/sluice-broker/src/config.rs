@@ -300,6 +300,9 @@ impl BrokerConfig {
                     self.listener_props.security_inter_broker_protocol = Some(v.clone())
                 }
                 k if ssl::is_ssl_key(k) => {
+                    if !ssl::is_known_ssl_key(k) {
+                        tracing::warn!(property = %k, "ignoring unsupported TLS property");
+                    }
                     self.ssl_props.insert(k.to_string(), v.clone());
                 }
                 "log.dirs" | "log.dir" => {

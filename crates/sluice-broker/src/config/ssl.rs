@@ -70,6 +70,28 @@ impl SslSettings {
     }
 }
 
+/// The `ssl.*` properties read here, plus `ssl.principal.mapping.rules` (read by
+/// authorization); others are kept but warned about.
+const KNOWN: &[&str] = &[
+    "ssl.keystore.type",
+    "ssl.keystore.location",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.truststore.type",
+    "ssl.truststore.location",
+    "ssl.truststore.certificates",
+    "ssl.client.auth",
+    "ssl.key.password",
+    "ssl.principal.mapping.rules",
+];
+
+/// Whether the `ssl.*` part of `key` (after any `listener.name.<name>.`) is one this broker
+/// reads.
+pub(super) fn is_known_ssl_key(key: &str) -> bool {
+    let own = key.find(".ssl.").map_or(key, |i| &key[i + 1..]);
+    KNOWN.contains(&own)
+}
+
 /// Whether `key` is a TLS property kept for [`ssl_settings`].
 pub(super) fn is_ssl_key(key: &str) -> bool {
     key.starts_with("ssl.") || (key.starts_with("listener.name.") && key.contains(".ssl."))

@@ -169,3 +169,15 @@ fn connection_limits_parse() {
     assert_eq!((l.idle_ms, l.write_timeout_ms), (1000, 500));
     assert_eq!(BrokerConfig::default().limits.idle_ms, 600_000);
 }
+
+#[test]
+fn tls_keys_this_broker_reads_are_known() {
+    assert!(ssl::is_known_ssl_key("ssl.keystore.location"));
+    assert!(ssl::is_known_ssl_key(
+        "listener.name.internal.ssl.client.auth"
+    ));
+    assert!(!ssl::is_known_ssl_key("ssl.cipher.suites"));
+    assert!(!ssl::is_known_ssl_key(
+        "listener.name.x.ssl.enabled.protocols"
+    ));
+}

@@ -23,7 +23,7 @@ pub async fn handle(
         member_id: req.member_id.to_string(),
         instance_id: req.group_instance_id.map(|i| i.to_string()),
         client_id: header.client_id.as_deref().unwrap_or("").to_string(),
-        client_host: crate::server::PEER
+        client_host: crate::connection::PEER
             .try_with(|p| format!("/{}", p.ip()))
             .unwrap_or_default(),
         session_timeout_ms: req.session_timeout_ms,

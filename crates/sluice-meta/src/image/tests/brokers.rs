@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::error::ResponseError;
 
 use super::{assert_refused, create, create_assigned, incarnation, registration, Harness};
-use crate::image::{Command, Reply, NO_LEADER};
+use crate::image::{BrokerRegistration, Command, Reply, NO_LEADER};
 
 #[test]
 fn registration_is_fenced_and_not_shutting_down_whatever_the_proposer_says() {
@@ -266,4 +266,40 @@ fn unregistering_is_refused_while_the_broker_holds_replicas() {
     h.run(Command::AlterReassignments { entries });
     h.ok(Command::UnregisterBroker { id: 1 });
     assert!(!h.image.brokers.contains_key(&1));
+}
+
+#[test]
+fn registrations_carry_listener_endpoints_and_read_old_ones() {
+    // Written before named listeners: no `listeners`; its one address serves every listener.
+    let mut old = serde_json::to_value(registration(1, None)).unwrap();
+    assert!(
+        old.get("listeners").is_none(),
+        "empty listeners are not written"
+    );
+    old.as_object_mut().unwrap().remove("listeners");
+    let old: BrokerRegistration = serde_json::from_value(old).unwrap();
+    assert!(old.listeners.is_empty());
+    assert_eq!(old.endpoint("SSL"), Some(("broker-1.local", 9092)));
+
+    let mut reg = registration(2, None);
+    reg.listeners = vec![
+        crate::image::BrokerEndpoint {
+            name: "PLAINTEXT".into(),
+            host: "internal-2".into(),
+            port: 9092,
+            security_protocol: "PLAINTEXT".into(),
+        },
+        crate::image::BrokerEndpoint {
+            name: "SSL".into(),
+            host: "public-2".into(),
+            port: 9093,
+            security_protocol: "SSL".into(),
+        },
+    ];
+    let back: BrokerRegistration =
+        serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
+    assert_eq!(back, reg);
+    assert_eq!(back.endpoint("SSL"), Some(("public-2", 9093)));
+    assert_eq!(back.endpoint("PLAINTEXT"), Some(("internal-2", 9092)));
+    assert_eq!(back.endpoint("SASL_SSL"), None);
 }

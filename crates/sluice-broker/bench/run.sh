@@ -2,7 +2,8 @@
 # sluice-broker beside tansu 0.6.0 (memory engine) in the same run, driven by librdkafka's
 # standard load generator `rdkafka_performance`: N x 100-byte records produced to and consumed
 # from one partition (with each broker's CPU time), produce latency at 50k msgs/s, resident
-# memory with 1,000 idle partitions; then sluice's durable mode with 8 producers. Prints medians
+# memory with 1,000 idle partitions; then sluice's durable mode with 8 producers, and its produce
+# throughput over TLS beside plaintext (SSL and PLAINTEXT listeners of one broker). Prints medians
 # of ROUNDS (default 3) alternating rounds and the sluice/tansu ratios.
 #
 # usage: crates/sluice-broker/bench/run.sh [COUNT]   (default 1000000; env ROUNDS)
@@ -245,3 +246,52 @@ for mode in durable page-cache; do
     wait "$pid" 2>/dev/null || true
     rm -rf "$data" "$props"
 done
+
+# TLS against plaintext: one broker with a PLAINTEXT and an SSL listener (a throwaway CA and
+# certificate from the openssl CLI), the same produce load on each, medians of ROUNDS.
+tls_dir="$(mktemp -d)"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=bench CA" \
+    -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$tls_dir/broker.key" -out "$tls_dir/broker.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tls_dir/san.ext"
+openssl x509 -req -in "$tls_dir/broker.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca.key" \
+    -CAcreateserial -days 1 -extfile "$tls_dir/san.ext" -out "$tls_dir/broker.crt" >/dev/null 2>&1
+cat "$tls_dir/broker.key" "$tls_dir/broker.crt" >"$tls_dir/keystore.pem"
+cat >"$tls_dir/server.properties" <<PROPS
+listeners=PLAINTEXT://127.0.0.1:29097,SSL://127.0.0.1:29098
+ssl.keystore.location=$tls_dir/keystore.pem
+PROPS
+data="$(mktemp -d)"
+"$SLUICE" --config "$tls_dir/server.properties" --data-dir "$data" >/dev/null 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_port 29097
+wait_port 29098
+results="$(mktemp)"
+TLS=(-X security.protocol=SSL -X "ssl.ca.location=$tls_dir/ca.pem")
+for round in $(seq "$ROUNDS"); do
+    produce_once plaintext "$pid" 29097 tls-bench "produce" "${DEFAULT[@]}"
+    produce_once ssl "$pid" 29098 tls-bench "produce" "${DEFAULT[@]}" "${TLS[@]}"
+    produce_once plaintext "$pid" 29097 tls-bench-batched "produce batched" "${BATCHED[@]}"
+    produce_once ssl "$pid" 29098 tls-bench-batched "produce batched" "${BATCHED[@]}" "${TLS[@]}"
+done
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+rm -rf "$data" "$tls_dir"
+python3 - "$results" "$ROUNDS" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    listener, metric, value = line.strip().split("|")
+    if value:
+        rows.setdefault(metric, {}).setdefault(listener, []).append(float(value))
+print(f"\nsluice-broker TLS vs plaintext, medians of {sys.argv[2]} rounds")
+print(f"{'':44} {'PLAINTEXT':>14} {'SSL':>14} {'ratio':>7}")
+for metric, by in rows.items():
+    p, s = (statistics.median(by[b]) if by.get(b) else None for b in ("plaintext", "ssl"))
+    fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if v >= 1000 else f"{v:.3f}")
+    ratio = f"{s / p:.2f}" if s and p else "-"
+    print(f"{metric:44} {fmt(p):>14} {fmt(s):>14} {ratio:>7}")
+PY
+rm -f "$results"

@@ -9,6 +9,14 @@ use clap::Parser;
 
 use crate::error::BrokerError;
 
+mod limits;
+mod listeners;
+mod ssl;
+
+pub use limits::ConnectionLimits;
+pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
+pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
+
 /// Command line of `sluice-broker`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "sluice-broker", about = "Kafka-wire-compatible broker")]
@@ -16,10 +24,11 @@ pub struct Cli {
     /// Broker id reported in metadata (Kafka's `node.id`).
     #[arg(long, env = "SLUICE_NODE_ID")]
     pub node_id: Option<i32>,
-    /// Where to accept Kafka clients, e.g. `PLAINTEXT://0.0.0.0:9092`.
+    /// Where to accept Kafka clients, e.g. `PLAINTEXT://0.0.0.0:9092,SSL://0.0.0.0:9093`.
     #[arg(long, env = "SLUICE_LISTENERS")]
     pub listeners: Option<String>,
-    /// Address announced to clients in metadata, e.g. `PLAINTEXT://broker.example:9092`.
+    /// Addresses announced to each listener's clients in metadata, e.g.
+    /// `PLAINTEXT://broker.example:9092,SSL://broker.example:9093`.
     #[arg(long, env = "SLUICE_ADVERTISED_LISTENERS")]
     pub advertised_listeners: Option<String>,
     /// Directory holding partition logs and broker metadata (Kafka's `log.dirs`).
@@ -45,10 +54,18 @@ pub struct Cli {
 pub struct BrokerConfig {
     /// `node.id`: id of this broker.
     pub node_id: i32,
-    /// `listeners`: address to bind.
-    pub listener: SocketAddr,
-    /// `advertised.listeners`: host and port clients are told to use.
-    pub advertised: (String, u16),
+    /// `listeners` with their protocols and advertised addresses, resolved from
+    /// [`listener_props`](Self::listener_props) (at least one).
+    pub listeners: Vec<ListenerConfig>,
+    /// The listener brokers talk to each other on (`inter.broker.listener.name`, resolved).
+    pub inter_broker_listener_name: String,
+    /// The listener properties as given (resolved into `listeners` by
+    /// [`resolve_listeners`](Self::resolve_listeners)).
+    pub listener_props: ListenerProps,
+    /// `ssl.*` and `listener.name.<name>.ssl.*` properties, read by [`ssl_settings`].
+    pub ssl_props: BTreeMap<String, String>,
+    /// `max.connections`, `max.connections.per.ip`, idle and write timeouts.
+    pub limits: ConnectionLimits,
     /// `log.dirs`: data directory.
     pub data_dir: PathBuf,
     /// Admin HTTP address for `/metrics`.
@@ -150,8 +167,14 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             node_id: 0,
-            listener: SocketAddr::from(([127, 0, 0, 1], 9092)),
-            advertised: ("127.0.0.1".into(), 9092),
+            listeners: vec![ListenerConfig::plaintext(
+                SocketAddr::from(([127, 0, 0, 1], 9092)),
+                "127.0.0.1",
+            )],
+            inter_broker_listener_name: "PLAINTEXT".into(),
+            listener_props: ListenerProps::default(),
+            ssl_props: BTreeMap::new(),
+            limits: ConnectionLimits::default(),
             data_dir: PathBuf::from("/var/lib/sluice-broker"),
             admin_listener: None,
             num_partitions: 1,
@@ -215,18 +238,6 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     out
 }
 
-fn parse_listener(s: &str) -> Result<(String, u16), BrokerError> {
-    let first = s.split(',').next().unwrap_or(s).trim();
-    let addr = first.rsplit("://").next().unwrap_or(first);
-    let (host, port) = addr
-        .rsplit_once(':')
-        .ok_or_else(|| BrokerError::Config(format!("listener {s:?} has no port")))?;
-    let port = port
-        .parse()
-        .map_err(|_| BrokerError::Config(format!("listener {s:?} has a bad port")))?;
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
-}
-
 /// Parses `controller.quorum.voters`: `1@host:port,2@host:port`.
 pub fn parse_voters(v: &str) -> Result<BTreeMap<i32, String>, BrokerError> {
     let mut out = BTreeMap::new();
@@ -279,8 +290,18 @@ impl BrokerConfig {
         for (k, v) in props {
             match k.as_str() {
                 "node.id" | "broker.id" => self.node_id = num(k, v)?,
-                "listeners" => self.set_listener(v)?,
-                "advertised.listeners" => self.advertised = parse_listener(v)?,
+                "listeners" => self.listener_props.listeners = v.clone(),
+                "advertised.listeners" => self.listener_props.advertised = Some(v.clone()),
+                "listener.security.protocol.map" => self.listener_props.protocol_map = v.clone(),
+                "inter.broker.listener.name" => {
+                    self.listener_props.inter_broker_listener_name = Some(v.clone())
+                }
+                "security.inter.broker.protocol" => {
+                    self.listener_props.security_inter_broker_protocol = Some(v.clone())
+                }
+                k if ssl::is_ssl_key(k) => {
+                    self.ssl_props.insert(k.to_string(), v.clone());
+                }
                 "log.dirs" | "log.dir" => {
                     self.data_dir = PathBuf::from(v.split(',').next().unwrap_or(v))
                 }
@@ -381,47 +402,50 @@ impl BrokerConfig {
                     let ms: i64 = non_negative(k, num(k, v)?)?;
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
+                k if self.limits.apply(k, v)? => {}
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }
+        self.resolve_listeners()
+    }
+
+    /// Resolves [`listener_props`](Self::listener_props) into `listeners` and the
+    /// inter-broker listener, and checks every TLS listener's `ssl.*` settings.
+    pub fn resolve_listeners(&mut self) -> Result<(), BrokerError> {
+        let (listeners, inter) = listeners::resolve(&self.listener_props)?;
+        for l in listeners.iter().filter(|l| l.protocol.uses_tls()) {
+            ssl_settings(&self.ssl_props, &l.name)?;
+        }
+        self.listeners = listeners;
+        self.inter_broker_listener_name = inter;
         Ok(())
     }
 
-    fn set_listener(&mut self, v: &str) -> Result<(), BrokerError> {
-        let (host, port) = parse_listener(v)?;
-        let host = if host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            host
-        };
-        self.listener = format!("{host}:{port}")
-            .parse()
-            .or_else(|_| format!("[{host}]:{port}").parse())
-            .map_err(|_| BrokerError::Config(format!("listener {v:?} is not an ip:port")))?;
-        Ok(())
+    /// The inter-broker listener.
+    pub fn inter_broker_listener(&self) -> &ListenerConfig {
+        self.listeners
+            .iter()
+            .find(|l| l.name == self.inter_broker_listener_name)
+            .unwrap_or(&self.listeners[0])
     }
 
     /// Builds the configuration: defaults, then the properties file, then flags/environment.
     pub fn from_cli(cli: &Cli) -> Result<Self, BrokerError> {
         let mut cfg = BrokerConfig::default();
-        let mut advertised_set = false;
-        if let Some(path) = &cli.config {
-            let props = load_properties(path)?;
-            advertised_set = props.contains_key("advertised.listeners");
-            cfg.apply_properties(&props)?;
-        }
-        if let Some(id) = cli.node_id {
-            cfg.node_id = id;
-        }
+        let mut props = match &cli.config {
+            Some(path) => load_properties(path)?,
+            None => BTreeMap::new(),
+        };
+        // Flags and environment win over the file; listeners resolve once, with both.
         if let Some(l) = &cli.listeners {
-            cfg.set_listener(l)?;
+            props.insert("listeners".into(), l.clone());
         }
         if let Some(a) = &cli.advertised_listeners {
-            cfg.advertised = parse_listener(a)?;
-            advertised_set = true;
+            props.insert("advertised.listeners".into(), a.clone());
         }
-        if !advertised_set {
-            cfg.advertised = (cfg.listener.ip().to_string(), cfg.listener.port());
+        cfg.apply_properties(&props)?;
+        if let Some(id) = cli.node_id {
+            cfg.node_id = id;
         }
         if let Some(d) = &cli.data_dir {
             cfg.data_dir = d.clone();

@@ -10,6 +10,11 @@
 //! (`sluice-log`), producer and replication state: handlers read a request, call a partition
 //! (or group) operation, and write the response.
 //!
+//! Connections are served per listener ([`config::ListenerConfig`]: PLAINTEXT or SSL with
+//! [`tls`], certificates reloaded without a restart), each with a [`connection::Session`] that
+//! request handlers read (the listener whose addresses Metadata answers with, the TLS client's
+//! identity).
+//!
 //! The layers are sans-I/O up to [`server`]: bytes → [`frame`] → [`codec`] → [`api`] handler →
 //! response bytes.
 
@@ -19,6 +24,7 @@ pub mod broker;
 pub mod clock;
 pub mod codec;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod groups;
@@ -29,6 +35,7 @@ pub mod producer_state;
 pub mod proposals;
 pub mod replica;
 pub mod server;
+pub mod tls;
 pub mod topic_config;
 
 pub use config::{BrokerConfig, Cli};

@@ -1,9 +1,8 @@
-//! `sluice-broker` binary: parses configuration, binds the listener and runs until SIGTERM/SIGINT.
+//! `sluice-broker` binary: parses configuration, binds the listeners and runs until SIGTERM/SIGINT.
 
 use anyhow::Context;
 use clap::Parser;
 use sluice_broker::{BrokerConfig, Cli};
-use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
@@ -16,9 +15,6 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let config = BrokerConfig::from_cli(&cli).context("invalid configuration")?;
-    let listener = TcpListener::bind(config.listener)
-        .await
-        .with_context(|| format!("binding {}", config.listener))?;
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let shutdown = async move {
         tokio::select! {
@@ -26,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
         }
     };
-    sluice_broker::run(listener, config, shutdown)
+    sluice_broker::run(config, shutdown)
         .await
         .context("broker failed")?;
     Ok(())

@@ -26,6 +26,8 @@ pub struct Metrics {
     records_out: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     connections: Gauge,
+    connections_refused: Family<Labels, Counter>,
+    tls_reloads: Family<Labels, Counter>,
     log_size: Family<Labels, Gauge>,
 }
 
@@ -53,6 +55,8 @@ impl Metrics {
             (|| Histogram::new(exponential_buckets(0.0001, 4.0, 10))) as fn() -> Histogram,
         );
         let connections = Gauge::default();
+        let connections_refused = Family::<Labels, Counter>::default();
+        let tls_reloads = Family::<Labels, Counter>::default();
         let log_size = Family::<Labels, Gauge>::default();
         registry.register(
             "bytes_in",
@@ -84,6 +88,16 @@ impl Metrics {
             "Open client connections",
             connections.clone(),
         );
+        registry.register(
+            "connections_refused",
+            "Client connections closed by a limit or a failed TLS handshake, per reason",
+            connections_refused.clone(),
+        );
+        registry.register(
+            "tls_certificate_reloads",
+            "Reloads of a TLS listener's changed key, certificate or trust store files, per outcome",
+            tls_reloads.clone(),
+        );
         registry.register("log_size_bytes", "Log size per partition", log_size.clone());
         Metrics {
             registry: Arc::new(registry),
@@ -93,6 +107,8 @@ impl Metrics {
             records_out,
             latency,
             connections,
+            connections_refused,
+            tls_reloads,
             log_size,
         }
     }
@@ -131,6 +147,25 @@ impl Metrics {
     /// Tracks open connections.
     pub fn connection_closed(&self) {
         self.connections.dec();
+    }
+
+    /// Counts a connection refused or closed for `reason` (`max_connections`,
+    /// `max_connections_per_ip`, `tls_handshake`, `idle`, `write_timeout`).
+    pub fn connection_refused(&self, reason: &str) {
+        self.connections_refused
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
+    }
+
+    /// Counts a reload of `listener`'s TLS files: `ok` if the new material is in use.
+    pub fn tls_reload(&self, listener: &str, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.tls_reloads
+            .get_or_create(&vec![
+                ("listener".to_string(), listener.to_string()),
+                ("result".to_string(), result.to_string()),
+            ])
+            .inc();
     }
 
     /// Drops a deleted topic's series.

@@ -1,25 +1,24 @@
-//! Network I/O: accepts connections, splits frames, dispatches requests in order per connection
-//! and writes responses; also the admin HTTP listener and the group timer.
+//! Network I/O: binds the listeners, accepts connections (within the connection limits) and
+//! hands each to [`connection`] (TLS, session, request loop); also the admin HTTP listener,
+//! TLS certificate reloading and the group timer.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use kafka_protocol::messages::ApiKey;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::api::{api_versions, dispatch, DispatchError};
 use crate::broker::Broker;
-use crate::codec::{decode_header, encode_response, Decoded};
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, ListenerConfig};
+use crate::connection::{self, ConnectionCounts};
 use crate::error::BrokerError;
-use crate::frame::parse_frame;
 use crate::metrics::Metrics;
-use sluice_meta::{BrokerRegistration, MetaConfig, MetaNode};
+use crate::tls::ListenerTls;
+use sluice_meta::{BrokerEndpoint, BrokerRegistration, MetaConfig, MetaNode};
 
 tokio::task_local! {
     /// Address of the client whose request is being handled (DescribeGroups reports it).
@@ -28,34 +27,59 @@ tokio::task_local! {
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Responses are written once this much is buffered even if more pipelined requests wait.
-const WRITE_THRESHOLD: usize = 1 << 20;
 /// How often group sessions and rebalance deadlines are checked.
 const GROUP_TICK: Duration = Duration::from_millis(200);
 
-/// Serves Kafka clients on `listener` until `shutdown` completes, then stops accepting, lets
-/// in-flight requests finish, flushes the logs and returns.
+/// Serves Kafka clients on every configured listener until `shutdown` completes, then stops
+/// accepting, lets in-flight requests finish, flushes the logs and returns. TLS material is
+/// loaded (and refused with a clear error) before any port is bound.
 ///
 /// Must run on Tokio's multi-threaded runtime: log I/O happens in `block_in_place`.
 pub async fn run(
-    listener: TcpListener,
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
+    load_tls(&config)?;
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        let bound = TcpListener::bind(l.bind).await.map_err(|e| {
+            BrokerError::Config(format!("binding listener {} on {}: {e}", l.name, l.bind))
+        })?;
+        listeners.push(bound);
+    }
     let admin = match config.admin_listener {
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
     };
-    run_with_admin(listener, admin, config, shutdown).await
+    run_with_admin(listeners, admin, config, shutdown).await
 }
 
-/// Like [`run`], with an already bound admin listener (tests bind port 0).
+/// Each TLS listener's material, by listener name.
+fn load_tls(config: &BrokerConfig) -> Result<BTreeMap<String, Arc<ListenerTls>>, BrokerError> {
+    let mut out = BTreeMap::new();
+    for l in config.listeners.iter().filter(|l| l.protocol.uses_tls()) {
+        let settings = crate::config::ssl_settings(&config.ssl_props, &l.name)?;
+        out.insert(l.name.clone(), ListenerTls::load(settings)?);
+    }
+    Ok(out)
+}
+
+/// Like [`run`], with already bound sockets: `listeners` in the order of
+/// `config.listeners` (tests bind port 0).
 pub async fn run_with_admin(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     admin: Option<TcpListener>,
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
+    if listeners.len() != config.listeners.len() {
+        return Err(BrokerError::Config(format!(
+            "{} sockets bound for {} listeners",
+            listeners.len(),
+            config.listeners.len()
+        )));
+    }
+    let tls = load_tls(&config)?;
     let metrics = Metrics::new();
     let admin_port = match &admin {
         Some(a) => Some(a.local_addr()?.port()),
@@ -63,9 +87,20 @@ pub async fn run_with_admin(
     };
     let meta = MetaNode::start(meta_config(&config, admin_port)).await?;
     let broker = Broker::new(config, metrics, meta.clone());
-    tracing::info!(addr = %listener.local_addr()?, node_id = broker.config.node_id, "broker listening");
+    if let Some(t) = tls.get(&broker.config.inter_broker_listener_name) {
+        if t.client().is_none() {
+            tracing::warn!(listener = %broker.config.inter_broker_listener_name, "the inter-broker listener is SSL without ssl.truststore: followers cannot verify leaders, so replication to other brokers will fail");
+        }
+        broker.fetchers.use_tls(t.clone());
+    }
+    for (l, bound) in broker.config.listeners.iter().zip(&listeners) {
+        tracing::info!(listener = %l.name, protocol = %l.protocol, addr = %bound.local_addr()?, node_id = broker.config.node_id, "broker listening");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = JoinSet::new();
+    for t in tls.values() {
+        background.spawn(t.clone().watch(broker.metrics.clone(), stop_rx.clone()));
+    }
     if let Some(admin) = admin {
         background.spawn(serve_admin(
             admin,
@@ -131,28 +166,37 @@ pub async fn run_with_admin(
     tokio::task::block_in_place(|| crate::replica::manager::apply_current(&broker));
     tracing::info!("registered with the controller; serving clients");
 
+    let (accepted_tx, mut accepted) = mpsc::channel(64);
+    let mut acceptors = JoinSet::new();
+    for (l, bound) in broker.config.listeners.iter().zip(listeners) {
+        acceptors.spawn(accept(bound, Arc::new(l.clone()), accepted_tx.clone()));
+    }
+    drop(accepted_tx);
+    let counts = Arc::new(ConnectionCounts::default());
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let broker = broker.clone();
-                    let stop = stop_rx.clone();
-                    connections.spawn(async move {
-                        broker.metrics.connection_opened();
-                        if let Err(reason) = PEER.scope(peer, serve_connection(&broker, stream, stop)).await {
-                            tracing::warn!(%peer, %reason, "closing connection");
-                        }
-                        broker.metrics.connection_closed();
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+            Some((stream, peer, listener)) = accepted.recv() => {
+                let listener: Arc<ListenerConfig> = listener;
+                let permit = match counts.admit(peer.ip(), &broker.config.limits) {
+                    Ok(p) => p,
+                    Err(limit) => {
+                        broker.metrics.connection_refused(limit);
+                        tracing::info!(%peer, listener = %listener.name, limit, "connection refused");
+                        drop(stream);
+                        continue;
+                    }
+                };
+                let tls = tls.get(&listener.name).cloned();
+                let (broker, stop) = (broker.clone(), stop_rx.clone());
+                connections.spawn(async move {
+                    broker.metrics.connection_opened();
+                    connection::serve(broker.clone(), listener, tls, stream, peer, stop).await;
+                    broker.metrics.connection_closed();
+                    drop(permit);
+                });
+            }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
@@ -167,7 +211,7 @@ pub async fn run_with_admin(
     broker.fetchers.shutdown();
     meta.shutdown().await;
     tracing::info!("shutting down: draining connections");
-    drop(listener);
+    acceptors.abort_all();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
@@ -183,74 +227,23 @@ pub async fn run_with_admin(
     Ok(())
 }
 
-/// Requests that may wait; responses queued before them are written first.
-fn may_block(frame: &[u8]) -> bool {
-    let key = i16::from_be_bytes([frame[0], frame[1]]);
-    [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup]
-        .iter()
-        .any(|k| *k as i16 == key)
-}
-
-async fn serve_connection(
-    broker: &Arc<Broker>,
-    mut stream: TcpStream,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), String> {
-    let max = broker.config.socket_request_max_bytes;
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut out = BytesMut::with_capacity(64 * 1024);
+/// Accepts connections on one listener and hands them over with the listener they came in on.
+async fn accept(
+    listener: TcpListener,
+    config: Arc<ListenerConfig>,
+    to: mpsc::Sender<(TcpStream, SocketAddr, Arc<ListenerConfig>)>,
+) {
     loop {
-        loop {
-            let frame = match parse_frame(&mut buf, max) {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => return Err(e.to_string()),
-            };
-            if !out.is_empty() && (may_block(&frame) || out.len() >= WRITE_THRESHOLD) {
-                stream.write_all(&out).await.map_err(|e| e.to_string())?;
-                out.clear();
-            }
-            match decode_header(frame).map_err(|e| e.to_string())? {
-                Decoded::ApiVersionsTooNew(header) => {
-                    encode_response(
-                        ApiKey::ApiVersions,
-                        0,
-                        header.correlation_id,
-                        &api_versions::unsupported_version(),
-                        &mut out,
-                    )
-                    .map_err(|e| e.to_string())?;
-                }
-                Decoded::Request(raw) => {
-                    let started = Instant::now();
-                    let key = raw.api_key;
-                    match dispatch(broker, raw, &mut out).await {
-                        Ok(_) => {}
-                        Err(DispatchError::Decode(e)) => return Err(e.to_string()),
-                        Err(DispatchError::Broker(e)) => {
-                            tracing::error!(error = %e, "failed to encode response");
-                            return Err(e.to_string());
-                        }
-                    }
-                    tracing::trace!(api = ?key, took = ?started.elapsed(), peer = ?PEER.try_with(|p| *p).ok(), "handled");
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                if to.send((stream, peer, config.clone())).await.is_err() {
+                    return;
                 }
             }
-        }
-        if !out.is_empty() {
-            stream.write_all(&out).await.map_err(|e| e.to_string())?;
-            out.clear();
-        }
-        if *stop.borrow() {
-            return Ok(());
-        }
-        tokio::select! {
-            read = stream.read_buf(&mut buf) => match read {
-                Ok(0) if buf.is_empty() => return Ok(()),
-                Ok(0) => return Err(format!("connection closed inside a frame ({} bytes pending)", buf.len())),
-                Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
-            },
-            _ = stop.changed() => return Ok(()),
+            Err(e) => {
+                tracing::warn!(listener = %config.name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 }
@@ -298,13 +291,27 @@ async fn every(
 }
 
 /// The metadata node's configuration from the broker's.
+///
+/// The registration carries every listener's advertised endpoint; `host`/`port` are the
+/// inter-broker listener's (what brokers that predate named listeners read).
 fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
-    let host = config.advertised.0.clone();
+    let inter = config.inter_broker_listener();
+    let host = inter.advertised_host.clone();
     MetaConfig {
         broker: BrokerRegistration {
             id: config.node_id,
             host: host.clone(),
-            port: i32::from(config.advertised.1),
+            port: i32::from(inter.advertised_port),
+            listeners: config
+                .listeners
+                .iter()
+                .map(|l| BrokerEndpoint {
+                    name: l.name.clone(),
+                    host: l.advertised_host.clone(),
+                    port: i32::from(l.advertised_port),
+                    security_protocol: l.protocol.as_str().to_string(),
+                })
+                .collect(),
             rack: config.broker_rack.clone(),
             rpc_addr: format!("{host}:{}", admin_port.unwrap_or(0)),
             incarnation: uuid::Uuid::new_v4(),

@@ -7,13 +7,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::frame;
+use crate::tls::{ClientTls, Stream};
 use crate::{ClientError, DEFAULT_MAX_RESPONSE};
 
 /// One connection to a broker: one request in flight at a time, correlation ids counted up.
 #[derive(Debug)]
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Stream,
     client_id: StrBytes,
     next_correlation: i32,
     max_response: usize,
@@ -26,14 +27,27 @@ impl Connection {
         addr: &str,
         client_id: impl Into<String>,
     ) -> Result<Connection, ClientError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| ClientError::Io {
-                addr: addr.to_owned(),
-                source,
-            })?;
+        Self::connect_with(addr, client_id, None).await
+    }
+
+    /// Like [`Connection::connect`], over TLS when `tls` is given (the handshake completes
+    /// before this returns).
+    pub async fn connect_with(
+        addr: &str,
+        client_id: impl Into<String>,
+        tls: Option<&ClientTls>,
+    ) -> Result<Connection, ClientError> {
+        let io = |source| ClientError::Io {
+            addr: addr.to_owned(),
+            source,
+        };
+        let stream = TcpStream::connect(addr).await.map_err(io)?;
         // Requests are small and answered one at a time: Nagle would only add latency.
         let _ = stream.set_nodelay(true);
+        let stream = match tls {
+            None => Stream::Plain(stream),
+            Some(tls) => Stream::Tls(Box::new(tls.handshake(addr, stream).await.map_err(io)?)),
+        };
         Ok(Connection {
             addr: addr.to_owned(),
             stream,

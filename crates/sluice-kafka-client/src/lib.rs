@@ -6,16 +6,22 @@
 //!
 //! - [`frame`]: sans-I/O. A typed request becomes the bytes of one request frame; the bytes of
 //!   one response frame become a typed response, its correlation id checked.
-//! - [`Connection`]: one async connection (tokio), one request in flight at a time.
-//! - [`blocking::Connection`]: the same over `std::net`, for tests and tools without a runtime.
+//! - [`Connection`]: one async connection (tokio), one request in flight at a time, over plain
+//!   TCP or TLS ([`ClientTls`]: trust anchors, optional client certificate, server name).
+//! - [`blocking::Connection`]: the same over `std::net`, for tests and tools without a runtime;
+//!   plaintext only (nothing that needs TLS uses it).
 
 pub mod blocking;
 mod connection;
 mod error;
 pub mod frame;
+mod tls;
 
 pub use connection::Connection;
 pub use error::ClientError;
+/// The rustls version [`ClientTls::new`] takes a configuration of.
+pub use rustls;
+pub use tls::ClientTls;
 
 /// Responses larger than this are refused unless a connection says otherwise: nothing Sluice
 /// asks for comes near it, and a peer that claims more is broken or hostile.

@@ -25,7 +25,7 @@ mod transition;
 
 pub use command::{Command, PartitionResult, Reply};
 pub use model::{
-    BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, TopicMeta,
+    BrokerEndpoint, BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, TopicMeta,
     MAX_PARTITIONS_PER_TOPIC, NO_LEADER, PRODUCER_ID_BLOCK,
 };
 

@@ -25,6 +25,7 @@ pub mod node;
 
 pub use error::MetaError;
 pub use image::{
-    BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply, TopicMeta,
+    BrokerEndpoint, BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply,
+    TopicMeta,
 };
 pub use node::{MetaConfig, MetaNode, RaftTuning};

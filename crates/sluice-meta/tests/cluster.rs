@@ -40,6 +40,7 @@ fn registration(id: i32, addr: SocketAddr) -> BrokerRegistration {
         host: "127.0.0.1".into(),
         port: 19092 + id,
         rack: None,
+        listeners: Vec::new(),
         rpc_addr: addr.to_string(),
         incarnation: Uuid::new_v4(),
         fenced: false,

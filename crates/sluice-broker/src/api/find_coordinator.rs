@@ -27,7 +27,8 @@ pub async fn handle(
 ) -> FindCoordinatorResponse {
     let ready = ensure_offsets_topic(broker).await;
     let image = broker.image();
-    let find = |key: &str| ready.and_then(|()| coordinator(&image, key));
+    let listener = crate::connection::current_listener(broker);
+    let find = |key: &str| ready.and_then(|()| coordinator(&image, key, &listener));
     let mut resp = FindCoordinatorResponse::default();
     let fill = |found: Result<(i32, String, i32), ResponseError>,
                 node: &mut BrokerId,
@@ -124,8 +125,13 @@ async fn ensure_offsets_topic(broker: &Broker) -> Result<(), ResponseError> {
 }
 
 /// The live leader of `key`'s partition of `__consumer_offsets`, with the topic's partition
-/// count as it is (not as configured: an existing topic keeps its count).
-fn coordinator(image: &MetadataImage, key: &str) -> Result<(i32, String, i32), ResponseError> {
+/// count as it is (not as configured: an existing topic keeps its count), at the client's
+/// `listener` (a leader without that listener is not available to this client).
+fn coordinator(
+    image: &MetadataImage,
+    key: &str,
+    listener: &str,
+) -> Result<(i32, String, i32), ResponseError> {
     let partitions = image
         .topics
         .get(CONSUMER_OFFSETS)
@@ -140,6 +146,9 @@ fn coordinator(image: &MetadataImage, key: &str) -> Result<(i32, String, i32), R
         .brokers
         .get(&leader)
         .filter(|b| !b.fenced)
-        .map(|b| (b.id, b.host.clone(), b.port))
+        .and_then(|b| {
+            let (host, port) = b.endpoint(listener)?;
+            Some((b.id, host.to_string(), port))
+        })
         .ok_or(ResponseError::CoordinatorNotAvailable)
 }

@@ -16,24 +16,34 @@ use sluice_meta::image::{MetadataImage, NO_LEADER};
 use crate::broker::{valid_topic_name, Broker, Topic};
 use crate::codec::sb;
 
-/// Live brokers as `(id, host, port, rack)`; this broker alone until the image knows any,
+/// Live brokers as `(id, host, port, rack)` at the listener the client connected to (Kafka
+/// leaves out brokers without that listener); this broker alone until the image knows any,
 /// so a client bootstrapping during start-up still has somewhere to go.
 pub fn live_brokers(
     broker: &Broker,
     image: &MetadataImage,
 ) -> Vec<(i32, String, i32, Option<String>)> {
+    let listener = crate::connection::current_listener(broker);
     let live: Vec<_> = image
         .brokers
         .values()
         .filter(|b| !b.fenced)
-        .map(|b| (b.id, b.host.clone(), b.port, b.rack.clone()))
+        .filter_map(|b| {
+            let (host, port) = b.endpoint(&listener)?;
+            Some((b.id, host.to_string(), port, b.rack.clone()))
+        })
         .collect();
-    if live.is_empty() {
+    if image.brokers.values().all(|b| b.fenced) {
         let cfg = &broker.config;
+        let own = cfg
+            .listeners
+            .iter()
+            .find(|l| l.name == listener)
+            .unwrap_or_else(|| cfg.inter_broker_listener());
         return vec![(
             cfg.node_id,
-            cfg.advertised.0.clone(),
-            i32::from(cfg.advertised.1),
+            own.advertised_host.clone(),
+            i32::from(own.advertised_port),
             cfg.broker_rack.clone(),
         )];
     }

@@ -75,6 +75,8 @@ pub struct Fetchers {
     meta: Arc<MetaNode>,
     // Wakes long-polling consumer fetches served by this follower (KIP-392) after it copies.
     appended: Arc<watch::Sender<u64>>,
+    // The inter-broker listener's TLS material when that listener is SSL.
+    tls: std::sync::OnceLock<Arc<crate::tls::ListenerTls>>,
 }
 
 impl Fetchers {
@@ -85,7 +87,13 @@ impl Fetchers {
             by_leader: Mutex::new(HashMap::new()),
             meta,
             appended,
+            tls: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Connects to leaders over TLS with `tls`'s client side (the inter-broker listener is SSL).
+    pub fn use_tls(&self, tls: Arc<crate::tls::ListenerTls>) {
+        let _ = self.tls.set(tls);
     }
 
     /// Follows `partition` at `leader` (Kafka address `addr`) under `epoch`; truncates first.
@@ -126,6 +134,7 @@ impl Fetchers {
                     cfg,
                     self.meta.clone(),
                     self.appended.clone(),
+                    self.tls.get().cloned(),
                 ));
                 f
             })
@@ -183,6 +192,7 @@ async fn run(
     cfg: FetchConfig,
     meta: Arc<MetaNode>,
     appended: Arc<watch::Sender<u64>>,
+    tls: Option<Arc<crate::tls::ListenerTls>>,
 ) {
     let mut conn: Option<Connection> = None;
     while !f.stopped.load(Ordering::Relaxed) {
@@ -203,7 +213,9 @@ async fn run(
             Some(c) => c,
             None => {
                 let addr = f.addr.lock().expect("poisoned").clone();
-                match Connection::connect(&addr, format!("sluice-replica-{}", cfg.me)).await {
+                let tls = tls.as_ref().and_then(|t| t.client());
+                let id = format!("sluice-replica-{}", cfg.me);
+                match Connection::connect_with(&addr, id, tls.as_ref()).await {
                     Ok(c) => conn.insert(c),
                     Err(e) => {
                         tracing::debug!(leader = f.leader, error = %e, "cannot reach leader");

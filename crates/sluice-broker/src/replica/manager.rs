@@ -184,10 +184,15 @@ fn follow(
         tracing::warn!(topic = %p.topic, partition = p.index, leader, "leader is not registered");
         return;
     };
+    let listener = &broker.config.inter_broker_listener_name;
+    let Some((host, port)) = b.endpoint(listener) else {
+        tracing::warn!(topic = %p.topic, partition = p.index, leader, %listener, "leader has no inter-broker listener");
+        return;
+    };
     tracing::info!(topic = %p.topic, partition = p.index, leader, epoch, "following");
     broker.fetchers.assign(
         leader,
-        format!("{}:{}", b.host, b.port),
+        format!("{host}:{port}"),
         p.clone(),
         epoch,
         throttled,
@@ -407,6 +412,7 @@ mod tests {
             host: "h".into(),
             port: 1,
             rack: None,
+            listeners: Vec::new(),
             rpc_addr: "h:2".into(),
             incarnation: uuid::Uuid::nil(),
             fenced,

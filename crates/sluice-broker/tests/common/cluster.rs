@@ -41,9 +41,12 @@ impl Node {
 pub(crate) struct Cluster {
     pub nodes: Vec<Node>,
     extra: String,
+    /// Extra kcat arguments for metadata queries (e.g. `-X security.protocol=SSL`).
+    pub client_args: Vec<String>,
 }
 
-fn free_port() -> u16 {
+/// A port free right now.
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -69,7 +72,14 @@ impl Cluster {
         })
     }
 
-    fn start_each(root: &Path, n: i32, extra: &str, own: impl Fn(usize) -> String) -> Cluster {
+    /// Like [`start`](Self::start), broker `i` (0-based) with its own properties `own(i)`, in
+    /// which `{port}` stands for its Kafka port.
+    pub(crate) fn start_each(
+        root: &Path,
+        n: i32,
+        extra: &str,
+        own: impl Fn(usize) -> String,
+    ) -> Cluster {
         let nodes: Vec<Node> = (1..=n)
             .map(|id| Node {
                 id,
@@ -83,6 +93,7 @@ impl Cluster {
         let mut cluster = Cluster {
             nodes,
             extra: extra.to_string(),
+            client_args: Vec::new(),
         };
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
@@ -117,7 +128,7 @@ impl Cluster {
                 node.dir.join("data").display(),
                 voters,
                 self.extra,
-                node.extra
+                node.extra.replace("{port}", &node.port.to_string())
             ),
         )
         .unwrap();
@@ -237,6 +248,7 @@ impl Cluster {
         }
         let out = Command::new("kcat")
             .args(["-L", "-J", "-m", "3", "-b", &live.join(","), "-t", topic])
+            .args(&self.client_args)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
             .output()

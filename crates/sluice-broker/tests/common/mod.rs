@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use sluice_broker::config::ListenerProps;
 use sluice_broker::BrokerConfig;
 use tokio::sync::oneshot;
 
 /// A broker running on its own runtime.
 pub(crate) struct TestBroker {
+    /// The first listener's address.
     pub addr: SocketAddr,
+    /// Every listener's name and bound address.
+    pub listeners: Vec<(String, SocketAddr)>,
     pub admin: SocketAddr,
     pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -38,31 +42,52 @@ impl TestBroker {
             .enable_all()
             .build()
             .unwrap();
-        let std_listener = bind_retrying(port);
-        std_listener.set_nonblocking(true).unwrap();
-        let addr = std_listener.local_addr().unwrap();
         let admin_std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         admin_std.set_nonblocking(true).unwrap();
         let admin = admin_std.local_addr().unwrap();
         let mut config = BrokerConfig {
-            listener: addr,
-            advertised: ("127.0.0.1".into(), addr.port()),
+            listener_props: ListenerProps {
+                listeners: format!("PLAINTEXT://127.0.0.1:{port}"),
+                ..ListenerProps::default()
+            },
             data_dir: dir.to_path_buf(),
             group_min_session_timeout_ms: 1000,
             ..BrokerConfig::default()
         };
+        config.resolve_listeners().unwrap();
         tweak(&mut config);
+        // Listeners on port 0 get an ephemeral port, advertised as bound.
+        let mut bound = Vec::new();
+        for l in &mut config.listeners {
+            let s = bind_retrying(l.bind);
+            s.set_nonblocking(true).unwrap();
+            l.bind = s.local_addr().unwrap();
+            if l.advertised_port == 0 {
+                l.advertised_port = l.bind.port();
+            }
+            bound.push(s);
+        }
+        let listeners: Vec<(String, SocketAddr)> = config
+            .listeners
+            .iter()
+            .map(|l| (l.name.clone(), l.bind))
+            .collect();
+        let addr = listeners[0].1;
         let (tx, rx) = oneshot::channel::<()>();
         let handle = rt.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let bound = bound
+                .into_iter()
+                .map(|s| tokio::net::TcpListener::from_std(s).unwrap())
+                .collect();
             let admin = tokio::net::TcpListener::from_std(admin_std).unwrap();
-            sluice_broker::run_with_admin(listener, Some(admin), config, async {
+            sluice_broker::run_with_admin(bound, Some(admin), config, async {
                 let _ = rx.await;
             })
             .await
         });
         TestBroker {
             addr,
+            listeners,
             admin,
             dir: dir.to_path_buf(),
             stop: Some(tx),
@@ -74,6 +99,15 @@ impl TestBroker {
     /// `host:port` for clients.
     pub(crate) fn bootstrap(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// Bound address of the listener named `name`.
+    pub(crate) fn listener(&self, name: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no listener {name}"))
     }
 
     /// Graceful shutdown; panics if the broker failed.
@@ -114,16 +148,16 @@ impl Drop for TestBroker {
     }
 }
 
-fn bind_retrying(port: u16) -> std::net::TcpListener {
+fn bind_retrying(addr: SocketAddr) -> std::net::TcpListener {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        match std::net::TcpListener::bind(addr) {
             Ok(l) => return l,
             Err(e) if Instant::now() < deadline => {
-                eprintln!("bind {port}: {e}; retrying");
+                eprintln!("bind {addr}: {e}; retrying");
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => panic!("bind {port}: {e}"),
+            Err(e) => panic!("bind {addr}: {e}"),
         }
     }
 }
@@ -340,6 +374,7 @@ pub(crate) mod raw {
     }
 }
 
+pub(crate) mod certs;
 pub(crate) mod cluster;
 
 /// Admin requests the Kafka command-line tools would send, through [`raw`].

@@ -25,10 +25,15 @@ pub const MAX_PARTITIONS_PER_TOPIC: i32 = 100_000;
 pub struct BrokerRegistration {
     /// `node.id`.
     pub id: BrokerId,
-    /// Advertised Kafka host clients connect to.
+    /// Advertised Kafka host of the inter-broker listener (followers connect there).
     pub host: String,
-    /// Advertised Kafka port.
+    /// Advertised Kafka port of the inter-broker listener.
     pub port: i32,
+    /// Every listener's advertised endpoint: Metadata and FindCoordinator answer a client with
+    /// the endpoints of the listener it connected to. Empty in registrations written before
+    /// named listeners (then `host`/`port` serve every listener).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<BrokerEndpoint>,
     /// `broker.rack`, for rack-aware placement and Metadata responses.
     pub rack: Option<String>,
     /// `host:port` of the broker's admin listener, where metadata RPCs are served.
@@ -41,6 +46,34 @@ pub struct BrokerRegistration {
     pub fenced: bool,
     /// Set by controlled shutdown: leadership moves away and nothing new is placed here.
     pub shutting_down: bool,
+}
+
+/// One listener of a broker as clients reach it (Kafka's `Endpoint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerEndpoint {
+    /// Listener name, upper case (`PLAINTEXT`, `SSL`, `INTERNAL`, ...).
+    pub name: String,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+    /// `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
+    pub security_protocol: String,
+}
+
+impl BrokerRegistration {
+    /// `(host, port)` of the listener named `listener`; `None` if this broker has no such
+    /// listener. A registration without listeners (written before they existed) answers with
+    /// its one address.
+    pub fn endpoint(&self, listener: &str) -> Option<(&str, i32)> {
+        if self.listeners.is_empty() {
+            return Some((&self.host, self.port));
+        }
+        self.listeners
+            .iter()
+            .find(|e| e.name == listener)
+            .map(|e| (e.host.as_str(), e.port))
+    }
 }
 
 /// One partition's replication state.

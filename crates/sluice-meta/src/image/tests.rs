@@ -26,6 +26,7 @@ pub(crate) fn registration(id: BrokerId, rack: Option<&str>) -> BrokerRegistrati
         host: format!("broker-{id}.local"),
         port: 9092,
         rack: rack.map(str::to_owned),
+        listeners: Vec::new(),
         rpc_addr: format!("broker-{id}.local:9644"),
         incarnation: incarnation(id, 0),
         fenced: false,

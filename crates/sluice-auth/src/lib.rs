@@ -37,6 +37,6 @@ pub use acl::{
 };
 pub use principal::{KafkaPrincipal, SslPrincipalMapper};
 pub use scram::{
-    CredentialStore, InMemoryCredentialStore, ScramCredential, ScramError, ScramMechanism,
-    ScramServer,
+    CredentialStore, InMemoryCredentialStore, ScramClient, ScramCredential, ScramError,
+    ScramMechanism, ScramServer,
 };

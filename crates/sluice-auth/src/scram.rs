@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto;
 
+mod client;
 #[cfg(test)]
 mod credential_tests;
 mod messages;
@@ -36,6 +37,7 @@ mod test_client;
 #[cfg(test)]
 mod tests;
 
+pub use client::ScramClient;
 pub use server::{ScramOutcome, ScramServer};
 
 /// Kafka's `UNACCEPTABLE_CREDENTIAL` error code (AlterUserScramCredentials).

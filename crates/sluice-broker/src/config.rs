@@ -11,10 +11,12 @@ use crate::error::BrokerError;
 
 mod limits;
 mod listeners;
+mod sasl;
 mod ssl;
 
 pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
+pub use sasl::{SaslMechanism, SaslSettings};
 pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
 
 /// Command line of `sluice-broker`.
@@ -66,6 +68,8 @@ pub struct BrokerConfig {
     pub ssl_props: BTreeMap<String, String>,
     /// `max.connections`, `max.connections.per.ip`, idle and write timeouts.
     pub limits: ConnectionLimits,
+    /// SASL mechanisms, sessions and the bootstrap users.
+    pub sasl: SaslSettings,
     /// `log.dirs`: data directory.
     pub data_dir: PathBuf,
     /// Admin HTTP address for `/metrics`.
@@ -175,6 +179,7 @@ impl Default for BrokerConfig {
             listener_props: ListenerProps::default(),
             ssl_props: BTreeMap::new(),
             limits: ConnectionLimits::default(),
+            sasl: SaslSettings::default(),
             data_dir: PathBuf::from("/var/lib/sluice-broker"),
             admin_listener: None,
             num_partitions: 1,
@@ -406,6 +411,7 @@ impl BrokerConfig {
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
                 k if self.limits.apply(k, v)? => {}
+                k if self.sasl.apply(k, v)? => {}
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }
@@ -421,6 +427,15 @@ impl BrokerConfig {
         }
         self.listeners = listeners;
         self.inter_broker_listener_name = inter;
+        if self.inter_broker_listener().protocol.uses_sasl() {
+            if self.sasl.inter_broker_mechanism.scram().is_none() {
+                return Err(BrokerError::Config(
+                    "sasl.mechanism.inter.broker.protocol must be SCRAM-SHA-256 or SCRAM-SHA-512"
+                        .into(),
+                ));
+            }
+            self.sasl.inter_broker_credentials()?;
+        }
         Ok(())
     }
 

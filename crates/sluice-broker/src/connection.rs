@@ -15,9 +15,10 @@ use tokio::sync::watch;
 
 use crate::api::{api_versions, dispatch, DispatchError};
 use crate::broker::Broker;
-use crate::codec::{decode_header, encode_response, Decoded};
+use crate::codec::{decode_header, encode_response, Decoded, RawRequest};
 use crate::config::{ConnectionLimits, ListenerConfig, SecurityProtocol};
 use crate::frame::parse_frame;
+use crate::sasl::{SaslConnection, Step};
 use crate::tls::{ListenerTls, TlsClientIdentity};
 
 /// Responses are written once this much is buffered even if more pipelined requests wait.
@@ -37,9 +38,12 @@ pub struct Session {
     /// The client certificate's identity on TLS listeners, when one was presented and
     /// verified (`ssl.client.auth=required|requested`).
     pub tls_client: Option<TlsClientIdentity>,
-    /// SASL hook: whether the client may send requests other than the SASL handshake. True on
-    /// listeners without SASL; SASL listeners (refused at start-up for now) start false.
+    /// Whether the client may send requests other than ApiVersions and the SASL exchange: true
+    /// on listeners without SASL, and once the client has authenticated on SASL ones.
     pub authenticated: bool,
+    /// Who the client is: `User:ANONYMOUS` until something proves otherwise; the SASL user
+    /// once authenticated.
+    pub principal: sluice_auth::KafkaPrincipal,
 }
 
 tokio::task_local! {
@@ -130,6 +134,7 @@ pub(crate) async fn serve(
         peer,
         tls_client: None,
         authenticated: !listener.protocol.uses_sasl(),
+        principal: sluice_auth::KafkaPrincipal::anonymous(),
     };
     let served = match tls {
         None => run(&broker, session, tcp, stop).await,
@@ -165,14 +170,22 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let peer = session.peer;
+    let sasl = session
+        .security_protocol
+        .uses_sasl()
+        .then(|| SaslConnection::new(broker, &session.listener));
     // Boxed and type-erased: the request loop's future (every handler's state inside) is deep
     // enough that nesting it once per stream type overflows the compiler's layout queries.
     let requests: std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>,
-    > = Box::pin(serve_requests(broker, stream, stop));
-    SESSION
-        .scope(Arc::new(session), PEER.scope(peer, requests))
-        .await
+    > = Box::pin(serve_requests(
+        broker,
+        Arc::new(session),
+        sasl,
+        stream,
+        stop,
+    ));
+    PEER.scope(peer, requests).await
 }
 
 /// Requests that may wait; responses queued before them are written first.
@@ -209,17 +222,54 @@ async fn write_out<S: AsyncWrite + Unpin>(
     }
 }
 
+/// Carries out a SASL [`Step`]: the request to dispatch, `None` when answered, an error to
+/// close the connection.
+async fn sasl_step<S: AsyncWrite + Unpin>(
+    broker: &Broker,
+    step: Step,
+    session: &mut Arc<Session>,
+    stream: &mut S,
+    out: &mut BytesMut,
+) -> Result<Option<RawRequest>, String> {
+    match step {
+        Step::Dispatch(raw) => Ok(Some(raw)),
+        Step::Answered => Ok(None),
+        Step::Authenticated(user) => {
+            tracing::debug!(peer = %session.peer, listener = %session.listener, %user, "SASL authentication succeeded");
+            *session = Arc::new(Session {
+                authenticated: true,
+                principal: sluice_auth::KafkaPrincipal::user(user),
+                ..(**session).clone()
+            });
+            Ok(None)
+        }
+        Step::Close { reason, delay } => {
+            // The answer (the client's error) goes out first; the delay slows guessing.
+            write_out(broker, stream, out).await?;
+            tokio::time::sleep(delay).await;
+            Err(reason)
+        }
+    }
+}
+
 async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
     broker: &Arc<Broker>,
+    mut session: Arc<Session>,
+    mut sasl: Option<SaslConnection>,
     mut stream: S,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let max = broker.config.socket_request_max_bytes;
+    let request_max = broker.config.socket_request_max_bytes;
     let idle = Duration::from_millis(broker.config.limits.idle_ms);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out = BytesMut::with_capacity(64 * 1024);
     loop {
         loop {
+            // Until a SASL client has authenticated, frames are held to
+            // `sasl.server.max.receive.size`.
+            let max = sasl
+                .as_ref()
+                .map_or(request_max, |s| s.max_frame(request_max));
             let frame = match parse_frame(&mut buf, max) {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
@@ -228,8 +278,12 @@ async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
             if !out.is_empty() && (may_block(&frame) || out.len() >= WRITE_THRESHOLD) {
                 write_out(broker, &mut stream, &mut out).await?;
             }
-            // SASL hook: while the session is not `authenticated`, only ApiVersions and the
-            // SASL handshake requests may be dispatched (SASL listeners are refused for now).
+            if let Some(auth) = sasl.as_mut().filter(|s| s.expects_raw_token()) {
+                let step = auth.raw_token(broker, &frame, &mut out);
+                // A raw token is answered or closes the connection; never dispatched.
+                sasl_step(broker, step, &mut session, &mut stream, &mut out).await?;
+                continue;
+            }
             match decode_header(frame).map_err(|e| e.to_string())? {
                 Decoded::ApiVersionsTooNew(header) => {
                     encode_response(
@@ -243,8 +297,25 @@ async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 Decoded::Request(raw) => {
                     let started = Instant::now();
+                    let raw = match sasl.as_mut() {
+                        None => raw,
+                        Some(auth) => {
+                            let step = auth
+                                .request(broker, raw, started, &mut out)
+                                .map_err(|e| e.to_string())?;
+                            match sasl_step(broker, step, &mut session, &mut stream, &mut out)
+                                .await?
+                            {
+                                Some(raw) => raw,
+                                None => continue,
+                            }
+                        }
+                    };
                     let key = raw.api_key;
-                    match dispatch(broker, raw, &mut out).await {
+                    match SESSION
+                        .scope(session.clone(), dispatch(broker, raw, &mut out))
+                        .await
+                    {
                         Ok(_) => {}
                         Err(DispatchError::Decode(e)) => return Err(e.to_string()),
                         Err(DispatchError::Broker(e)) => {

@@ -29,6 +29,8 @@ macro_rules! kafka_apis {
             DescribeGroups 0..=5 => describe_groups(DescribeGroupsRequest),
             ListGroups 0..=4 => list_groups(ListGroupsRequest),
             ApiVersions 0..=3 => api_versions(ApiVersionsRequest),
+            SaslHandshake 0..=1 => sasl_handshake(SaslHandshakeRequest),
+            SaslAuthenticate 0..=2 => sasl_authenticate(SaslAuthenticateRequest),
             CreateTopics 2..=7 => create_topics(CreateTopicsRequest).await,
             DeleteTopics 1..=5 => delete_topics(DeleteTopicsRequest).await,
             DeleteRecords 0..=2 => delete_records(DeleteRecordsRequest),
@@ -98,6 +100,8 @@ mod tests {
             (ApiKey::DescribeGroups, "describe_groups"),
             (ApiKey::ListGroups, "list_groups"),
             (ApiKey::ApiVersions, "api_versions"),
+            (ApiKey::SaslHandshake, "sasl_handshake"),
+            (ApiKey::SaslAuthenticate, "sasl_authenticate"),
             (ApiKey::CreateTopics, "create_topics"),
             (ApiKey::DeleteTopics, "delete_topics"),
             (ApiKey::DeleteRecords, "delete_records"),
@@ -124,6 +128,6 @@ mod tests {
         for ((key, _, _), (k, label)) in SUPPORTED.iter().zip(expected) {
             assert_eq!((*key, name(*key)), (k, label));
         }
-        assert_eq!(name(ApiKey::SaslHandshake), "other");
+        assert_eq!(name(ApiKey::EndTxn), "other");
     }
 }

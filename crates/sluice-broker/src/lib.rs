@@ -34,6 +34,8 @@ pub mod partition;
 pub mod producer_state;
 pub mod proposals;
 pub mod replica;
+mod sasl;
+mod scram_users;
 pub mod server;
 pub mod tls;
 pub mod topic_config;

@@ -75,6 +75,7 @@ pub async fn run_with_admin(
         )));
     }
     let tls = load_tls(&config)?;
+    let scram_users = config.sasl.read_users()?;
     let metrics = Metrics::new();
     let admin_port = match &admin {
         Some(a) => Some(a.local_addr()?.port()),
@@ -87,6 +88,24 @@ pub async fn run_with_admin(
             tracing::warn!(listener = %broker.config.inter_broker_listener_name, "the inter-broker listener is SSL without ssl.truststore: followers cannot verify leaders, so replication to other brokers will fail");
         }
         broker.fetchers.use_tls(t.clone());
+    }
+    if broker.config.inter_broker_listener().protocol.uses_sasl() {
+        let (user, password) = broker.config.sasl.inter_broker_credentials()?;
+        let mechanism = broker
+            .config
+            .sasl
+            .inter_broker_mechanism
+            .scram()
+            .ok_or_else(|| {
+                BrokerError::Config("the inter-broker SASL mechanism must be SCRAM".into())
+            })?;
+        broker
+            .fetchers
+            .use_sasl(sluice_kafka_client::SaslCredentials {
+                mechanism,
+                user,
+                password,
+            });
     }
     for (l, bound) in broker.config.listeners.iter().zip(&listeners) {
         tracing::info!(listener = %l.name, protocol = %l.protocol, addr = %bound.local_addr()?, node_id = broker.config.node_id, "broker listening");
@@ -117,6 +136,11 @@ pub async fn run_with_admin(
         stop_rx.clone(),
     ));
     background.spawn(group_timer(broker.clone(), stop_rx.clone()));
+    background.spawn(crate::scram_users::ensure(
+        broker.clone(),
+        scram_users,
+        stop_rx.clone(),
+    ));
     background.spawn(every(
         Duration::from_millis(broker.config.log_retention_check_interval_ms),
         broker.clone(),

@@ -12,6 +12,15 @@ pub enum ClientError {
         /// Cause.
         source: std::io::Error,
     },
+    /// SASL authentication was refused (or the broker could not prove it knows our
+    /// credential).
+    #[error("SASL authentication with {addr} failed: {reason}")]
+    Authentication {
+        /// Peer address.
+        addr: String,
+        /// The broker's message, or what was wrong with its answer.
+        reason: String,
+    },
     /// The peer sent something we could not decode, or we could not encode the request.
     #[error("protocol with {addr}: {reason}")]
     Protocol {

@@ -15,12 +15,14 @@ pub mod blocking;
 mod connection;
 mod error;
 pub mod frame;
+mod sasl;
 mod tls;
 
 pub use connection::Connection;
 pub use error::ClientError;
 /// The rustls version [`ClientTls::new`] takes a configuration of.
 pub use rustls;
+pub use sasl::SaslCredentials;
 pub use tls::ClientTls;
 
 /// Responses larger than this are refused unless a connection says otherwise: nothing Sluice

@@ -8,6 +8,7 @@
 //! the shared rules of `leadership` (who may lead) and `settle` (what follows any ISR or
 //! replica change). No module imports from one that imports it.
 
+mod acls;
 mod brokers;
 mod cluster;
 mod command;
@@ -17,16 +18,25 @@ mod leadership;
 mod model;
 mod placement;
 mod reassign;
+mod scram;
+mod security;
 mod settle;
 #[cfg(test)]
 mod tests;
 mod topics;
 mod transition;
 
+pub use acls::AclDelta;
 pub use command::{Command, PartitionResult, Reply};
 pub use model::{
     BrokerEndpoint, BrokerId, BrokerRegistration, MetadataImage, PartitionMeta, TopicMeta,
     MAX_PARTITIONS_PER_TOPIC, NO_LEADER, PRODUCER_ID_BLOCK,
+};
+pub use security::{
+    operation, pattern_type, permission, resource_type, AclBinding, AclBindingFilter,
+    AclCreationResult, AclDeletionResult, ScramCredential, ScramDeletion, ScramResult,
+    ScramUpsertion, CLUSTER_RESOURCE_NAME, SCRAM_MAX_ITERATIONS, SCRAM_MIN_ITERATIONS,
+    SCRAM_SHA_256, SCRAM_SHA_512, WILDCARD_RESOURCE,
 };
 
 impl MetadataImage {
@@ -89,6 +99,12 @@ impl MetadataImage {
             } => self.elect_leaders(*preferred, partitions.as_deref()),
             Command::AlterReassignments { entries } => self.alter_reassignments(entries),
             Command::AllocateProducerIds { broker } => self.allocate_producer_ids(*broker),
+            Command::AlterScramCredentials {
+                upsertions,
+                deletions,
+            } => self.alter_scram_credentials(upsertions, deletions),
+            Command::CreateAcls { bindings } => self.create_acls(bindings),
+            Command::DeleteAcls { filters } => self.delete_acls(filters),
         }
     }
 }

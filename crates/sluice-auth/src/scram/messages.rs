@@ -73,9 +73,7 @@ pub(crate) fn unescape_saslname(name: &str) -> Result<String, ScramError> {
     Ok(out)
 }
 
-#[cfg(test)]
 /// Escapes a user name as a `saslname` (`,` → `=2C`, `=` → `=3D`).
-#[cfg(test)]
 pub(crate) fn escape_saslname(name: &str) -> String {
     name.replace('=', "=3D").replace(',', "=2C")
 }

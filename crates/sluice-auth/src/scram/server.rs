@@ -99,6 +99,11 @@ impl ScramServer {
         self.mechanism
     }
 
+    /// Whether server-first has been sent and client-final is next.
+    pub fn awaits_final(&self) -> bool {
+        matches!(self.state, State::ServerFirstSent(_))
+    }
+
     /// The authenticated user name once the exchange has succeeded.
     pub fn authenticated_user(&self) -> Option<&str> {
         match &self.state {
@@ -175,7 +180,10 @@ impl ScramServer {
         if client_final.channel_binding != exchange.client_first.gs2_header.as_bytes() {
             return Err(ScramError::ChannelBindingMismatch);
         }
-        if client_final.nonce != exchange.nonce {
+        // Kafka's ScramSaslServer checks `endsWith`, not equality, and librdkafka before 2.1
+        // relies on it: it sends its own nonce again in front of the combined one. The proof
+        // covers the message as sent, so nothing is weakened.
+        if !client_final.nonce.ends_with(&exchange.nonce) {
             return Err(ScramError::InvalidNonce);
         }
         if client_final.proof.len() != m.hash_len() {

@@ -431,3 +431,23 @@ fn errors_never_carry_secrets() {
         assert!(e.to_string().starts_with("Authentication failed"), "{e}");
     }
 }
+
+#[test]
+fn librdkafkas_repeated_client_nonce_is_accepted_as_kafka_does() {
+    // librdkafka before 2.1 sends r=<client nonce><combined nonce>; Kafka's server checks
+    // that the nonce ends with the combined one, and so must we.
+    let m = ScramMechanism::Sha512;
+    let store = store_with("alice", "s3cret", m);
+    let mut client = Client::new(m, "alice", "s3cret", "clientnonce");
+    let mut server = ScramServer::new(m, SECRET);
+    let sf = server.handle_client_first(&client.first(), &store).unwrap();
+    let combined = std::str::from_utf8(&sf).unwrap()[2..]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cf = client.final_message(&sf, Some(&format!("clientnonce{combined}")));
+    let outcome = server.handle_client_final(&cf).unwrap();
+    assert_eq!(outcome.username, "alice");
+    assert!(client.verify_server_final(&outcome.server_final));
+}

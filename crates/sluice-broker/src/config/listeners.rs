@@ -216,12 +216,6 @@ pub(super) fn resolve(p: &ListenerProps) -> Result<(Vec<ListenerConfig>, String)
                 p.protocol_map
             ))
         })?;
-        if protocol.uses_sasl() {
-            // SASL hook: the SASL work replaces this refusal with mechanism configuration.
-            return Err(bad(format!(
-                "listener {name} uses {protocol}: SASL listeners need sasl.enabled.mechanisms (not yet supported)"
-            )));
-        }
         let bind = bind_addr(&name, &host, port)?;
         listeners.push(ListenerConfig {
             name,

@@ -111,8 +111,16 @@ fn listener_mistakes_are_refused_with_clear_errors() {
             "only one of",
         ),
         (
-            "listeners=SASL_SSL://127.0.0.1:1",
-            "SASL listeners need sasl.enabled.mechanisms (not yet supported)",
+            "listeners=SASL_PLAINTEXT://127.0.0.1:1",
+            "set sluice.inter.broker.sasl.username",
+        ),
+        (
+            "listeners=SASL_PLAINTEXT://127.0.0.1:1\nsasl.enabled.mechanisms=GSSAPI",
+            "SASL mechanism \"GSSAPI\" is not supported",
+        ),
+        (
+            "listeners=SASL_PLAINTEXT://127.0.0.1:1\nsluice.inter.broker.sasl.username=b\nsasl.mechanism.inter.broker.protocol=PLAIN",
+            "must be SCRAM-SHA-256 or SCRAM-SHA-512",
         ),
         ("listeners=SSL://127.0.0.1:1", "needs ssl.keystore.location"),
         (

@@ -30,6 +30,7 @@ use crate::config::BrokerConfig;
 use crate::partition::follower::{FollowerError, LeaderEpochEnd};
 use crate::partition::Partition;
 use crate::replica::client::{leader_offset, ClientError, Connection, EARLIEST, LATEST};
+use sluice_kafka_client::SaslCredentials;
 use sluice_meta::MetaNode;
 
 /// Fetch version used between brokers (topic names, not ids).
@@ -77,6 +78,8 @@ pub struct Fetchers {
     appended: Arc<watch::Sender<u64>>,
     // The inter-broker listener's TLS material when that listener is SSL.
     tls: std::sync::OnceLock<Arc<crate::tls::ListenerTls>>,
+    // This broker's SCRAM user when the inter-broker listener uses SASL.
+    sasl: std::sync::OnceLock<SaslCredentials>,
 }
 
 impl Fetchers {
@@ -88,7 +91,13 @@ impl Fetchers {
             meta,
             appended,
             tls: std::sync::OnceLock::new(),
+            sasl: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Authenticates to leaders as `credentials` (the inter-broker listener uses SASL).
+    pub fn use_sasl(&self, credentials: SaslCredentials) {
+        let _ = self.sasl.set(credentials);
     }
 
     /// Connects to leaders over TLS with `tls`'s client side (the inter-broker listener is SSL).
@@ -135,6 +144,7 @@ impl Fetchers {
                     self.meta.clone(),
                     self.appended.clone(),
                     self.tls.get().cloned(),
+                    self.sasl.get().cloned(),
                 ));
                 f
             })
@@ -193,6 +203,7 @@ async fn run(
     meta: Arc<MetaNode>,
     appended: Arc<watch::Sender<u64>>,
     tls: Option<Arc<crate::tls::ListenerTls>>,
+    sasl: Option<SaslCredentials>,
 ) {
     let mut conn: Option<Connection> = None;
     while !f.stopped.load(Ordering::Relaxed) {
@@ -215,7 +226,7 @@ async fn run(
                 let addr = f.addr.lock().expect("poisoned").clone();
                 let tls = tls.as_ref().and_then(|t| t.client());
                 let id = format!("sluice-replica-{}", cfg.me);
-                match Connection::connect_with(&addr, id, tls.as_ref()).await {
+                match connect(&addr, id, tls.as_ref(), sasl.as_ref()).await {
                     Ok(c) => conn.insert(c),
                     Err(e) => {
                         tracing::debug!(leader = f.leader, error = %e, "cannot reach leader");
@@ -238,6 +249,20 @@ async fn run(
             tokio::time::sleep(RETRY / 2).await;
         }
     }
+}
+
+/// Connects to a leader's inter-broker listener, with TLS and SASL as that listener asks.
+async fn connect(
+    addr: &str,
+    client_id: String,
+    tls: Option<&sluice_kafka_client::ClientTls>,
+    sasl: Option<&SaslCredentials>,
+) -> Result<Connection, ClientError> {
+    let mut c = Connection::connect_with(addr, client_id, tls).await?;
+    if let Some(credentials) = sasl {
+        c.authenticate(credentials).await?;
+    }
+    Ok(c)
 }
 
 fn mark(f: &LeaderFetcher, key: &(String, i32), epoch: i32, change: impl FnOnce(&mut Followed)) {

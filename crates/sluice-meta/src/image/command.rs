@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::model::{BrokerId, BrokerRegistration, PartitionMeta};
+use super::security::{
+    AclBinding, AclBindingFilter, AclCreationResult, AclDeletionResult, ScramDeletion, ScramResult,
+    ScramUpsertion,
+};
 
 /// One change to the image. Proposed by brokers (forwarded to the controller) or by the
 /// controller itself (fencing), applied in log order on every node.
@@ -161,6 +165,35 @@ pub enum Command {
         /// The asking broker (for logs).
         broker: BrokerId,
     },
+    /// AlterUserScramCredentials, as Kafka's `ScramControlManager`: changes are per user,
+    /// deletions then upsertions; a user named twice in one request (whatever the mechanisms)
+    /// is DUPLICATE_RESOURCE and none of its changes apply. Per user: UNACCEPTABLE_CREDENTIAL
+    /// (empty name; iterations outside
+    /// [`SCRAM_MIN_ITERATIONS`](super::SCRAM_MIN_ITERATIONS)`..=`[`SCRAM_MAX_ITERATIONS`](super::SCRAM_MAX_ITERATIONS)),
+    /// UNSUPPORTED_SASL_MECHANISM (a mechanism other than 1 or 2), RESOURCE_NOT_FOUND
+    /// (deleting a credential that does not exist). The other users' changes apply.
+    /// Replies [`Reply::ScramResults`], one per user in first-seen order.
+    AlterScramCredentials {
+        /// Credentials to set.
+        upsertions: Vec<ScramUpsertion>,
+        /// Credentials to remove.
+        deletions: Vec<ScramDeletion>,
+    },
+    /// CreateAcls: stores each valid binding (an existing one succeeds unchanged); an invalid
+    /// one (ANY, MATCH or UNKNOWN codes, empty resource name, a CLUSTER resource not named
+    /// `kafka-cluster`, a principal without `Type:`) is INVALID_REQUEST. Replies
+    /// [`Reply::AclsCreated`], one per binding.
+    CreateAcls {
+        /// The bindings.
+        bindings: Vec<AclBinding>,
+    },
+    /// DeleteAcls: removes what each filter matches (a filter with an UNKNOWN code is
+    /// INVALID_REQUEST). Replies [`Reply::AclsDeleted`], one per filter, with the bindings it
+    /// removed.
+    DeleteAcls {
+        /// The filters.
+        filters: Vec<AclBindingFilter>,
+    },
 }
 
 /// Outcome for one partition of a multi-partition command.
@@ -202,6 +235,12 @@ pub enum Reply {
         /// Ids in the block.
         count: i64,
     },
+    /// Per-user outcomes of [`Command::AlterScramCredentials`].
+    ScramResults(Vec<ScramResult>),
+    /// Per-binding outcomes of [`Command::CreateAcls`].
+    AclsCreated(Vec<AclCreationResult>),
+    /// Per-filter outcomes of [`Command::DeleteAcls`].
+    AclsDeleted(Vec<AclDeletionResult>),
 }
 
 /// A refusal with Kafka's code for `error`.

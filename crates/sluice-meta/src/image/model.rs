@@ -2,10 +2,12 @@
 //! read-only queries, and the helpers every command shares to look at it (eligibility,
 //! mutable access to one partition). Changes come only through [`MetadataImage::apply`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::security::{AclBinding, ScramCredential};
 
 /// A broker's `node.id`.
 pub type BrokerId = i32;
@@ -122,6 +124,21 @@ pub struct MetadataImage {
     pub broker_configs: BTreeMap<String, String>,
     /// First producer id not yet handed out.
     pub next_producer_id: i64,
+    /// SCRAM credentials: user → mechanism code → credential (AlterUserScramCredentials).
+    /// Absent from snapshots written before it existed.
+    #[serde(default)]
+    pub scram: BTreeMap<String, BTreeMap<i8, ScramCredential>>,
+    /// Bumped by every command that changes [`MetadataImage::scram`].
+    #[serde(default)]
+    pub scram_version: u64,
+    /// ACL bindings (CreateAcls, DeleteAcls), each stored once.
+    #[serde(default)]
+    pub acls: BTreeSet<AclBinding>,
+    /// Bumped by every command that changes [`MetadataImage::acls`]: a broker keeping an
+    /// authorizer index compares it with the version it indexed and applies
+    /// [`MetadataImage::acl_delta`] only when it moved.
+    #[serde(default)]
+    pub acl_version: u64,
 }
 
 impl MetadataImage {

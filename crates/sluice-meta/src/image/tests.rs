@@ -1,6 +1,7 @@
 //! Unit tests of the metadata state machine, one file per concern, all sharing the
 //! [`Harness`] below, which checks the crate invariants after every single apply.
 
+mod acls;
 mod brokers;
 mod cluster;
 mod election;
@@ -8,6 +9,8 @@ mod isr;
 mod placement;
 mod properties;
 mod reassign;
+mod scram;
+mod snapshot;
 mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};

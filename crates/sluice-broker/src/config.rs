@@ -9,6 +9,9 @@ use clap::Parser;
 
 use crate::error::BrokerError;
 
+mod limits;
+pub use limits::RequestLimits;
+
 /// Command line of `sluice-broker`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "sluice-broker", about = "Kafka-wire-compatible broker")]
@@ -144,6 +147,8 @@ pub struct BrokerConfig {
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
     /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
     pub log_flush_interval_ms: Option<i64>,
+    /// Per-request limits: response bytes of a Fetch, partitions of one request.
+    pub limits: RequestLimits,
 }
 
 impl Default for BrokerConfig {
@@ -195,6 +200,7 @@ impl Default for BrokerConfig {
             replica_selector_rack_aware: false,
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
+            limits: RequestLimits::default(),
         }
     }
 }
@@ -381,6 +387,7 @@ impl BrokerConfig {
                     let ms: i64 = non_negative(k, num(k, v)?)?;
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
+                _ if self.limits.apply(k, v)? => {}
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }

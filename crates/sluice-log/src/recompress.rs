@@ -33,6 +33,13 @@ pub(crate) fn to_codec(
             out.extend_from_slice(b.bytes);
             continue;
         }
+        // As sent, it must fit too (Kafka checks before it decompresses anything).
+        if b.bytes.len() > max_message_bytes as usize {
+            return Err(LogError::MessageTooLarge {
+                size: b.bytes.len(),
+                max: max_message_bytes,
+            });
+        }
         b.validate()?;
         let h = &b.header;
         let section = &b.bytes[HEADER_LEN..];

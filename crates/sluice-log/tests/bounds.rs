@@ -125,3 +125,31 @@ fn the_cleaner_leaves_a_batch_inflating_past_the_bound_as_it_is() {
         assert_eq!(offsets, [0, 2, 6], "codec {codec}");
     }
 }
+
+#[test]
+fn a_batch_too_large_as_sent_is_refused_before_it_is_decompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        compression: Some(0),
+        max_message_bytes: 100,
+        segment_bytes: 1 << 20,
+        ..small_config()
+    };
+    let mut log = PartitionLog::open(dir.path(), config).unwrap();
+    let b = BatchBuilder::values(0, &[vec![1u8; 300]]);
+    let z = b.build();
+    // Uncompressed and already in the topic's codec: the append's own size check.
+    assert!(matches!(
+        log.append(&z, 0, 0),
+        Err(LogError::MessageTooLarge { .. })
+    ));
+    // Compressed garbage past the size: refused on its size, never decoded.
+    let mut z = b.build_compressed(1);
+    z.extend_from_slice(&[0xff; 200]);
+    let len = (z.len() - 12) as i32;
+    z[8..12].copy_from_slice(&len.to_be_bytes());
+    assert!(matches!(
+        log.append(&z, 0, 0),
+        Err(LogError::MessageTooLarge { size, max: 100 }) if size == len as usize + 12
+    ));
+}

@@ -11,6 +11,12 @@
 //! records), and a follower serves such consumers up to its own high watermark. A consumer
 //! asking a follower for more than it holds gets OFFSET_OUT_OF_RANGE, on which clients go back
 //! to the leader.
+//!
+//! Response size: the records of one response total at most the request's `max_bytes` (when
+//! positive) and at most the broker's `fetch.max.bytes` (`replica.fetch.response.max.bytes`
+//! for a follower), however many partitions it names, repeats included. KIP-74: the first
+//! partition with data returns at least one whole batch even past these limits, so a large
+//! batch never stalls a reader; every later partition stays within what is left.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,10 +71,15 @@ fn read_once(
     let now = std::time::Instant::now();
     let mut hw_moved = false;
     let mut resp = FetchResponse::default();
-    let mut budget = if req.max_bytes <= 0 {
-        usize::MAX
+    let cap = if replica >= 0 {
+        broker.config.limits.replica_fetch_response_max_bytes
     } else {
-        req.max_bytes as usize
+        broker.config.limits.fetch_max_bytes
+    };
+    let mut budget = if req.max_bytes <= 0 {
+        cap
+    } else {
+        (req.max_bytes as usize).min(cap)
     };
     let mut total = 0usize;
     let mut errored = false;
@@ -98,8 +109,9 @@ fn read_once(
                         max_bytes: (fp.partition_max_bytes.max(0) as usize).min(budget),
                         // KIP-74: the first non-empty partition returns at least one whole
                         // batch, even past the limits, so a large batch can never stall a
-                        // consumer.
-                        must_progress: total == 0 || replica >= 0,
+                        // reader (followers too: their fetcher rotates which partition
+                        // comes first).
+                        must_progress: total == 0,
                     };
                     let fetched = p.read_for_fetch(pos, now, |isr| {
                         client_rack

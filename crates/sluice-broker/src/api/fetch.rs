@@ -83,6 +83,10 @@ fn read_once(
     };
     let mut total = 0usize;
     let mut errored = false;
+    let too_many = broker
+        .config
+        .limits
+        .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
     for ft in &req.topics {
         let name = ft.topic.0.to_string();
         let mut tr = FetchableTopicResponse::default();
@@ -95,7 +99,12 @@ fn read_once(
             pd.last_stable_offset = -1;
             pd.log_start_offset = -1;
             pd.records = Some(Bytes::new());
-            match broker.partition(&name, fp.partition) {
+            let partition = if too_many {
+                Err(ResponseError::InvalidRequest)
+            } else {
+                broker.partition(&name, fp.partition)
+            };
+            match partition {
                 Err(e) => {
                     pd.error_code = e.code();
                     errored = true;

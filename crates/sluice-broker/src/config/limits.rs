@@ -4,6 +4,10 @@
 
 use crate::error::BrokerError;
 
+const INT_MAX: i64 = i32::MAX as i64;
+/// The controller's own ceiling on a topic's partitions.
+const TOPIC_MAX: i64 = sluice_meta::image::MAX_PARTITIONS_PER_TOPIC as i64;
+
 /// Per-request limits (part of [`BrokerConfig`](super::BrokerConfig)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLimits {
@@ -17,7 +21,7 @@ pub struct RequestLimits {
     /// CreatePartitions (partitions added) may name; past it every partition is refused.
     pub max_partitions_per_request: usize,
     /// `sluice.max.partitions.per.topic`: most partitions a topic may have, at creation or
-    /// after CreatePartitions.
+    /// after CreatePartitions (at most the controller's own 100 000).
     pub max_partitions_per_topic: i32,
 }
 
@@ -33,31 +37,42 @@ impl Default for RequestLimits {
 }
 
 impl RequestLimits {
+    /// Whether a request naming these numbers of partitions (per topic, repeats counted)
+    /// crosses `sluice.max.partitions.per.request`.
+    pub fn too_many_partitions(&self, counts: impl IntoIterator<Item = usize>) -> bool {
+        counts
+            .into_iter()
+            .try_fold(0usize, |sum, n| {
+                sum.checked_add(n)
+                    .filter(|&s| s <= self.max_partitions_per_request)
+            })
+            .is_none()
+    }
+
     /// Applies `k=v` if `k` is one of these limits; `Ok(false)` for any other name.
     pub(super) fn apply(&mut self, k: &str, v: &str) -> Result<bool, BrokerError> {
-        let at_least = |min: i64| -> Result<i64, BrokerError> {
+        let within = |min: i64, max: i64| -> Result<i64, BrokerError> {
             let n: i64 = v
                 .parse()
                 .map_err(|_| BrokerError::Config(format!("{k}={v:?} is not a valid number")))?;
-            if n < min || n > i64::from(i32::MAX) {
+            if n < min || n > max {
                 return Err(BrokerError::Config(format!(
-                    "{k}={v} must be within [{min}, {}]",
-                    i32::MAX
+                    "{k}={v} must be within [{min}, {max}]"
                 )));
             }
             Ok(n)
         };
         match k {
             // Kafka's own minimums.
-            "fetch.max.bytes" => self.fetch_max_bytes = at_least(1024)? as usize,
+            "fetch.max.bytes" => self.fetch_max_bytes = within(1024, INT_MAX)? as usize,
             "replica.fetch.response.max.bytes" => {
-                self.replica_fetch_response_max_bytes = at_least(0)? as usize
+                self.replica_fetch_response_max_bytes = within(0, INT_MAX)? as usize
             }
             "sluice.max.partitions.per.request" => {
-                self.max_partitions_per_request = at_least(1)? as usize
+                self.max_partitions_per_request = within(1, INT_MAX)? as usize
             }
             "sluice.max.partitions.per.topic" => {
-                self.max_partitions_per_topic = at_least(1)? as i32
+                self.max_partitions_per_topic = within(1, TOPIC_MAX)? as i32
             }
             _ => return Ok(false),
         }
@@ -96,7 +111,7 @@ mod tests {
             "replica.fetch.response.max.bytes=-1",
             "sluice.max.partitions.per.request=0",
             "sluice.max.partitions.per.topic=-5",
-            "sluice.max.partitions.per.topic=3000000000",
+            "sluice.max.partitions.per.topic=100001",
         ] {
             let mut cfg = BrokerConfig::default();
             assert!(

@@ -75,6 +75,16 @@ pub struct Broker {
     pub(crate) producer_ids: tokio::sync::Mutex<(i64, i64)>,
 }
 
+/// INVALID_REQUEST for each partition of a request past `sluice.max.partitions.per.request`
+/// (see [`RequestLimits::too_many_partitions`](crate::config::RequestLimits::too_many_partitions)).
+pub fn refuse_if(too_many: bool) -> Result<(), kafka_protocol::error::ResponseError> {
+    if too_many {
+        Err(kafka_protocol::error::ResponseError::InvalidRequest)
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether a topic name is one Kafka accepts.
 pub fn valid_topic_name(name: &str) -> bool {
     !name.is_empty()

@@ -11,11 +11,13 @@ use crate::error::BrokerError;
 
 mod limits;
 mod listeners;
+mod request_limits;
 mod sasl;
 mod ssl;
 
 pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
+pub use request_limits::RequestLimits;
 pub use sasl::{SaslMechanism, SaslSettings};
 pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
 
@@ -165,6 +167,8 @@ pub struct BrokerConfig {
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
     /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
     pub log_flush_interval_ms: Option<i64>,
+    /// Per-request limits: response bytes of a Fetch, partitions of one request.
+    pub request_limits: RequestLimits,
 }
 
 impl Default for BrokerConfig {
@@ -223,6 +227,7 @@ impl Default for BrokerConfig {
             replica_selector_rack_aware: false,
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
+            request_limits: RequestLimits::default(),
         }
     }
 }
@@ -411,6 +416,7 @@ impl BrokerConfig {
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
                 k if self.limits.apply(k, v)? => {}
+                k if self.request_limits.apply(k, v)? => {}
                 k if self.sasl.apply(k, v)? => {}
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }

@@ -7,7 +7,7 @@ use std::io;
 /// The broker maps variants onto Kafka error codes:
 /// [`LogError::CrcMismatch`] and [`LogError::InvalidBatch`] → `CORRUPT_MESSAGE`,
 /// [`LogError::UnsupportedMagic`] → `UNSUPPORTED_FOR_MESSAGE_FORMAT`,
-/// [`LogError::MessageTooLarge`] → `MESSAGE_TOO_LARGE`,
+/// [`LogError::MessageTooLarge`] and [`LogError::DecompressedTooLarge`] → `MESSAGE_TOO_LARGE`,
 /// [`LogError::RecordListTooLarge`] → `RECORD_LIST_TOO_LARGE`,
 /// [`LogError::OffsetOutOfRange`] → `OFFSET_OUT_OF_RANGE`,
 /// [`LogError::UnexpectedAppendOffset`] → `UNKNOWN_SERVER_ERROR` (a replication bug),
@@ -87,6 +87,20 @@ pub enum LogError {
         codec: u8,
         /// What the codec reported.
         reason: String,
+    },
+    /// A compressed batch whose records section inflates past the bound it is read with
+    /// (`max.message.bytes`): a decompression bomb, or a batch too large once uncompressed.
+    /// Decompression stops one byte past the bound.
+    #[error(
+        "record batch at offset {base_offset}: codec {codec}: records inflate past {max} bytes"
+    )]
+    DecompressedTooLarge {
+        /// Base offset of the batch.
+        base_offset: i64,
+        /// Compression codec id from the batch attributes.
+        codec: u8,
+        /// The bound, in uncompressed bytes of the records section.
+        max: usize,
     },
     /// A compaction pass was asked for while another one of the same log is
     /// planned and neither committed nor dropped.

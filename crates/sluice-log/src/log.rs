@@ -144,7 +144,9 @@ impl PartitionLog {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let converted = match self.config.compression {
-            Some(codec) => crate::recompress::to_codec(records, codec)?,
+            Some(codec) => {
+                crate::recompress::to_codec(records, codec, self.config.max_message_bytes)?
+            }
             None => None,
         };
         let records = converted.as_deref().unwrap_or(records);

@@ -9,8 +9,15 @@ use crate::codec::{compress, decompress};
 use crate::LogError;
 
 /// `records` with every non-control batch in `codec`, or `None` when all already are (the
-/// common case costs no copy).
-pub(crate) fn to_codec(records: &[u8], codec: u8) -> Result<Option<Vec<u8>>, LogError> {
+/// common case costs no copy). A batch is decompressed only up to what an uncompressed batch of
+/// `max_message_bytes` could hold: one inflating past that is refused with
+/// [`LogError::DecompressedTooLarge`] (a decompression bomb never gets further in memory).
+pub(crate) fn to_codec(
+    records: &[u8],
+    codec: u8,
+    max_message_bytes: u32,
+) -> Result<Option<Vec<u8>>, LogError> {
+    let bound = section_bound(max_message_bytes);
     let needs = |b: &batch::Batch<'_>| !b.header.is_control() && b.header.compression() != codec;
     let mut any = false;
     for b in iter_batches(records) {
@@ -26,12 +33,19 @@ pub(crate) fn to_codec(records: &[u8], codec: u8) -> Result<Option<Vec<u8>>, Log
             out.extend_from_slice(b.bytes);
             continue;
         }
+        // As sent, it must fit too (Kafka checks before it decompresses anything).
+        if b.bytes.len() > max_message_bytes as usize {
+            return Err(LogError::MessageTooLarge {
+                size: b.bytes.len(),
+                max: max_message_bytes,
+            });
+        }
         b.validate()?;
         let h = &b.header;
         let section = &b.bytes[HEADER_LEN..];
         let plain = match h.compression() {
             0 => None,
-            from => Some(decompress(from, section, h.base_offset)?),
+            from => Some(decompress(from, section, h.base_offset, bound)?),
         };
         let plain: &[u8] = plain.as_deref().unwrap_or(section);
         let start = out.len();
@@ -53,4 +67,10 @@ pub(crate) fn to_codec(records: &[u8], codec: u8) -> Result<Option<Vec<u8>>, Log
         rewritten[batch::CRC_OFFSET..batch::CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     }
     Ok(Some(out))
+}
+
+/// The largest records section a batch of `max_message_bytes` holds uncompressed: the bound a
+/// compressed section is decompressed with.
+pub(crate) fn section_bound(max_message_bytes: u32) -> usize {
+    (max_message_bytes as usize).saturating_sub(HEADER_LEN)
 }

@@ -169,7 +169,8 @@ pub fn decode_records(batch: &[u8]) -> Vec<DecodedRecord> {
     let dec = match h.compression() {
         0 => None,
         c => Some(
-            crate::codec::decompress(c, &batch[HEADER_LEN..], h.base_offset).expect("decompress"),
+            crate::codec::decompress(c, &batch[HEADER_LEN..], h.base_offset, usize::MAX)
+                .expect("decompress"),
         ),
     };
     let section = dec.as_deref().unwrap_or(&batch[HEADER_LEN..]);

@@ -16,15 +16,36 @@ pub async fn handle(
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut resp = CreatePartitionsResponse::default();
+    let limits = &broker.config.request_limits;
+    // Partitions the whole request would add, against `sluice.max.partitions.per.request`.
+    let too_many = limits.too_many_partitions(req.topics.iter().map(|t| {
+        let now = broker
+            .topic(&t.name.0)
+            .map_or(0, |topic| topic.partitions.len());
+        (t.count.max(0) as usize).saturating_sub(now)
+    }));
     for t in req.topics {
         let mut r = CreatePartitionsTopicResult::default();
         r.name = t.name.clone();
         let outcome = match broker.topic(&t.name.0) {
+            _ if too_many => Err((
+                ResponseError::PolicyViolation,
+                Some(format!(
+                    "the request adds more than {} partitions (sluice.max.partitions.per.request)",
+                    limits.max_partitions_per_request
+                )),
+            )),
             None => Err((ResponseError::UnknownTopicOrPartition, None)),
             Some(topic) if t.count <= topic.partitions.len() as i32 => {
                 Err((ResponseError::InvalidPartitions, None))
             }
-            Some(_) if t.count > 10_000 => Err((ResponseError::InvalidPartitions, None)),
+            Some(_) if t.count > limits.max_partitions_per_topic => Err((
+                ResponseError::InvalidPartitions,
+                Some(format!(
+                    "a topic has at most {} partitions (sluice.max.partitions.per.topic)",
+                    limits.max_partitions_per_topic
+                )),
+            )),
             Some(_) => {
                 let assignments = t.assignments.as_ref().map(|a| {
                     a.iter()

@@ -30,13 +30,31 @@ pub async fn handle(
         .filter(|t| !seen.insert(t.name.0.to_string()))
         .map(|t| t.name.0.to_string())
         .collect();
+    // Partitions the whole request would create, against `sluice.max.partitions.per.request`.
+    let limits = &broker.config.request_limits;
+    let too_many = limits.too_many_partitions(req.topics.iter().map(|t| {
+        match (t.assignments.len(), t.num_partitions) {
+            (0, -1) => broker.config.num_partitions.max(0) as usize,
+            (0, n) => n.max(0) as usize,
+            (n, _) => n,
+        }
+    }));
     for topic in &req.topics {
         let mut r = CreatableTopicResult::default();
         r.name = topic.name.clone();
         r.num_partitions = -1;
         r.replication_factor = -1;
         let name = topic.name.0.to_string();
-        let outcome = if duplicates.contains(&name) {
+        let outcome = if too_many {
+            Err((
+                ResponseError::PolicyViolation,
+                format!(
+                    "the request creates more than {} partitions \
+                     (sluice.max.partitions.per.request)",
+                    limits.max_partitions_per_request
+                ),
+            ))
+        } else if duplicates.contains(&name) {
             Err((
                 ResponseError::InvalidRequest,
                 format!("topic {name} appears more than once"),
@@ -100,10 +118,11 @@ async fn create_one(
     } else {
         topic.num_partitions
     };
-    if !(1..=10_000).contains(&partitions) {
+    let max = broker.config.request_limits.max_partitions_per_topic;
+    if !(1..=max).contains(&partitions) {
         return Err((
             ResponseError::InvalidPartitions,
-            "number of partitions must be between 1 and 10000".into(),
+            format!("number of partitions must be between 1 and {max} (sluice.max.partitions.per.topic)"),
         ));
     }
     let rf = match topic.replication_factor {

@@ -7,7 +7,7 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse, RequestHeader};
 
-use crate::broker::Broker;
+use crate::broker::{refuse_if, Broker};
 
 /// Deletes records before each requested offset.
 pub fn handle(
@@ -16,6 +16,10 @@ pub fn handle(
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let mut resp = DeleteRecordsResponse::default();
+    let too_many = broker
+        .config
+        .request_limits
+        .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
     for t in req.topics {
         let mut tr = DeleteRecordsTopicResult::default();
         tr.name = t.name.clone();
@@ -23,8 +27,8 @@ pub fn handle(
             let mut pr = DeleteRecordsPartitionResult::default();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
-            let deleted = broker
-                .partition(&t.name.0, p.partition_index)
+            let deleted = refuse_if(too_many)
+                .and_then(|()| broker.partition(&t.name.0, p.partition_index))
                 .and_then(|part| part.delete_records(p.offset));
             match deleted {
                 Err(e) => pr.error_code = e.code(),

@@ -11,6 +11,12 @@
 //! records), and a follower serves such consumers up to its own high watermark. A consumer
 //! asking a follower for more than it holds gets OFFSET_OUT_OF_RANGE, on which clients go back
 //! to the leader.
+//!
+//! Response size: the records of one response total at most the request's `max_bytes` (when
+//! positive) and at most the broker's `fetch.max.bytes` (`replica.fetch.response.max.bytes`
+//! for a follower), however many partitions it names, repeats included. KIP-74: the first
+//! partition with data returns at least one whole batch even past these limits, so a large
+//! batch never stalls a reader; every later partition stays within what is left.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,13 +71,25 @@ fn read_once(
     let now = std::time::Instant::now();
     let mut hw_moved = false;
     let mut resp = FetchResponse::default();
-    let mut budget = if req.max_bytes <= 0 {
-        usize::MAX
+    let cap = if replica >= 0 {
+        broker
+            .config
+            .request_limits
+            .replica_fetch_response_max_bytes
     } else {
-        req.max_bytes as usize
+        broker.config.request_limits.fetch_max_bytes
+    };
+    let mut budget = if req.max_bytes <= 0 {
+        cap
+    } else {
+        (req.max_bytes as usize).min(cap)
     };
     let mut total = 0usize;
     let mut errored = false;
+    let too_many = broker
+        .config
+        .request_limits
+        .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
     for ft in &req.topics {
         let name = ft.topic.0.to_string();
         let mut tr = FetchableTopicResponse::default();
@@ -84,7 +102,12 @@ fn read_once(
             pd.last_stable_offset = -1;
             pd.log_start_offset = -1;
             pd.records = Some(Bytes::new());
-            match broker.partition(&name, fp.partition) {
+            let partition = if too_many {
+                Err(ResponseError::InvalidRequest)
+            } else {
+                broker.partition(&name, fp.partition)
+            };
+            match partition {
                 Err(e) => {
                     pd.error_code = e.code();
                     errored = true;
@@ -98,8 +121,9 @@ fn read_once(
                         max_bytes: (fp.partition_max_bytes.max(0) as usize).min(budget),
                         // KIP-74: the first non-empty partition returns at least one whole
                         // batch, even past the limits, so a large batch can never stall a
-                        // consumer.
-                        must_progress: total == 0 || replica >= 0,
+                        // reader (followers too: their fetcher rotates which partition
+                        // comes first).
+                        must_progress: total == 0,
                     };
                     let fetched = p.read_for_fetch(pos, now, |isr| {
                         client_rack

@@ -9,7 +9,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
 
-use crate::broker::Broker;
+use crate::broker::{refuse_if, Broker};
 use crate::partition::leader::OffsetSpec;
 
 const LATEST: i64 = -1;
@@ -24,6 +24,10 @@ pub fn handle(
 ) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
     let req_replica = req.replica_id.0;
+    let too_many = broker
+        .config
+        .request_limits
+        .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
     for t in req.topics {
         let name = t.name.0.to_string();
         let mut tr = ListOffsetsTopicResponse::default();
@@ -39,8 +43,8 @@ pub fn handle(
                 MAX_TIMESTAMP => OffsetSpec::MaxTimestamp,
                 ts => OffsetSpec::Timestamp(ts),
             };
-            let listed = broker
-                .partition(&name, p.partition_index)
+            let listed = refuse_if(too_many)
+                .and_then(|()| broker.partition(&name, p.partition_index))
                 .and_then(|part| part.list_offset(p.current_leader_epoch, spec, req_replica >= 0));
             match listed {
                 Err(e) => pr.error_code = e.code(),

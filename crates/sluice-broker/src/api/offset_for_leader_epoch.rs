@@ -9,7 +9,7 @@ use kafka_protocol::messages::{
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, RequestHeader,
 };
 
-use crate::broker::Broker;
+use crate::broker::{refuse_if, Broker};
 
 /// Answers the end offset of each requested epoch.
 pub fn handle(
@@ -18,6 +18,10 @@ pub fn handle(
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let mut resp = OffsetForLeaderEpochResponse::default();
+    let too_many = broker
+        .config
+        .request_limits
+        .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
     for t in req.topics {
         let mut tr = OffsetForLeaderTopicResult::default();
         tr.topic = t.topic.clone();
@@ -26,8 +30,8 @@ pub fn handle(
             e.partition = p.partition;
             e.leader_epoch = -1;
             e.end_offset = -1;
-            let found = broker
-                .partition(&t.topic.0, p.partition)
+            let found = refuse_if(too_many)
+                .and_then(|()| broker.partition(&t.topic.0, p.partition))
                 .and_then(|part| part.end_offset_for_epoch(p.current_leader_epoch, p.leader_epoch));
             match found {
                 Err(err) => e.error_code = err.code(),

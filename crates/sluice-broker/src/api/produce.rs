@@ -31,9 +31,16 @@ pub async fn handle(
     let mut appended_any = false;
     // Append everything first, then wait: partitions of one request replicate concurrently.
     let mut pending = Vec::new();
+    // Past `sluice.max.partitions.per.request` every partition is refused, nothing created.
+    let too_many = broker
+        .config
+        .request_limits
+        .too_many_partitions(req.topic_data.iter().map(|t| t.partition_data.len()));
     for topic in req.topic_data {
         let name = topic.name.0.to_string();
-        let found = if !acks_ok {
+        let found = if too_many {
+            Err(ResponseError::InvalidRequest)
+        } else if !acks_ok {
             Err(ResponseError::InvalidRequiredAcks)
         } else if broker.image().topics.contains_key(&name) {
             Ok(())

@@ -18,6 +18,8 @@ pub fn handle(
 ) -> SaslAuthenticateResponse {
     let mut resp = SaslAuthenticateResponse::default();
     resp.error_code = ResponseError::IllegalSaslState.code();
-    resp.error_message = Some(sb("Unexpected SaslAuthenticate: no SASL exchange is in progress"));
+    resp.error_message = Some(sb(
+        "Unexpected SaslAuthenticate: no SASL exchange is in progress",
+    ));
     resp
 }

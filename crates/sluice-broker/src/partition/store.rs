@@ -43,7 +43,11 @@ pub fn error_code(e: &LogError) -> ResponseError {
             ResponseError::CorruptMessage
         }
         LogError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
-        LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+        // Kafka answers MESSAGE_TOO_LARGE when a re-encoded batch exceeds max.message.bytes; a
+        // batch inflating past it is refused the same way (and a Java producer splits it).
+        LogError::MessageTooLarge { .. } | LogError::DecompressedTooLarge { .. } => {
+            ResponseError::MessageTooLarge
+        }
         LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::Io { .. } | LogError::FlushFailed(_) => ResponseError::KafkaStorageError,

@@ -65,6 +65,8 @@ struct FetchConfig {
     max_wait_ms: i32,
     partition_max_bytes: i32,
     throttle_bytes_per_sec: i64,
+    /// `sluice.max.partitions.per.request`: partitions one Fetch names at most.
+    max_partitions: usize,
 }
 
 /// The follower fetchers of this broker, by leader.
@@ -137,6 +139,7 @@ impl Fetchers {
                     max_wait_ms: config.replica_fetch_wait_max_ms.max(0),
                     partition_max_bytes: config.replica_fetch_max_bytes.max(1024),
                     throttle_bytes_per_sec: config.follower_replication_throttled_rate,
+                    max_partitions: config.request_limits.max_partitions_per_request,
                 };
                 tokio::spawn(run(
                     f.clone(),
@@ -206,9 +209,10 @@ async fn run(
     sasl: Option<SaslCredentials>,
 ) {
     let mut conn: Option<Connection> = None;
+    let mut round = 0usize;
     while !f.stopped.load(Ordering::Relaxed) {
         let now = Instant::now();
-        let parts: Vec<((String, i32), Followed)> = f
+        let mut parts: Vec<((String, i32), Followed)> = f
             .partitions
             .lock()
             .expect("poisoned")
@@ -220,6 +224,14 @@ async fn run(
             let _ = tokio::time::timeout(RETRY, f.wake.notified()).await;
             continue;
         }
+        // Each round starts at another partition: the leader caps a response's bytes
+        // (`replica.fetch.response.max.bytes`) and only the first partition with data may
+        // exceed what is left (KIP-74), so a fixed order could starve the last ones. A round
+        // names at most a request's worth of partitions; the rest come in later rounds.
+        round = round.wrapping_add(1);
+        let n = parts.len();
+        parts.rotate_left(round % n);
+        parts.truncate(cfg.max_partitions.max(1));
         let c = match conn.as_mut() {
             Some(c) => c,
             None => {

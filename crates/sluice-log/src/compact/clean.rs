@@ -131,7 +131,12 @@ impl Job {
         after_segment: &mut dyn FnMut(i64),
     ) -> Result<(), LogError> {
         let segs = &pass.expected.cleanable;
-        let (latest, mapped) = offset_map(&pass.dir, &segs[self.dirty_from..], self.map_bytes)?;
+        let (latest, mapped) = offset_map(
+            &pass.dir,
+            &segs[self.dirty_from..],
+            self.map_bytes,
+            self.decompress_bound,
+        )?;
         let end = self.dirty_from + mapped;
         pass.end = end;
         pass.outcome.segments_scanned = end;
@@ -149,6 +154,7 @@ impl Job {
                 keep_batches: &keep_batches,
                 drop_tombstones: self.now_ms.saturating_sub(ts) > self.delete_retention_ms,
                 index_interval: self.index_interval,
+                decompress_bound: self.decompress_bound,
             };
             let path = CleanedPass::cleaned_path(&pass.dir, seg.base);
             match filter.write_cleaned(&pass.dir, seg, &path, &mut pass.outcome) {
@@ -172,6 +178,7 @@ fn offset_map(
     dir: &Path,
     dirty: &[SegmentSnapshot],
     budget: u64,
+    decompress_bound: usize,
 ) -> Result<(OffsetMap, usize), LogError> {
     let mut latest = OffsetMap::new();
     let mut used = 0u64;
@@ -186,7 +193,11 @@ fn offset_map(
             if h.is_control() {
                 return Ok(());
             }
-            let dec = decompressed_section(bytes, h)?;
+            // A batch inflating past the bound is left as it is: its keys stay unmapped, so
+            // nothing is removed on its account (older records of those keys stay too).
+            let Some(dec) = decompressed_section(bytes, h, decompress_bound)? else {
+                return Ok(());
+            };
             let section = dec.as_deref().unwrap_or(&bytes[HEADER_LEN..]);
             for r in parse_records(section, h)? {
                 let Some(key) = r.key else { continue };
@@ -235,6 +246,7 @@ struct SegmentFilter<'a> {
     keep_batches: &'a HashSet<i64>,
     drop_tombstones: bool,
     index_interval: u32,
+    decompress_bound: usize,
 }
 
 impl SegmentFilter<'_> {
@@ -255,7 +267,8 @@ impl SegmentFilter<'_> {
         let (mut records_removed, mut tombstones_removed) = (0, 0);
         for_each_batch(&seg.file, seg.size, seg.base, |pos, bytes, h| {
             let keep_empty = self.keep_batches.contains(&h.base_offset);
-            let filtered = filter_batch(bytes, h, keep_empty, |offset, r| {
+            let bound = self.decompress_bound;
+            let filtered = filter_batch(bytes, h, keep_empty, bound, |offset, r| {
                 let latest_here = r
                     .key
                     .is_none_or(|k| self.latest.get(k).is_none_or(|&o| o == offset));

@@ -52,15 +52,24 @@ pub(super) fn for_each_batch(
     Ok(())
 }
 
-/// The decompressed records section of a compressed batch; `None` for an
-/// uncompressed one (use `bytes[HEADER_LEN..]`).
+/// The decompressed records section of a compressed batch (`Some(None)` for an uncompressed
+/// one: use `bytes[HEADER_LEN..]`), or `None` when it inflates past `bound`: the cleaner then
+/// leaves that batch as it is (logged), never failing the pass or dropping data for it.
 pub(super) fn decompressed_section(
     bytes: &[u8],
     h: &BatchHeader,
-) -> Result<Option<Bytes>, LogError> {
+    bound: usize,
+) -> Result<Option<Option<Bytes>>, LogError> {
     match h.compression() {
-        0 => Ok(None),
-        codec => decompress(codec, &bytes[HEADER_LEN..], h.base_offset).map(Some),
+        0 => Ok(Some(None)),
+        codec => match decompress(codec, &bytes[HEADER_LEN..], h.base_offset, bound) {
+            Ok(b) => Ok(Some(Some(b))),
+            Err(e @ LogError::DecompressedTooLarge { .. }) => {
+                tracing::warn!(error = %e, "log cleaner: batch left as it is");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -79,11 +88,13 @@ pub(super) enum Filtered {
 }
 
 /// Applies `keep(offset, record)` to the records of a batch. A batch losing
-/// every record is dropped unless `keep_empty`, then it stays with no records.
+/// every record is dropped unless `keep_empty`, then it stays with no records;
+/// one inflating past `decompress_bound` stays unchanged.
 pub(super) fn filter_batch(
     bytes: &[u8],
     h: &BatchHeader,
     keep_empty: bool,
+    decompress_bound: usize,
     mut keep: impl FnMut(i64, &RawRecord<'_>) -> bool,
 ) -> Result<Filtered, LogError> {
     if h.is_control() {
@@ -98,7 +109,9 @@ pub(super) fn filter_batch(
             computed,
         });
     }
-    let dec = decompressed_section(bytes, h)?;
+    let Some(dec) = decompressed_section(bytes, h, decompress_bound)? else {
+        return Ok(Filtered::Unchanged);
+    };
     let section = dec.as_deref().unwrap_or(&bytes[HEADER_LEN..]);
     let records = parse_records(section, h)?;
     let kept: Vec<&[u8]> = records

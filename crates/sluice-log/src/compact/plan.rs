@@ -40,6 +40,9 @@ pub(super) struct Job {
     pub(super) delete_retention_ms: i64,
     pub(super) map_bytes: u64,
     pub(super) index_interval: u32,
+    /// Most bytes a compressed records section is inflated to (what an uncompressed batch of
+    /// `max.message.bytes` holds); a batch inflating past it is left as it is.
+    pub(super) decompress_bound: usize,
     /// Largest timestamp of each cleanable segment (tombstone expiry counts
     /// from it), parallel to `Expected::cleanable`.
     pub(super) retention_ts: Vec<i64>,
@@ -166,6 +169,7 @@ impl PartitionLog {
                 delete_retention_ms: self.config.delete_retention_ms,
                 map_bytes: self.config.cleaner_map_bytes,
                 index_interval: self.config.index_interval_bytes,
+                decompress_bound: crate::recompress::section_bound(self.config.max_message_bytes),
                 retention_ts,
                 dirty_from,
             },

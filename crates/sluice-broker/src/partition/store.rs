@@ -39,9 +39,10 @@ pub struct Appended {
 /// Maps a log error to the error code Kafka returns in that situation.
 pub fn error_code(e: &LogError) -> ResponseError {
     match e {
-        LogError::CrcMismatch { .. } | LogError::InvalidBatch { .. } => {
-            ResponseError::CorruptMessage
-        }
+        // Undecodable compressed data is a corrupt batch to Kafka's LogValidator too.
+        LogError::CrcMismatch { .. }
+        | LogError::InvalidBatch { .. }
+        | LogError::Compression { .. } => ResponseError::CorruptMessage,
         LogError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
         // Kafka answers MESSAGE_TOO_LARGE when a re-encoded batch exceeds max.message.bytes; a
         // batch inflating past it is refused the same way (and a Java producer splits it).

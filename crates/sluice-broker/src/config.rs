@@ -9,6 +9,9 @@ use clap::Parser;
 
 use crate::error::BrokerError;
 
+mod admin;
+pub use admin::AdminAuthMode;
+
 /// Command line of `sluice-broker`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "sluice-broker", about = "Kafka-wire-compatible broker")]
@@ -38,6 +41,10 @@ pub struct Cli {
     /// Rack (zone) of this broker, for rack-aware replica placement (Kafka's `broker.rack`).
     #[arg(long, env = "SLUICE_BROKER_RACK")]
     pub broker_rack: Option<String>,
+    /// The cluster's admin secret (`sluice.admin.secret.file`): a file of at least 32 random
+    /// bytes, mode 0600, the same on every broker; signs and checks the metadata RPCs.
+    #[arg(long, env = "SLUICE_ADMIN_SECRET_FILE")]
+    pub admin_secret_file: Option<PathBuf>,
 }
 
 /// Effective broker configuration.
@@ -144,6 +151,12 @@ pub struct BrokerConfig {
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
     /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
     pub log_flush_interval_ms: Option<i64>,
+    /// `sluice.admin.auth`: whether the admin port's metadata RPCs require signatures.
+    pub admin_auth: AdminAuthMode,
+    /// `sluice.admin.secret.file`: the cluster's shared admin secret.
+    pub admin_secret_file: Option<PathBuf>,
+    /// `sluice.admin.metrics.open`: `/metrics` and `/cluster` need no signature.
+    pub admin_metrics_open: bool,
 }
 
 impl Default for BrokerConfig {
@@ -195,6 +208,9 @@ impl Default for BrokerConfig {
             replica_selector_rack_aware: false,
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
+            admin_auth: AdminAuthMode::Hmac,
+            admin_secret_file: None,
+            admin_metrics_open: true,
         }
     }
 }
@@ -381,6 +397,7 @@ impl BrokerConfig {
                     let ms: i64 = non_negative(k, num(k, v)?)?;
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
+                k if k.starts_with("sluice.admin.") => admin::apply_property(self, k, v)?,
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }
@@ -434,6 +451,9 @@ impl BrokerConfig {
         }
         if let Some(r) = &cli.broker_rack {
             cfg.broker_rack = Some(r.clone()).filter(|r| !r.is_empty());
+        }
+        if let Some(f) = &cli.admin_secret_file {
+            cfg.admin_secret_file = Some(f.clone());
         }
         Ok(cfg)
     }

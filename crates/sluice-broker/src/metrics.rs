@@ -27,6 +27,7 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     connections: Gauge,
     log_size: Family<Labels, Gauge>,
+    admin_unauthenticated: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -85,6 +86,12 @@ impl Metrics {
             connections.clone(),
         );
         registry.register("log_size_bytes", "Log size per partition", log_size.clone());
+        let admin_unauthenticated = Counter::default();
+        registry.register(
+            "admin_unauthenticated_requests",
+            "Admin-port requests refused for a missing, stale or bad signature",
+            admin_unauthenticated.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             bytes_in,
@@ -94,7 +101,13 @@ impl Metrics {
             latency,
             connections,
             log_size,
+            admin_unauthenticated,
         }
+    }
+
+    /// Counts an admin-port request refused as unauthenticated.
+    pub fn admin_request_refused(&self) {
+        self.admin_unauthenticated.inc();
     }
 
     /// Counts an append.

@@ -19,7 +19,7 @@ use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::frame::parse_frame;
 use crate::metrics::Metrics;
-use sluice_meta::{BrokerRegistration, MetaConfig, MetaNode};
+use sluice_meta::{AdminAuth, BrokerRegistration, MetaConfig, MetaNode};
 
 tokio::task_local! {
     /// Address of the client whose request is being handled (DescribeGroups reports it).
@@ -42,6 +42,8 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
+    // A configuration error is reported before any port is bound.
+    config.admin_secret(config.admin_listener.is_some())?;
     let admin = match config.admin_listener {
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
@@ -57,11 +59,15 @@ pub async fn run_with_admin(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let metrics = Metrics::new();
+    let admin_auth = config.admin_secret(admin.is_some())?.map(|secret| {
+        let metrics = metrics.clone();
+        AdminAuth::new(secret).on_refused(move || metrics.admin_request_refused())
+    });
     let admin_port = match &admin {
         Some(a) => Some(a.local_addr()?.port()),
         None => None,
     };
-    let meta = MetaNode::start(meta_config(&config, admin_port)).await?;
+    let meta = MetaNode::start(meta_config(&config, admin_port, admin_auth.clone())).await?;
     let broker = Broker::new(config, metrics, meta.clone());
     tracing::info!(addr = %listener.local_addr()?, node_id = broker.config.node_id, "broker listening");
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -71,6 +77,7 @@ pub async fn run_with_admin(
             admin,
             broker.clone(),
             meta.router(),
+            admin_auth.filter(|_| !broker.config.admin_metrics_open),
             stop_rx.clone(),
         ));
     }
@@ -298,7 +305,11 @@ async fn every(
 }
 
 /// The metadata node's configuration from the broker's.
-fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
+fn meta_config(
+    config: &BrokerConfig,
+    admin_port: Option<u16>,
+    admin_auth: Option<AdminAuth>,
+) -> MetaConfig {
     let host = config.advertised.0.clone();
     MetaConfig {
         broker: BrokerRegistration {
@@ -315,17 +326,22 @@ fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
         dir: config.data_dir.join("__sluice").join("meta"),
         heartbeat_interval: Duration::from_millis(config.broker_heartbeat_interval_ms.max(10)),
         session_timeout: Duration::from_millis(config.broker_session_timeout_ms.max(100)),
+        admin_auth,
     }
 }
 
+/// The admin listener: the metadata routes (signed when the cluster has a secret), and
+/// `/cluster` and `/metrics`, read-only, signed only when `closed_reads` says so
+/// (`sluice.admin.metrics.open=false`).
 async fn serve_admin(
     listener: TcpListener,
     broker: Arc<Broker>,
     meta_routes: axum::Router,
+    closed_reads: Option<AdminAuth>,
     mut stop: watch::Receiver<bool>,
 ) {
     let cluster = broker.clone();
-    let app = axum::Router::new()
+    let reads = axum::Router::new()
         .route(
             "/cluster",
             axum::routing::get(move || {
@@ -333,7 +349,6 @@ async fn serve_admin(
                 async move { axum::Json(crate::replica::manager::cluster_status(&broker)) }
             }),
         )
-        .merge(meta_routes)
         .route(
             "/metrics",
             axum::routing::get(move || {
@@ -350,6 +365,13 @@ async fn serve_admin(
                 }
             }),
         );
+    let reads = match &closed_reads {
+        Some(auth) => auth.protect(reads),
+        None => reads,
+    };
+    let app = reads
+        .merge(meta_routes)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stop.changed().await;

@@ -27,4 +27,5 @@ pub use error::MetaError;
 pub use image::{
     BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply, TopicMeta,
 };
+pub use node::auth::{AdminAuth, AdminSecret, Signer};
 pub use node::{MetaConfig, MetaNode, RaftTuning};

@@ -49,6 +49,7 @@ impl TestBroker {
             advertised: ("127.0.0.1".into(), addr.port()),
             data_dir: dir.to_path_buf(),
             group_min_session_timeout_ms: 1000,
+            admin_secret_file: Some(write_admin_secret(&dir.join("__sluice"))),
             ..BrokerConfig::default()
         };
         tweak(&mut config);
@@ -112,6 +113,27 @@ impl Drop for TestBroker {
             self.shutdown();
         }
     }
+}
+
+/// The admin secret every test broker of this process shares (a broker refuses to serve its
+/// admin port without one).
+pub(crate) const ADMIN_SECRET: [u8; 32] = *b"sluice-test-admin-secret-32bytes";
+
+/// Writes [`ADMIN_SECRET`] to `dir/admin.secret`, mode 0600; returns the path.
+pub(crate) fn write_admin_secret(dir: &Path) -> PathBuf {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("admin.secret");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    f.write_all(&ADMIN_SECRET).unwrap();
+    path
 }
 
 fn bind_retrying(port: u16) -> std::net::TcpListener {

@@ -10,7 +10,7 @@ use clap::Parser;
 use crate::error::BrokerError;
 
 mod admin;
-pub use admin::AdminAuthMode;
+pub use admin::{AdminAuthMode, AdminSettings};
 
 /// Command line of `sluice-broker`.
 #[derive(Debug, Clone, Parser)]
@@ -151,12 +151,8 @@ pub struct BrokerConfig {
     /// `log.flush.interval.ms`: a log with unflushed appends older than this is fsynced by
     /// the maintenance pass (`None`: only the OS writes pages back, Kafka's default).
     pub log_flush_interval_ms: Option<i64>,
-    /// `sluice.admin.auth`: whether the admin port's metadata RPCs require signatures.
-    pub admin_auth: AdminAuthMode,
-    /// `sluice.admin.secret.file`: the cluster's shared admin secret.
-    pub admin_secret_file: Option<PathBuf>,
-    /// `sluice.admin.metrics.open`: `/metrics` and `/cluster` need no signature.
-    pub admin_metrics_open: bool,
+    /// `sluice.admin.*`: the admin port's authentication.
+    pub admin: AdminSettings,
 }
 
 impl Default for BrokerConfig {
@@ -208,9 +204,7 @@ impl Default for BrokerConfig {
             replica_selector_rack_aware: false,
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
-            admin_auth: AdminAuthMode::Hmac,
-            admin_secret_file: None,
-            admin_metrics_open: true,
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -397,7 +391,7 @@ impl BrokerConfig {
                     let ms: i64 = non_negative(k, num(k, v)?)?;
                     self.log_flush_interval_ms = (ms < i64::MAX).then_some(ms);
                 }
-                k if k.starts_with("sluice.admin.") => admin::apply_property(self, k, v)?,
+                k if k.starts_with("sluice.admin.") => self.admin.apply_property(k, v)?,
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }
@@ -453,9 +447,22 @@ impl BrokerConfig {
             cfg.broker_rack = Some(r.clone()).filter(|r| !r.is_empty());
         }
         if let Some(f) = &cli.admin_secret_file {
-            cfg.admin_secret_file = Some(f.clone());
+            cfg.admin.secret_file = Some(f.clone());
         }
         Ok(cfg)
+    }
+
+    /// The admin secret to sign and check with ([`AdminSettings::secret`]); `serves_admin`: an
+    /// admin listener is bound.
+    pub fn admin_secret(
+        &self,
+        serves_admin: bool,
+    ) -> Result<Option<sluice_meta::AdminSecret>, BrokerError> {
+        let peers = self
+            .controller_quorum_voters
+            .keys()
+            .any(|id| *id != self.node_id);
+        self.admin.secret(serves_admin, peers)
     }
 
     /// Whether appends must be fsynced before being acknowledged.

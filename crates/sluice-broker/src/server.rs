@@ -77,7 +77,7 @@ pub async fn run_with_admin(
             admin,
             broker.clone(),
             meta.router(),
-            admin_auth.filter(|_| !broker.config.admin_metrics_open),
+            admin_auth.filter(|_| !broker.config.admin.metrics_open),
             stop_rx.clone(),
         ));
     }

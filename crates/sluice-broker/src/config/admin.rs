@@ -10,9 +10,10 @@
 //! one of several in a quorum, refuses to start without a secret unless `sluice.admin.auth=none`
 //! says so explicitly (and then warns loudly).
 
+use std::path::PathBuf;
+
 use sluice_meta::AdminSecret;
 
-use super::BrokerConfig;
 use crate::error::BrokerError;
 
 /// `sluice.admin.auth`.
@@ -25,15 +26,38 @@ pub enum AdminAuthMode {
     None,
 }
 
-/// Applies one `sluice.admin.*` property.
-pub(super) fn apply_property(
-    config: &mut BrokerConfig,
-    key: &str,
-    value: &str,
-) -> Result<(), BrokerError> {
+/// The `sluice.admin.*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// `sluice.admin.auth`: whether the admin port's metadata RPCs require signatures.
+    pub auth: AdminAuthMode,
+    /// `sluice.admin.secret.file`: the cluster's shared admin secret.
+    pub secret_file: Option<PathBuf>,
+    /// `sluice.admin.metrics.open`: `/metrics` and `/cluster` need no signature.
+    pub metrics_open: bool,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            auth: AdminAuthMode::Hmac,
+            secret_file: None,
+            metrics_open: true,
+        }
+    }
+}
+
+impl AdminSettings {
+    /// Applies one `sluice.admin.*` property.
+    pub fn apply_property(&mut self, key: &str, value: &str) -> Result<(), BrokerError> {
+        apply_property(self, key, value)
+    }
+}
+
+fn apply_property(config: &mut AdminSettings, key: &str, value: &str) -> Result<(), BrokerError> {
     match key {
         "sluice.admin.auth" => {
-            config.admin_auth = match value {
+            config.auth = match value {
                 "hmac" => AdminAuthMode::Hmac,
                 "none" => AdminAuthMode::None,
                 other => {
@@ -44,11 +68,11 @@ pub(super) fn apply_property(
             }
         }
         "sluice.admin.secret.file" => {
-            config.admin_secret_file =
+            config.secret_file =
                 Some(value.into()).filter(|p: &std::path::PathBuf| !p.as_os_str().is_empty())
         }
         "sluice.admin.metrics.open" => {
-            config.admin_metrics_open = match value {
+            config.metrics_open = match value {
                 "true" => true,
                 "false" => false,
                 other => {
@@ -63,21 +87,21 @@ pub(super) fn apply_property(
     Ok(())
 }
 
-impl BrokerConfig {
+impl AdminSettings {
     /// The admin secret this broker signs and checks with, decided once at start-up:
     /// `Ok(None)` means unauthenticated, which only an explicit `sluice.admin.auth=none` (or a
     /// lone broker that serves no admin listener) gets. `serves_admin`: an admin listener is
-    /// bound.
-    pub fn admin_secret(&self, serves_admin: bool) -> Result<Option<AdminSecret>, BrokerError> {
-        let peers = self
-            .controller_quorum_voters
-            .keys()
-            .any(|id| *id != self.node_id);
-        match (self.admin_auth, &self.admin_secret_file) {
+    /// bound; `has_peers`: the quorum names other brokers.
+    pub fn secret(
+        &self,
+        serves_admin: bool,
+        has_peers: bool,
+    ) -> Result<Option<AdminSecret>, BrokerError> {
+        match (self.auth, &self.secret_file) {
             (AdminAuthMode::Hmac, Some(path)) => AdminSecret::load(path)
                 .map(Some)
                 .map_err(|e| BrokerError::Config(e.to_string())),
-            (AdminAuthMode::Hmac, None) if serves_admin || peers => Err(BrokerError::Config(
+            (AdminAuthMode::Hmac, None) if serves_admin || has_peers => Err(BrokerError::Config(
                 "the admin port serves the metadata quorum's RPCs, and no \
                      sluice.admin.secret.file (--admin-secret-file, SLUICE_ADMIN_SECRET_FILE) is \
                      set: give every broker of the cluster the same file of at least 32 random \
@@ -91,7 +115,7 @@ impl BrokerConfig {
                     .into(),
             )),
             (AdminAuthMode::None, None) => {
-                if serves_admin || peers {
+                if serves_admin || has_peers {
                     tracing::warn!(
                         "sluice.admin.auth=none: the admin port's metadata RPCs (Raft, proposals, \
                          registration) are served WITHOUT AUTHENTICATION; anyone who reaches the \
@@ -112,41 +136,41 @@ mod tests {
 
     #[test]
     fn a_broker_serving_the_admin_port_needs_a_secret_or_an_explicit_none() {
-        let mut config = BrokerConfig::default();
+        let mut admin = AdminSettings::default();
         // A lone broker with no admin listener serves and calls nothing.
-        assert!(config.admin_secret(false).unwrap().is_none());
-        let err = config.admin_secret(true).unwrap_err().to_string();
+        assert!(admin.secret(false, false).unwrap().is_none());
+        let err = admin.secret(true, false).unwrap_err().to_string();
         assert!(err.contains("sluice.admin.secret.file"), "{err}");
-        config.controller_quorum_voters = [(0, "a:1".into()), (1, "b:1".into())].into();
         assert!(
-            config.admin_secret(false).is_err(),
+            admin.secret(false, true).is_err(),
             "a quorum member calls its peers"
         );
-        apply_property(&mut config, "sluice.admin.auth", "none").unwrap();
-        assert!(config.admin_secret(true).unwrap().is_none());
+        admin.apply_property("sluice.admin.auth", "none").unwrap();
+        assert!(admin.secret(true, true).unwrap().is_none());
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, [1u8; 32]).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        apply_property(
-            &mut config,
-            "sluice.admin.secret.file",
-            path.to_str().unwrap(),
-        )
-        .unwrap();
+        admin
+            .apply_property("sluice.admin.secret.file", path.to_str().unwrap())
+            .unwrap();
         assert!(
-            config.admin_secret(true).is_err(),
+            admin.secret(true, true).is_err(),
             "none and a secret conflict"
         );
-        apply_property(&mut config, "sluice.admin.auth", "hmac").unwrap();
-        assert!(config.admin_secret(true).unwrap().is_some());
+        admin.apply_property("sluice.admin.auth", "hmac").unwrap();
+        assert!(admin.secret(true, true).unwrap().is_some());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = config.admin_secret(true).unwrap_err().to_string();
+        let err = admin.secret(true, true).unwrap_err().to_string();
         assert!(err.contains("mode 644"), "{err}");
-        assert!(apply_property(&mut config, "sluice.admin.auth", "basic").is_err());
-        assert!(apply_property(&mut config, "sluice.admin.metrics.open", "yes").is_err());
-        apply_property(&mut config, "sluice.admin.metrics.open", "false").unwrap();
-        assert!(!config.admin_metrics_open);
+        assert!(admin.apply_property("sluice.admin.auth", "basic").is_err());
+        assert!(admin
+            .apply_property("sluice.admin.metrics.open", "yes")
+            .is_err());
+        admin
+            .apply_property("sluice.admin.metrics.open", "false")
+            .unwrap();
+        assert!(!admin.metrics_open);
     }
 }

@@ -49,9 +49,9 @@ impl TestBroker {
             advertised: ("127.0.0.1".into(), addr.port()),
             data_dir: dir.to_path_buf(),
             group_min_session_timeout_ms: 1000,
-            admin_secret_file: Some(write_admin_secret(&dir.join("__sluice"))),
             ..BrokerConfig::default()
         };
+        config.admin.secret_file = Some(write_admin_secret(&dir.join("__sluice")));
         tweak(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let handle = rt.spawn(async move {

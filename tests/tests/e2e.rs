@@ -198,6 +198,14 @@ async fn cluster_lifecycle_with_real_brokers(pool: PgPool) {
     // One Kafka cluster: a 3-voter metadata quorum, every broker listed by Metadata.
     let quorum = std::fs::read_to_string(root.join(&id).join("quorum.json")).unwrap();
     assert_eq!(quorum.matches("\"id\"").count(), 3, "{quorum}");
+    // Its admin port is authenticated with a per-cluster secret only its owner may read.
+    let secret = root.join(&id).join("admin.secret");
+    let meta = std::fs::metadata(&secret).unwrap();
+    assert_eq!(meta.len(), 32);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
     let view = describe(&bootstrap).await;
     assert_eq!(view.brokers, [1, 2, 3], "{view:?}");
     assert!(view.controller.is_some(), "{view:?}");

@@ -774,7 +774,8 @@ fn the_readiness_probe_passes_against_a_real_broker() {
 }
 
 /// The pods' launch script (paths moved to a temp dir, the broker replaced by `cat`): the
-/// zone the runtime recorded on the pod becomes `broker.rack`; `-` (no zone label) adds none.
+/// zone the runtime recorded on the pod becomes `broker.rack`; `-` (no zone label) adds none;
+/// the admin secret is copied to a file only its owner may read.
 #[test]
 fn the_launch_script_adds_the_zone_as_broker_rack() {
     for (zone, rack) in [("zone-b\n", "broker.rack=zone-b\n"), ("-", "")] {
@@ -785,6 +786,8 @@ fn the_launch_script_adds_the_zone_as_broker_rack() {
             p.display().to_string()
         };
         let (pod, config, run_dir) = (sub("pod"), sub("config"), sub("run"));
+        let credentials = sub("credentials");
+        std::fs::write(format!("{credentials}/admin-secret"), "ab".repeat(32)).unwrap();
         std::fs::write(format!("{pod}/zone"), zone).unwrap();
         std::fs::write(
             format!("{config}/server.properties"),
@@ -794,9 +797,15 @@ fn the_launch_script_adds_the_zone_as_broker_rack() {
         let script = objects::LAUNCH_SCRIPT
             .replace("/etc/sluice/pod", &pod)
             .replace("/etc/sluice/config", &config)
+            .replace("/etc/sluice/credentials", &credentials)
             .replace("/run/sluice", &run_dir)
             .replace("exec /usr/local/bin/sluice-broker --config", "exec cat");
         let out = ok(Command::new("sh").arg("-c").arg(&script), None);
         assert_eq!(out, format!("cluster.id=c\nnum.partitions=3\n{rack}"));
+        // The admin secret, copied where only the broker's user may read it.
+        let copied = format!("{run_dir}/admin.secret");
+        assert_eq!(std::fs::read_to_string(&copied).unwrap(), "ab".repeat(32));
+        let mode = std::fs::metadata(&copied).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0);
     }
 }

@@ -55,6 +55,11 @@ class Cluster:
         self.procs = [None] * n
         self.extra = extra
         voters = ",".join(f"{i + 1}@127.0.0.1:{self.admin[i]}" for i in range(n)) if n > 1 else ""
+        # The cluster's admin secret: brokers serving the admin port refuse to start without one.
+        self.secret = os.path.join(self.root, "admin.secret")
+        fd = os.open(self.secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32))
+        os.close(fd)
         for i in range(n):
             d = os.path.join(self.root, f"b{i + 1}")
             os.makedirs(d)
@@ -75,7 +80,8 @@ class Cluster:
         log = open(os.path.join(d, "broker.log"), "a")
         self.procs[i] = subprocess.Popen(
             [BROKER, "--config", os.path.join(d, "server.properties"),
-             "--admin-listener", f"127.0.0.1:{self.admin[i]}"],
+             "--admin-listener", f"127.0.0.1:{self.admin[i]}",
+             "--admin-secret-file", self.secret],
             stdout=log, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("BROKER_LOG", "warn")})
 
     def kill(self, i):

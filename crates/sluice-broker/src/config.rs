@@ -9,12 +9,14 @@ use clap::Parser;
 
 use crate::error::BrokerError;
 
+mod admin;
 mod limits;
 mod listeners;
 mod request_limits;
 mod sasl;
 mod ssl;
 
+pub use admin::{AdminAuthMode, AdminSettings};
 pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
 pub use request_limits::RequestLimits;
@@ -51,6 +53,10 @@ pub struct Cli {
     /// Rack (zone) of this broker, for rack-aware replica placement (Kafka's `broker.rack`).
     #[arg(long, env = "SLUICE_BROKER_RACK")]
     pub broker_rack: Option<String>,
+    /// The cluster's admin secret (`sluice.admin.secret.file`): a file of at least 32 random
+    /// bytes, mode 0600, the same on every broker; signs and checks the metadata RPCs.
+    #[arg(long, env = "SLUICE_ADMIN_SECRET_FILE")]
+    pub admin_secret_file: Option<PathBuf>,
 }
 
 /// Effective broker configuration.
@@ -169,6 +175,8 @@ pub struct BrokerConfig {
     pub log_flush_interval_ms: Option<i64>,
     /// Per-request limits: response bytes of a Fetch, partitions of one request.
     pub request_limits: RequestLimits,
+    /// `sluice.admin.*`: the admin port's authentication.
+    pub admin: AdminSettings,
 }
 
 impl Default for BrokerConfig {
@@ -228,6 +236,7 @@ impl Default for BrokerConfig {
             offsets_retention_minutes: 7 * 24 * 60,
             offsets_retention_check_interval_ms: 600_000,
             request_limits: RequestLimits::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -418,6 +427,7 @@ impl BrokerConfig {
                 k if self.limits.apply(k, v)? => {}
                 k if self.request_limits.apply(k, v)? => {}
                 k if self.sasl.apply(k, v)? => {}
+                k if k.starts_with("sluice.admin.") => self.admin.apply_property(k, v)?,
                 _ => tracing::warn!(property = %k, "ignoring unknown broker property"),
             }
         }
@@ -483,7 +493,23 @@ impl BrokerConfig {
         if let Some(r) = &cli.broker_rack {
             cfg.broker_rack = Some(r.clone()).filter(|r| !r.is_empty());
         }
+        if let Some(f) = &cli.admin_secret_file {
+            cfg.admin.secret_file = Some(f.clone());
+        }
         Ok(cfg)
+    }
+
+    /// The admin secret to sign and check with ([`AdminSettings::secret`]); `serves_admin`: an
+    /// admin listener is bound.
+    pub fn admin_secret(
+        &self,
+        serves_admin: bool,
+    ) -> Result<Option<sluice_meta::AdminSecret>, BrokerError> {
+        let peers = self
+            .controller_quorum_voters
+            .keys()
+            .any(|id| *id != self.node_id);
+        self.admin.secret(serves_admin, peers)
     }
 
     /// Whether appends must be fsynced before being acknowledged.

@@ -29,6 +29,7 @@ pub struct Metrics {
     connections_refused: Family<Labels, Counter>,
     tls_reloads: Family<Labels, Counter>,
     log_size: Family<Labels, Gauge>,
+    admin_unauthenticated: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -99,6 +100,12 @@ impl Metrics {
             tls_reloads.clone(),
         );
         registry.register("log_size_bytes", "Log size per partition", log_size.clone());
+        let admin_unauthenticated = Counter::default();
+        registry.register(
+            "admin_unauthenticated_requests",
+            "Admin-port requests refused for a missing, stale or bad signature",
+            admin_unauthenticated.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             bytes_in,
@@ -110,7 +117,13 @@ impl Metrics {
             connections_refused,
             tls_reloads,
             log_size,
+            admin_unauthenticated,
         }
+    }
+
+    /// Counts an admin-port request refused as unauthenticated.
+    pub fn admin_request_refused(&self) {
+        self.admin_unauthenticated.inc();
     }
 
     /// Counts an append.

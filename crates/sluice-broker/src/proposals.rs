@@ -1,12 +1,16 @@
-//! Admin requests as metadata proposals: every change to topics, configs and producer-id
-//! blocks goes to the controller (`sluice-meta`), and the local replicas are brought up to date
-//! with the image that includes it. Nothing here decides; the controller's image does.
+//! Admin requests as metadata proposals: every change to topics, configs, producer-id blocks,
+//! SCRAM credentials and ACLs goes to the controller (`sluice-meta`), and the local replicas
+//! are brought up to date with the image that includes it. Nothing here decides; the
+//! controller's image does.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use sluice_meta::image::{BrokerId, Reply};
+use sluice_meta::image::{
+    AclBinding, AclBindingFilter, AclCreationResult, AclDeletionResult, BrokerId, Reply,
+    ScramDeletion, ScramResult, ScramUpsertion,
+};
 use sluice_meta::Command;
 
 use crate::broker::{valid_topic_name, Broker, Topic};
@@ -202,5 +206,47 @@ impl Broker {
         let id = ids.0;
         ids.0 += 1;
         Ok(id)
+    }
+
+    /// AlterUserScramCredentials through the controller: one result per user (stored and
+    /// server keys already derived from the salted password by the caller).
+    pub async fn alter_scram_credentials(
+        &self,
+        upsertions: Vec<ScramUpsertion>,
+        deletions: Vec<ScramDeletion>,
+    ) -> Result<Vec<ScramResult>, ResponseError> {
+        let command = Command::AlterScramCredentials {
+            upsertions,
+            deletions,
+        };
+        match self.propose(command).await? {
+            Reply::ScramResults(results) => Ok(results),
+            Reply::Error { code, .. } => Err(reply_error(code)),
+            _ => Err(ResponseError::UnknownServerError),
+        }
+    }
+
+    /// CreateAcls through the controller: one result per binding.
+    pub async fn create_acls(
+        &self,
+        bindings: Vec<AclBinding>,
+    ) -> Result<Vec<AclCreationResult>, ResponseError> {
+        match self.propose(Command::CreateAcls { bindings }).await? {
+            Reply::AclsCreated(results) => Ok(results),
+            Reply::Error { code, .. } => Err(reply_error(code)),
+            _ => Err(ResponseError::UnknownServerError),
+        }
+    }
+
+    /// DeleteAcls through the controller: per filter, the bindings it removed.
+    pub async fn delete_acls(
+        &self,
+        filters: Vec<AclBindingFilter>,
+    ) -> Result<Vec<AclDeletionResult>, ResponseError> {
+        match self.propose(Command::DeleteAcls { filters }).await? {
+            Reply::AclsDeleted(results) => Ok(results),
+            Reply::Error { code, .. } => Err(reply_error(code)),
+            _ => Err(ResponseError::UnknownServerError),
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::connection::{self, ConnectionCounts};
 use crate::error::BrokerError;
 use crate::metrics::Metrics;
 use crate::tls::ListenerTls;
-use sluice_meta::{BrokerEndpoint, BrokerRegistration, MetaConfig, MetaNode};
+use sluice_meta::{AdminAuth, BrokerEndpoint, BrokerRegistration, MetaConfig, MetaNode};
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +34,8 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
+    // A configuration error is reported before any port is bound.
+    config.admin_secret(config.admin_listener.is_some())?;
     load_tls(&config)?;
     let mut listeners = Vec::new();
     for l in &config.listeners {
@@ -77,11 +79,15 @@ pub async fn run_with_admin(
     let tls = load_tls(&config)?;
     let scram_users = config.sasl.read_users()?;
     let metrics = Metrics::new();
+    let admin_auth = config.admin_secret(admin.is_some())?.map(|secret| {
+        let metrics = metrics.clone();
+        AdminAuth::new(secret).on_refused(move || metrics.admin_request_refused())
+    });
     let admin_port = match &admin {
         Some(a) => Some(a.local_addr()?.port()),
         None => None,
     };
-    let meta = MetaNode::start(meta_config(&config, admin_port)).await?;
+    let meta = MetaNode::start(meta_config(&config, admin_port, admin_auth.clone())).await?;
     let broker = Broker::new(config, metrics, meta.clone());
     if let Some(t) = tls.get(&broker.config.inter_broker_listener_name) {
         if t.client().is_none() {
@@ -120,6 +126,7 @@ pub async fn run_with_admin(
             admin,
             broker.clone(),
             meta.router(),
+            admin_auth.filter(|_| !broker.config.admin.metrics_open),
             stop_rx.clone(),
         ));
     }
@@ -313,7 +320,11 @@ async fn every(
 ///
 /// The registration carries every listener's advertised endpoint; `host`/`port` are the
 /// inter-broker listener's (what brokers that predate named listeners read).
-fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
+fn meta_config(
+    config: &BrokerConfig,
+    admin_port: Option<u16>,
+    admin_auth: Option<AdminAuth>,
+) -> MetaConfig {
     let inter = config.inter_broker_listener();
     let host = inter.advertised_host.clone();
     MetaConfig {
@@ -341,17 +352,22 @@ fn meta_config(config: &BrokerConfig, admin_port: Option<u16>) -> MetaConfig {
         dir: config.data_dir.join("__sluice").join("meta"),
         heartbeat_interval: Duration::from_millis(config.broker_heartbeat_interval_ms.max(10)),
         session_timeout: Duration::from_millis(config.broker_session_timeout_ms.max(100)),
+        admin_auth,
     }
 }
 
+/// The admin listener: the metadata routes (signed when the cluster has a secret), and
+/// `/cluster` and `/metrics`, read-only, signed only when `closed_reads` says so
+/// (`sluice.admin.metrics.open=false`).
 async fn serve_admin(
     listener: TcpListener,
     broker: Arc<Broker>,
     meta_routes: axum::Router,
+    closed_reads: Option<AdminAuth>,
     mut stop: watch::Receiver<bool>,
 ) {
     let cluster = broker.clone();
-    let app = axum::Router::new()
+    let reads = axum::Router::new()
         .route(
             "/cluster",
             axum::routing::get(move || {
@@ -359,7 +375,6 @@ async fn serve_admin(
                 async move { axum::Json(crate::replica::manager::cluster_status(&broker)) }
             }),
         )
-        .merge(meta_routes)
         .route(
             "/metrics",
             axum::routing::get(move || {
@@ -376,6 +391,13 @@ async fn serve_admin(
                 }
             }),
         );
+    let reads = match &closed_reads {
+        Some(auth) => auth.protect(reads),
+        None => reads,
+    };
+    let app = reads
+        .merge(meta_routes)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stop.changed().await;

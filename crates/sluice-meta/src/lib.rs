@@ -28,4 +28,5 @@ pub use image::{
     BrokerEndpoint, BrokerId, BrokerRegistration, Command, MetadataImage, PartitionMeta, Reply,
     TopicMeta,
 };
+pub use node::auth::{AdminAuth, AdminSecret, Signer};
 pub use node::{MetaConfig, MetaNode, RaftTuning};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_meta::node::RaftTuning;
-use sluice_meta::{BrokerRegistration, Command, MetaConfig, MetaNode};
+use sluice_meta::{AdminAuth, AdminSecret, BrokerRegistration, Command, MetaConfig, MetaNode};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -62,6 +62,10 @@ async fn launch(
         dir: dir.to_path_buf(),
         heartbeat_interval: Duration::from_millis(100),
         session_timeout: Duration::from_millis(1000),
+        // Every node signs its RPCs and requires signed ones, as brokers do.
+        admin_auth: Some(AdminAuth::new(
+            AdminSecret::from_bytes(&[7; 32]).expect("secret"),
+        )),
     };
     let node = MetaNode::start_tuned(config, tuning).await.expect("start");
     let router = node.router();

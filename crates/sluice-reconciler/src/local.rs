@@ -1,7 +1,7 @@
 //! The local runtime: each broker is a `sluice-broker` process on this host.
 //!
 //! Layout under the root (`.sluice/brokers` in `sluice-control dev`):
-//! `<cluster id>/quorum.json` and
+//! `<cluster id>/{quorum.json, admin.secret}` and
 //! `<cluster id>/broker-<n>/{broker.json, server.properties, broker.pid, broker.log, data/}`.
 //! `broker.json` keeps the broker's ports and what it was started with, so a healed broker comes
 //! back on the same address with the same data.
@@ -20,7 +20,9 @@
 //!   control plane that restarts adopts running brokers and never starts duplicates;
 //! - brokers run in their own process group, so they outlive the control plane (a restart of the
 //!   control plane is not an outage);
-//! - logs are appended to one file per broker and kept until the broker is removed.
+//! - logs are appended to one file per broker and kept until the broker is removed;
+//! - the admin port is authenticated: every broker of a cluster gets the cluster's
+//!   `admin.secret` (32 random bytes, mode 0600, generated once) as `--admin-secret-file`.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,7 +42,7 @@ use crate::RuntimeError;
 mod files;
 mod process;
 
-use files::{BrokerMeta, Quorum, Voter};
+use files::{ensure_admin_secret, BrokerMeta, Quorum, Voter};
 use process::{free_port, is_broker_process, signal};
 
 /// Settings of the local runtime.
@@ -265,6 +267,7 @@ impl LocalRuntime {
         dir: &Path,
         meta: &BrokerMeta,
         quorum: &Quorum,
+        admin_secret: &Path,
     ) -> Result<(), RuntimeError> {
         let io = |what: &str| RuntimeError::io(format!("{} ({what})", dir.display()));
         let data = dir.join("data");
@@ -306,6 +309,8 @@ impl LocalRuntime {
             .arg(format!("127.0.0.1:{}", meta.admin_port))
             .arg("--controller-quorum-voters")
             .arg(quorum.voters_flag())
+            .arg("--admin-secret-file")
+            .arg(admin_secret)
             .arg("--config")
             .arg(&props)
             .stdin(Stdio::null())
@@ -384,7 +389,10 @@ impl Runtime for LocalRuntime {
         meta.storage_gib = meta.storage_gib.max(spec.storage_gib);
         meta.started_at_ms = chrono::Utc::now().timestamp_millis();
         Self::write_meta(&dir, &meta)?;
-        self.spawn(spec, &dir, &meta, &quorum)
+        let cdir = self.cluster_dir(spec.cluster_id);
+        let secret =
+            ensure_admin_secret(&cdir).map_err(RuntimeError::io(cdir.display().to_string()))?;
+        self.spawn(spec, &dir, &meta, &quorum, &secret)
     }
 
     async fn stop_broker(&self, cluster_id: Uuid, broker_id: u32) -> Result<(), RuntimeError> {

@@ -52,7 +52,9 @@ const CREDENTIALS_MOUNT: &str = "/etc/sluice/credentials";
 
 /// The broker's start: copy the cluster's properties to a writable place, add `broker.rack`
 /// from the pod's `sluice.dev/zone` annotation (the runtime writes it from the node's zone label
-/// once the pod is scheduled; a pod cannot read node labels itself), then become the broker.
+/// once the pod is scheduled; a pod cannot read node labels itself), copy the cluster's admin
+/// secret to a file only the broker's user may read (a secret volume with `fsGroup` is group
+/// readable, which the broker refuses), then become the broker.
 /// It waits up to two minutes for the annotation to reach the downward-API file; `-` means the
 /// node has no zone. Every other setting comes from `SLUICE_*` variables the broker reads.
 pub const LAUNCH_SCRIPT: &str = r#"set -eu
@@ -68,6 +70,8 @@ cp /etc/sluice/config/server.properties /run/sluice/server.properties
 if [ -n "$zone" ] && [ "$zone" != "-" ]; then
   printf 'broker.rack=%s\n' "$zone" >>/run/sluice/server.properties
 fi
+rm -f /run/sluice/admin.secret
+(umask 077 && cp /etc/sluice/credentials/admin-secret /run/sluice/admin.secret)
 exec /usr/local/bin/sluice-broker --config /run/sluice/server.properties
 "#;
 
@@ -135,17 +139,28 @@ pub fn config_map(spec: &BrokerSpec, s: &Settings, voters: u32) -> Value {
     })
 }
 
-/// The cluster's credentials: an admin password generated once (the Secret is created only
-/// when absent, never re-applied, so it does not change). Brokers mount it for the SASL work to
-/// come; they do not authenticate clients yet.
-pub fn secret(cluster_id: Uuid, s: &Settings, owner: &Value, password: &str) -> Value {
+/// The cluster's credentials, generated once (the Secret is created only when absent, never
+/// re-applied, so they do not change): an admin password, mounted for the SASL work to come,
+/// and `admin-secret`, the brokers' shared admin-port secret (`sluice.admin.secret.file`; 32
+/// random bytes as 64 hex digits, whose text is the secret).
+pub fn secret(
+    cluster_id: Uuid,
+    s: &Settings,
+    owner: &Value,
+    password: &str,
+    admin_secret: &str,
+) -> Value {
     let names = Names::new(cluster_id);
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": with_owner(meta(&names.secret(), &names, s, "cluster", None), owner),
         "type": "Opaque",
-        "stringData": { "admin-username": "sluice-admin", "admin-password": password },
+        "stringData": {
+            "admin-username": "sluice-admin",
+            "admin-password": password,
+            "admin-secret": admin_secret,
+        },
     })
 }
 
@@ -247,6 +262,8 @@ pub fn pod(spec: &BrokerSpec, s: &Settings, owner: &Value) -> Value {
             { "name": "SLUICE_ADVERTISED_LISTENERS", "value": format!("PLAINTEXT://{host}:{KAFKA_PORT}") },
             { "name": "SLUICE_DATA_DIR", "value": format!("{DATA_MOUNT}/data") },
             { "name": "SLUICE_ADMIN_LISTENER", "value": format!("0.0.0.0:{ADMIN_PORT}") },
+            // Copied there from the credentials Secret by the launch script.
+            { "name": "SLUICE_ADMIN_SECRET_FILE", "value": format!("{RUN_MOUNT}/admin.secret") },
         ],
         "ports": [
             { "name": "kafka", "containerPort": KAFKA_PORT, "protocol": "TCP" },
@@ -323,7 +340,8 @@ pub fn pod(spec: &BrokerSpec, s: &Settings, owner: &Value) -> Value {
                     { "path": "zone", "fieldRef": { "fieldPath": format!("metadata.annotations['{ANN_ZONE}']") } },
                 ] } },
                 { "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } },
-                { "name": "credentials", "secret": { "secretName": names.secret() } },
+                // Owner-read only (0400); `fsGroup` adds group read, hence the launch script's copy.
+                { "name": "credentials", "secret": { "secretName": names.secret(), "defaultMode": 0o400 } },
             ],
         },
     })
@@ -338,7 +356,7 @@ pub fn all(spec: &BrokerSpec, s: &Settings) -> Vec<Value> {
     );
     let mut out = vec![
         config_map(spec, s, initial_voters(spec.broker_count)),
-        secret(spec.cluster_id, s, &owner, "generated"),
+        secret(spec.cluster_id, s, &owner, "generated", "generated"),
         headless_service(spec.cluster_id, s, &owner),
         bootstrap_service(spec.cluster_id, s, &owner),
         pod_disruption_budget(spec.cluster_id, s, &owner),

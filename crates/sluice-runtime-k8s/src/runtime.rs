@@ -193,9 +193,18 @@ impl KubeRuntime {
         let password: String = (0..2)
             .map(|_| Uuid::new_v4().simple().to_string())
             .collect();
-        let secret: Secret =
-            serde_json::from_value(objects::secret(spec.cluster_id, s, &owner, &password))
-                .expect("a Secret");
+        let admin_secret = random_hex(32).map_err(|e| RuntimeError::Platform {
+            what: "generating the cluster's admin secret".into(),
+            message: e.to_string(),
+        })?;
+        let secret: Secret = serde_json::from_value(objects::secret(
+            spec.cluster_id,
+            s,
+            &owner,
+            &password,
+            &admin_secret,
+        ))
+        .expect("a Secret");
         match self
             .ns::<Secret>()
             .create(
@@ -452,4 +461,12 @@ impl KubeRuntime {
             })
             .and_then(|c| c.metadata.name))
     }
+}
+
+/// `bytes` bytes from the OS's random source, as lowercase hex.
+fn random_hex(bytes: usize) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }

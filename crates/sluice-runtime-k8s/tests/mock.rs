@@ -303,6 +303,10 @@ async fn create_applies_every_object_with_one_field_manager() {
         );
     }
     assert_eq!(seen[2].body["stringData"]["admin-username"], "sluice-admin");
+    // The brokers' admin-port secret: 32 random bytes as hex.
+    let admin_secret = seen[2].body["stringData"]["admin-secret"].as_str().unwrap();
+    assert_eq!(admin_secret.len(), 64);
+    assert!(admin_secret.chars().all(|c| c.is_ascii_hexdigit()));
     assert!(
         seen[2].query.contains("fieldManager=sluice"),
         "{}",

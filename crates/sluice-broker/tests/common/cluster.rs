@@ -115,6 +115,7 @@ impl Cluster {
         let voters = self.voters();
         let node = &mut self.nodes[i];
         std::fs::create_dir_all(&node.dir).unwrap();
+        let secret = super::write_admin_secret(&node.dir);
         let props = node.dir.join("server.properties");
         std::fs::write(
             &props,
@@ -141,6 +142,8 @@ impl Cluster {
             .args(["--config", props.to_str().unwrap()])
             .arg("--admin-listener")
             .arg(format!("127.0.0.1:{}", node.admin_port))
+            .arg("--admin-secret-file")
+            .arg(&secret)
             .env(
                 "RUST_LOG",
                 std::env::var("BROKER_LOG").unwrap_or_else(|_| "info".into()),

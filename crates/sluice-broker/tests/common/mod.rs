@@ -55,6 +55,7 @@ impl TestBroker {
             ..BrokerConfig::default()
         };
         config.resolve_listeners().unwrap();
+        config.admin.secret_file = Some(write_admin_secret(&dir.join("__sluice")));
         tweak(&mut config);
         // Listeners on port 0 get an ephemeral port, advertised as bound.
         let mut bound = Vec::new();
@@ -146,6 +147,27 @@ impl Drop for TestBroker {
             self.shutdown();
         }
     }
+}
+
+/// The admin secret every test broker of this process shares (a broker refuses to serve its
+/// admin port without one).
+pub(crate) const ADMIN_SECRET: [u8; 32] = *b"sluice-test-admin-secret-32bytes";
+
+/// Writes [`ADMIN_SECRET`] to `dir/admin.secret`, mode 0600; returns the path.
+pub(crate) fn write_admin_secret(dir: &Path) -> PathBuf {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("admin.secret");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    f.write_all(&ADMIN_SECRET).unwrap();
+    path
 }
 
 fn bind_retrying(addr: SocketAddr) -> std::net::TcpListener {

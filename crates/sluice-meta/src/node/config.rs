@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use openraft::{Config, SnapshotPolicy};
 
+use super::auth::AdminAuth;
 use crate::error::MetaError;
 use crate::image::{BrokerId, BrokerRegistration};
 
@@ -26,6 +27,10 @@ pub struct MetaConfig {
     pub heartbeat_interval: Duration,
     /// `broker.session.timeout.ms`: a broker silent this long is fenced.
     pub session_timeout: Duration,
+    /// The cluster's admin secret: the metadata routes require requests signed with it and
+    /// this node signs its own. `None` serves and sends them unauthenticated (only for a
+    /// broker configured with `sluice.admin.auth=none`).
+    pub admin_auth: Option<AdminAuth>,
 }
 
 /// Raft timing and snapshot knobs. The defaults suit brokers on one LAN; tests shrink the

@@ -26,7 +26,7 @@ pub struct MetaNode {
     pub(super) config: MetaConfig,
     /// The voters actually used (this broker alone when `config.voters` is empty).
     pub(super) voters: BTreeMap<BrokerId, String>,
-    pub(super) client: reqwest::Client,
+    pub(super) client: super::network::RpcClient,
     pub(super) liveness: Liveness,
     /// Set by [`MetaNode::shutdown`]: RPC handlers answer 503 and loops end.
     pub(super) stopped: watch::Sender<bool>,

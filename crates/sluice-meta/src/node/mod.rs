@@ -4,7 +4,8 @@
 //!   configuration; `raft_types`: openraft's type configuration.
 //! * `store`: durable Raft log, vote and purge marker.
 //! * `state_machine`: the [`MetadataImage`](crate::MetadataImage) as Raft state machine, snapshots, publishing.
-//! * `network`: HTTP client for Raft and leader-bound requests.
+//! * `network`: HTTP client for Raft and leader-bound requests, signed (`auth`).
+//! * `auth`: the admin port's shared-secret request signatures (server and client side).
 //! * `rpc`: the axum routes under `/meta/`.
 //! * `leader`: requests that must run on the controller (proposals, registration,
 //!   heartbeats): handled locally on the leader, forwarded otherwise.
@@ -14,6 +15,7 @@
 //! This file starts, proposes through and stops a node; no module imports from one that
 //! imports it.
 
+pub mod auth;
 mod clocks;
 mod config;
 mod leader;
@@ -91,8 +93,12 @@ impl MetaNode {
         .map_err(|e| MetaError::Storage(e.to_string()))?
         .map_err(|e| MetaError::Storage(format!("{}: {e}", config.dir.display())))?;
 
-        let client =
-            network::http_client().map_err(|e| MetaError::Config(format!("http client: {e}")))?;
+        let signer = config
+            .admin_auth
+            .as_ref()
+            .map(|a| auth::Signer::new(a.secret().clone(), id));
+        let client = network::http_client(signer)
+            .map_err(|e| MetaError::Config(format!("http client: {e}")))?;
         let raft = Raft::new(
             node_id,
             raft_config,
@@ -142,9 +148,14 @@ impl MetaNode {
     }
 
     /// Routes (under `/meta/`) to mount on the broker's admin listener: Raft RPCs, proposal
-    /// forwarding, registration and heartbeats.
+    /// forwarding, registration and heartbeats. With [`MetaConfig::admin_auth`] every one
+    /// requires a signed request (401 otherwise, before its body is read as JSON).
     pub fn router(self: &Arc<Self>) -> axum::Router {
-        rpc::router(self.clone())
+        let routes = rpc::router(self.clone());
+        match &self.config.admin_auth {
+            Some(auth) => auth.protect(routes),
+            None => routes,
+        }
     }
 
     /// Proposes a command to the controller (forwarding if this node is not the leader),

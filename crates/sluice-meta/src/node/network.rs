@@ -17,6 +17,7 @@ use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::auth::Signer;
 use super::raft_types::{NodeId, TypeConfig};
 
 /// Path of the AppendEntries RPC.
@@ -46,46 +47,70 @@ pub(crate) enum PostError {
     Failed(String),
 }
 
+/// The shared HTTP client (pooled connections to peers) and, unless the cluster runs with
+/// `sluice.admin.auth=none`, the signer every request carries.
+#[derive(Debug, Clone)]
+pub(crate) struct RpcClient {
+    http: reqwest::Client,
+    signer: Option<Signer>,
+}
+
 /// Builds the shared HTTP client.
-pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+pub(crate) fn http_client(signer: Option<Signer>) -> Result<RpcClient, reqwest::Error> {
+    let http = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
-        .build()
+        .build()?;
+    Ok(RpcClient { http, signer })
 }
 
-/// POSTs `body` as JSON to `http://{addr}{path}` and decodes a JSON answer.
+/// POSTs `body` as JSON to `http://{addr}{path}`, signed, and decodes a JSON answer.
 pub(crate) async fn post_json<Req: Serialize, Resp: DeserializeOwned>(
-    client: &reqwest::Client,
+    client: &RpcClient,
     addr: &str,
     path: &str,
     body: &Req,
     timeout: Duration,
 ) -> Result<Resp, PostError> {
     let url = format!("http://{addr}{path}");
-    let resp = client
+    let bytes =
+        serde_json::to_vec(body).map_err(|e| PostError::Unreachable(format!("{url}: {e}")))?;
+    let mut request = client
+        .http
         .post(&url)
         .timeout(timeout)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_connect() {
-                PostError::Unreachable(format!("{url}: {e}"))
-            } else {
-                PostError::Failed(format!("{url}: {e}"))
-            }
-        })?;
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    if let Some(signer) = &client.signer {
+        request = request.header(
+            reqwest::header::AUTHORIZATION,
+            signer.authorization("POST", path, &bytes),
+        );
+    }
+    let resp = request.body(bytes).send().await.map_err(|e| {
+        if e.is_connect() {
+            PostError::Unreachable(format!("{url}: {e}"))
+        } else {
+            PostError::Failed(format!("{url}: {e}"))
+        }
+    })?;
     let status = resp.status();
     if !status.is_success() {
-        // 503 is what a stopped node answers before processing anything.
+        // 503 is what a stopped node answers before processing anything, 401 what a peer
+        // with another secret answers before processing anything.
         let msg = format!("{url}: HTTP {status}");
-        return Err(if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-            PostError::Unreachable(msg)
-        } else {
-            PostError::Failed(msg)
-        });
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            tracing::warn!(%url, "a peer refused this node's signature: do the brokers share one admin secret?");
+        }
+        return Err(
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                || status == reqwest::StatusCode::UNAUTHORIZED
+            {
+                PostError::Unreachable(msg)
+            } else {
+                PostError::Failed(msg)
+            },
+        );
     }
     let bytes = resp
         .bytes()
@@ -98,7 +123,7 @@ pub(crate) async fn post_json<Req: Serialize, Resp: DeserializeOwned>(
 /// Creates one [`Peer`] per target node.
 #[derive(Debug, Clone)]
 pub(crate) struct Network {
-    pub(crate) client: reqwest::Client,
+    pub(crate) client: RpcClient,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -116,7 +141,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 /// The connection to one peer (a handle on the shared pool).
 #[derive(Debug)]
 pub(crate) struct Peer {
-    client: reqwest::Client,
+    client: RpcClient,
     target: NodeId,
     addr: String,
 }

@@ -35,8 +35,7 @@ pub(crate) fn router(node: Arc<MetaNode>) -> Router {
         .with_state(node)
 }
 
-/// Largest accepted request body.
-const BODY_LIMIT: usize = 32 << 20;
+use super::auth::BODY_LIMIT;
 
 fn stopped() -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, "metadata node stopped").into_response()

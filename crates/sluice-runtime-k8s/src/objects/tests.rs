@@ -131,3 +131,22 @@ fn all_objects_are_labelled_and_owned() {
         }
     }
 }
+
+#[test]
+fn brokers_get_the_clusters_admin_secret_readable_by_them_only() {
+    let s = settings();
+    let owner = json!({});
+    let secret = secret(spec().cluster_id, &s, &owner, "pw", "00ff");
+    assert_eq!(secret["stringData"]["admin-secret"], "00ff");
+    let pod = pod(&spec(), &s, &owner);
+    let env = pod["spec"]["containers"][0]["env"].as_array().unwrap();
+    assert!(env.iter().any(
+        |e| e["name"] == "SLUICE_ADMIN_SECRET_FILE" && e["value"] == "/run/sluice/admin.secret"
+    ));
+    let volumes = pod["spec"]["volumes"].as_array().unwrap();
+    let credentials = volumes.iter().find(|v| v["name"] == "credentials").unwrap();
+    assert_eq!(credentials["secret"]["defaultMode"], 0o400);
+    assert!(LAUNCH_SCRIPT.contains(
+        "(umask 077 && cp /etc/sluice/credentials/admin-secret /run/sluice/admin.secret)"
+    ));
+}

@@ -11,10 +11,12 @@ use crate::error::BrokerError;
 
 mod limits;
 mod listeners;
+mod security;
 mod ssl;
 
 pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
+pub use security::{SecurityConfig, AUTHORIZER_NAMES};
 pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
 
 /// Command line of `sluice-broker`.
@@ -66,6 +68,8 @@ pub struct BrokerConfig {
     pub ssl_props: BTreeMap<String, String>,
     /// `max.connections`, `max.connections.per.ip`, idle and write timeouts.
     pub limits: ConnectionLimits,
+    /// Authorizer, super users and TLS principal mapping ([`SecurityConfig`]).
+    pub security: SecurityConfig,
     /// `log.dirs`: data directory.
     pub data_dir: PathBuf,
     /// Admin HTTP address for `/metrics`.
@@ -175,6 +179,7 @@ impl Default for BrokerConfig {
             listener_props: ListenerProps::default(),
             ssl_props: BTreeMap::new(),
             limits: ConnectionLimits::default(),
+            security: SecurityConfig::default(),
             data_dir: PathBuf::from("/var/lib/sluice-broker"),
             admin_listener: None,
             num_partitions: 1,
@@ -299,6 +304,7 @@ impl BrokerConfig {
                 "security.inter.broker.protocol" => {
                     self.listener_props.security_inter_broker_protocol = Some(v.clone())
                 }
+                k if self.security.apply(k, v)? => {}
                 k if ssl::is_ssl_key(k) => {
                     self.ssl_props.insert(k.to_string(), v.clone());
                 }

@@ -41,6 +41,9 @@ pub struct Session {
     /// SASL hook: whether the client may send requests other than the SASL handshake. True on
     /// listeners without SASL; SASL listeners (refused at start-up for now) start false.
     pub authenticated: bool,
+    /// Who the client is for authorization: `User:ANONYMOUS` until a TLS client certificate
+    /// (through `ssl.principal.mapping.rules`) or SASL says otherwise.
+    pub principal: sluice_auth::KafkaPrincipal,
 }
 
 tokio::task_local! {
@@ -129,6 +132,7 @@ pub(crate) async fn serve(
         peer,
         tls_client: None,
         authenticated: !listener.protocol.uses_sasl(),
+        principal: sluice_auth::KafkaPrincipal::anonymous(),
     };
     let served = match tls {
         None => run(&broker, session, tcp, stop).await,
@@ -137,6 +141,7 @@ pub(crate) async fn serve(
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(stream)) => {
                     session.tls_client = crate::tls::client_identity(stream.get_ref().1);
+                    session.principal = crate::authz::tls_principal(&broker, &session);
                     run(&broker, session, stream, stop).await
                 }
                 Ok(Err(e)) => {

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 
 use crate::broker::Broker;
 use crate::codec::sb;
+use sluice_auth::acl::AclOperation;
 
 /// Grows (or, with `validate_only`, checks growing) each topic.
 pub async fn handle(
@@ -20,6 +21,9 @@ pub async fn handle(
         let mut r = CreatePartitionsTopicResult::default();
         r.name = t.name.clone();
         let outcome = match broker.topic(&t.name.0) {
+            _ if !broker.authorize_topic(AclOperation::Alter, &t.name.0) => {
+                Err((ResponseError::TopicAuthorizationFailed, None))
+            }
             None => Err((ResponseError::UnknownTopicOrPartition, None)),
             Some(topic) if t.count <= topic.partitions.len() as i32 => {
                 Err((ResponseError::InvalidPartitions, None))

@@ -11,6 +11,8 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestH
 
 use crate::broker::Broker;
 use crate::partition::leader::OffsetSpec;
+use kafka_protocol::error::ResponseError;
+use sluice_auth::acl::AclOperation;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -24,8 +26,11 @@ pub fn handle(
 ) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
     let req_replica = req.replica_id.0;
+    // A replica id (log end instead of high watermark) needs what a replica's Fetch needs.
+    let replica_ok = req_replica < 0 || broker.may_act_as_replica();
     for t in req.topics {
         let name = t.name.0.to_string();
+        let allowed = replica_ok && broker.authorize_topic(AclOperation::Describe, &name);
         let mut tr = ListOffsetsTopicResponse::default();
         tr.name = t.name.clone();
         for p in t.partitions {
@@ -39,8 +44,10 @@ pub fn handle(
                 MAX_TIMESTAMP => OffsetSpec::MaxTimestamp,
                 ts => OffsetSpec::Timestamp(ts),
             };
-            let listed = broker
-                .partition(&name, p.partition_index)
+            let listed = allowed
+                .then_some(())
+                .ok_or(ResponseError::TopicAuthorizationFailed)
+                .and_then(|()| broker.partition(&name, p.partition_index))
                 .and_then(|part| part.list_offset(p.current_leader_epoch, spec, req_replica >= 0));
             match listed {
                 Err(e) => pr.error_code = e.code(),

@@ -10,6 +10,8 @@ use kafka_protocol::messages::{
 };
 
 use crate::broker::Broker;
+use kafka_protocol::error::ResponseError;
+use sluice_auth::acl::AclOperation;
 
 /// Answers the end offset of each requested epoch.
 pub fn handle(
@@ -18,7 +20,18 @@ pub fn handle(
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let mut resp = OffsetForLeaderEpochResponse::default();
+    // Followers (a replica id, v3+) need ClusterAction, as Kafka's whole-request check.
+    let replica_ok = req.replica_id.0 < 0 || broker.may_act_as_replica();
     for t in req.topics {
+        let allowed = if !replica_ok {
+            Err(ResponseError::ClusterAuthorizationFailed)
+        } else if req.replica_id.0 < 0
+            && !broker.authorize_topic(AclOperation::Describe, &t.topic.0)
+        {
+            Err(ResponseError::TopicAuthorizationFailed)
+        } else {
+            Ok(())
+        };
         let mut tr = OffsetForLeaderTopicResult::default();
         tr.topic = t.topic.clone();
         for p in t.partitions {
@@ -26,8 +39,8 @@ pub fn handle(
             e.partition = p.partition;
             e.leader_epoch = -1;
             e.end_offset = -1;
-            let found = broker
-                .partition(&t.topic.0, p.partition)
+            let found = allowed
+                .and_then(|()| broker.partition(&t.topic.0, p.partition))
                 .and_then(|part| part.end_offset_for_epoch(p.current_leader_epoch, p.leader_epoch));
             match found {
                 Err(err) => e.error_code = err.code(),

@@ -21,8 +21,11 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
 }
 
+/// One DER element: its tag, its contents and the whole element.
+type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
 /// The elements of a constructed value's contents.
-fn children(mut der: &[u8]) -> Option<Vec<(u8, &[u8], &[u8])>> {
+fn children(mut der: &[u8]) -> Option<Vec<Element<'_>>> {
     let mut out = Vec::new();
     while !der.is_empty() {
         let (tag, body, rest) = element(der)?;

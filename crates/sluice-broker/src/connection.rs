@@ -141,7 +141,10 @@ pub(crate) async fn serve(
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(stream)) => {
                     session.tls_client = crate::tls::client_identity(stream.get_ref().1);
-                    session.principal = crate::authz::tls_principal(&broker, &session);
+                    session.principal = crate::authz::tls_principal(
+                        &broker.config.security,
+                        session.tls_client.as_ref(),
+                    );
                     run(&broker, session, stream, stop).await
                 }
                 Ok(Err(e)) => {

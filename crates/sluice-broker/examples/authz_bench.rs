@@ -4,6 +4,9 @@
 //! takes (what a broker does once at start, then only deltas).
 //!
 //! `cargo run --release -p sluice-broker --example authz_bench`
+//!
+//! On the development machine (2 shared cores, release): 16 ns per check with no ACLs, 74 ns
+//! with 10,000 (one in ten prefixed); indexing the 10,000 took 8 ms.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};

@@ -69,6 +69,8 @@ pub struct Broker {
     pub groups: Arc<GroupCoordinator>,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The ACL authorizer (`authorizer.class.name`), kept current from the image.
+    pub authz: crate::authz::BrokerAuthorizer,
     /// Follower fetchers, one per leader this broker copies from.
     pub fetchers: Fetchers,
     // (next id to hand out, end of the block the controller gave us).
@@ -104,7 +106,9 @@ impl Broker {
         let appended = Arc::new(appended);
         let fetchers = Fetchers::new(config.node_id, meta.clone(), appended.clone());
         let groups = Arc::new(GroupCoordinator::new(&config, appended.clone()));
+        let authz = crate::authz::BrokerAuthorizer::new(&config.security);
         Arc::new(Broker {
+            authz,
             config,
             meta,
             local: RwLock::new(BTreeMap::new()),

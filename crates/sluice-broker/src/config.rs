@@ -14,6 +14,7 @@ mod limits;
 mod listeners;
 mod request_limits;
 mod sasl;
+mod security;
 mod ssl;
 
 pub use admin::{AdminAuthMode, AdminSettings};
@@ -21,6 +22,7 @@ pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
 pub use request_limits::RequestLimits;
 pub use sasl::{SaslMechanism, SaslSettings};
+pub use security::{SecurityConfig, AUTHORIZER_NAMES};
 pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
 
 /// Command line of `sluice-broker`.
@@ -78,6 +80,8 @@ pub struct BrokerConfig {
     pub limits: ConnectionLimits,
     /// SASL mechanisms, sessions and the bootstrap users.
     pub sasl: SaslSettings,
+    /// Authorizer, super users and TLS principal mapping ([`SecurityConfig`]).
+    pub security: SecurityConfig,
     /// `log.dirs`: data directory.
     pub data_dir: PathBuf,
     /// Admin HTTP address for `/metrics`.
@@ -192,6 +196,7 @@ impl Default for BrokerConfig {
             ssl_props: BTreeMap::new(),
             limits: ConnectionLimits::default(),
             sasl: SaslSettings::default(),
+            security: SecurityConfig::default(),
             data_dir: PathBuf::from("/var/lib/sluice-broker"),
             admin_listener: None,
             num_partitions: 1,
@@ -318,6 +323,7 @@ impl BrokerConfig {
                 "security.inter.broker.protocol" => {
                     self.listener_props.security_inter_broker_protocol = Some(v.clone())
                 }
+                k if self.security.apply(k, v)? => {}
                 k if ssl::is_ssl_key(k) => {
                     if !ssl::is_known_ssl_key(k) {
                         tracing::warn!(property = %k, "ignoring unsupported TLS property");

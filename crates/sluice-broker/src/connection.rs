@@ -41,8 +41,8 @@ pub struct Session {
     /// Whether the client may send requests other than ApiVersions and the SASL exchange: true
     /// on listeners without SASL, and once the client has authenticated on SASL ones.
     pub authenticated: bool,
-    /// Who the client is: `User:ANONYMOUS` until something proves otherwise; the SASL user
-    /// once authenticated.
+    /// Who the client is for authorization: `User:ANONYMOUS` until a TLS client certificate
+    /// (through `ssl.principal.mapping.rules`) or SASL authentication says otherwise.
     pub principal: sluice_auth::KafkaPrincipal,
 }
 
@@ -145,6 +145,10 @@ pub(crate) async fn serve(
                     session.tls_client = crate::tls::client_identity(stream.get_ref().1);
                     let dn = session.tls_client.as_ref().map(|c| c.subject_dn.as_str());
                     tracing::debug!(%peer, listener = %listener.name, client_dn = ?dn, "TLS session established");
+                    session.principal = crate::authz::tls_principal(
+                        &broker.config.security,
+                        session.tls_client.as_ref(),
+                    );
                     run(&broker, session, stream, stop).await
                 }
                 Ok(Err(e)) => {

@@ -49,6 +49,13 @@ macro_rules! kafka_apis {
             ListPartitionReassignments 0..=0 =>
                 list_partition_reassignments(ListPartitionReassignmentsRequest),
             UnregisterBroker 0..=0 => unregister_broker(UnregisterBrokerRequest).await,
+            DescribeAcls 1..=3 => describe_acls(DescribeAclsRequest),
+            CreateAcls 1..=3 => create_acls(CreateAclsRequest).await,
+            DeleteAcls 1..=3 => delete_acls(DeleteAclsRequest).await,
+            DescribeUserScramCredentials 0..=0 =>
+                describe_user_scram_credentials(DescribeUserScramCredentialsRequest),
+            AlterUserScramCredentials 0..=0 =>
+                alter_user_scram_credentials(AlterUserScramCredentialsRequest).await,
         }
     };
 }
@@ -123,6 +130,17 @@ mod tests {
                 "list_partition_reassignments",
             ),
             (ApiKey::UnregisterBroker, "unregister_broker"),
+            (ApiKey::DescribeAcls, "describe_acls"),
+            (ApiKey::CreateAcls, "create_acls"),
+            (ApiKey::DeleteAcls, "delete_acls"),
+            (
+                ApiKey::DescribeUserScramCredentials,
+                "describe_user_scram_credentials",
+            ),
+            (
+                ApiKey::AlterUserScramCredentials,
+                "alter_user_scram_credentials",
+            ),
         ];
         assert_eq!(SUPPORTED.len(), expected.len());
         for ((key, _, _), (k, label)) in SUPPORTED.iter().zip(expected) {

@@ -19,6 +19,7 @@
 //! response bytes.
 
 pub mod api;
+pub mod authz;
 pub mod batch;
 pub mod broker;
 pub mod clock;

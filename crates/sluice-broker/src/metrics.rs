@@ -28,6 +28,7 @@ pub struct Metrics {
     connections: Gauge,
     connections_refused: Family<Labels, Counter>,
     tls_reloads: Family<Labels, Counter>,
+    authorization_denied: Family<Labels, Counter>,
     log_size: Family<Labels, Gauge>,
     admin_unauthenticated: Counter,
 }
@@ -58,6 +59,7 @@ impl Metrics {
         let connections = Gauge::default();
         let connections_refused = Family::<Labels, Counter>::default();
         let tls_reloads = Family::<Labels, Counter>::default();
+        let authorization_denied = Family::<Labels, Counter>::default();
         let log_size = Family::<Labels, Gauge>::default();
         registry.register(
             "bytes_in",
@@ -99,6 +101,11 @@ impl Metrics {
             "Reloads of a TLS listener's changed key, certificate or trust store files, per outcome",
             tls_reloads.clone(),
         );
+        registry.register(
+            "authorization_denied",
+            "Operations the authorizer refused (or replica ids refused), per operation and resource type",
+            authorization_denied.clone(),
+        );
         registry.register("log_size_bytes", "Log size per partition", log_size.clone());
         let admin_unauthenticated = Counter::default();
         registry.register(
@@ -116,6 +123,7 @@ impl Metrics {
             connections,
             connections_refused,
             tls_reloads,
+            authorization_denied,
             log_size,
             admin_unauthenticated,
         }
@@ -167,6 +175,16 @@ impl Metrics {
     pub fn connection_refused(&self, reason: &str) {
         self.connections_refused
             .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
+    }
+
+    /// Counts an operation refused by the authorizer.
+    pub fn authorization_denied(&self, operation: &str, resource_type: &str) {
+        self.authorization_denied
+            .get_or_create(&vec![
+                ("operation".to_string(), operation.to_string()),
+                ("resource_type".to_string(), resource_type.to_string()),
+            ])
             .inc();
     }
 

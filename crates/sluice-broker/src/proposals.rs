@@ -118,6 +118,9 @@ impl Broker {
         if !valid_topic_name(name) {
             return Err(ResponseError::InvalidTopicException);
         }
+        if !self.may_create_topic(name) {
+            return Err(ResponseError::TopicAuthorizationFailed);
+        }
         match self
             .create_topic(
                 name,

@@ -3,8 +3,6 @@
 //! get the new material, open ones keep theirs), and the inter-broker client configuration
 //! built from the same material.
 
-pub mod dn;
-
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -42,7 +40,8 @@ pub fn client_identity(conn: &rustls::ServerConnection) -> Option<TlsClientIdent
         .iter()
         .map(|c| c.clone().into_owned())
         .collect();
-    let subject_dn = dn::subject_rfc2253(chain.first()?)?;
+    // One reader of certificate subjects in the project: sluice-auth's (x509-parser).
+    let subject_dn = sluice_auth::principal::subject_rfc2253(chain.first()?).ok()?;
     Some(TlsClientIdentity { subject_dn, chain })
 }
 

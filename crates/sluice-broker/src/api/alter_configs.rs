@@ -12,6 +12,7 @@ use crate::api::describe_configs::{is_this_broker, BROKER, TOPIC};
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::topic_config::{topic_name_of, validate_topic_config};
+use sluice_auth::acl::AclOperation;
 
 /// Why a config change was refused.
 pub type Refusal = (ResponseError, String);
@@ -47,6 +48,9 @@ pub async fn apply(
     configs: Result<BTreeMap<String, String>, Refusal>,
     validate_only: bool,
 ) -> Result<(), Refusal> {
+    broker
+        .authorize_config_resource(AclOperation::AlterConfigs, resource_type, name)
+        .map_err(|e| (e, e.to_string()))?;
     let configs = configs?;
     match resource_type {
         TOPIC => {

@@ -17,6 +17,7 @@ use sluice_meta::Command;
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::proposals::reply_error;
+use sluice_auth::acl::AclOperation;
 
 /// Starts or cancels each reassignment; per-partition errors as Kafka's controller answers.
 pub async fn handle(
@@ -28,6 +29,10 @@ pub async fn handle(
     let allow_rf_change = header.request_api_version == 0 || req.allow_replication_factor_change;
     let image = broker.image();
     let mut resp = AlterPartitionReassignmentsResponse::default();
+    if !broker.authorize_cluster(AclOperation::Alter) {
+        resp.error_code = kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     resp.allow_replication_factor_change = req.allow_replication_factor_change;
     let mut entries = Vec::new();
     let mut refused = Vec::new();

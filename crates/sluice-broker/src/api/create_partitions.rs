@@ -8,6 +8,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 
 use crate::broker::Broker;
 use crate::codec::sb;
+use sluice_auth::acl::AclOperation;
 
 /// Grows (or, with `validate_only`, checks growing) each topic.
 pub async fn handle(
@@ -35,6 +36,9 @@ pub async fn handle(
                     limits.max_partitions_per_request
                 )),
             )),
+            _ if !broker.authorize_topic(AclOperation::Alter, &t.name.0) => {
+                Err((ResponseError::TopicAuthorizationFailed, None))
+            }
             None => Err((ResponseError::UnknownTopicOrPartition, None)),
             Some(topic) if t.count <= topic.partitions.len() as i32 => {
                 Err((ResponseError::InvalidPartitions, None))

@@ -59,6 +59,11 @@ pub async fn handle(
                 ResponseError::InvalidRequest,
                 format!("topic {name} appears more than once"),
             ))
+        } else if !broker.may_create_topic(&name) {
+            Err((
+                ResponseError::TopicAuthorizationFailed,
+                "Authorization failed.".to_string(),
+            ))
         } else {
             create_one(broker, topic, req.validate_only).await
         };

@@ -8,6 +8,8 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse, RequestHeader};
 
 use crate::broker::{refuse_if, Broker};
+use kafka_protocol::error::ResponseError;
+use sluice_auth::acl::AclOperation;
 
 /// Deletes records before each requested offset.
 pub fn handle(
@@ -23,11 +25,17 @@ pub fn handle(
     for t in req.topics {
         let mut tr = DeleteRecordsTopicResult::default();
         tr.name = t.name.clone();
+        let allowed = broker.authorize_topic(AclOperation::Delete, &t.name.0);
         for p in t.partitions {
             let mut pr = DeleteRecordsPartitionResult::default();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
             let deleted = refuse_if(too_many)
+                .and_then(|()| {
+                    allowed
+                        .then_some(())
+                        .ok_or(ResponseError::TopicAuthorizationFailed)
+                })
                 .and_then(|()| broker.partition(&t.name.0, p.partition_index))
                 .and_then(|part| part.delete_records(p.offset));
             match deleted {

@@ -9,6 +9,7 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, RequestHeader};
 
 use crate::broker::Broker;
+use sluice_auth::acl::AclOperation;
 
 /// Deletes each named topic.
 pub async fn handle(
@@ -24,7 +25,9 @@ pub async fn handle(
     for name in names {
         let mut r = DeletableTopicResult::default();
         let id = broker.topic(&name.0).map(|t| t.id);
-        r.error_code = if !broker.config.delete_topic_enable {
+        r.error_code = if !broker.authorize_topic(AclOperation::Delete, &name.0) {
+            ResponseError::TopicAuthorizationFailed.code()
+        } else if !broker.config.delete_topic_enable {
             if header.request_api_version < 3 {
                 ResponseError::InvalidRequest.code()
             } else {

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, 
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::topic_config::ConfigSource;
+use sluice_auth::acl::AclOperation;
 
 /// Resource type codes.
 pub const TOPIC: i8 = 2;
@@ -56,7 +57,13 @@ pub fn handle(
         let mut result = DescribeConfigsResult::default();
         result.resource_type = r.resource_type;
         result.resource_name = r.resource_name.clone();
+        let allowed = broker.authorize_config_resource(
+            AclOperation::DescribeConfigs,
+            r.resource_type,
+            &r.resource_name,
+        );
         let (entries, read_only) = match r.resource_type {
+            _ if allowed.is_err() => (allowed.map(|()| Vec::new()), true),
             TOPIC => match broker.topic(&r.resource_name) {
                 Some(t) => (Ok(broker.effective_topic_configs(&t.configs)), false),
                 None => (Err(ResponseError::UnknownTopicOrPartition), false),

@@ -7,6 +7,7 @@ use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, Re
 
 use crate::broker::Broker;
 use crate::codec::sb;
+use sluice_auth::acl::AclOperation;
 
 /// Describes each group; unknown groups are reported as `Dead`, as Kafka does before v6.
 pub fn handle(
@@ -17,7 +18,12 @@ pub fn handle(
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
-        match broker.groups.describe(&id.0) {
+        let described = if broker.authorize_group(AclOperation::Describe, &id.0) {
+            broker.groups.describe(&id.0)
+        } else {
+            Err(kafka_protocol::error::ResponseError::GroupAuthorizationFailed)
+        };
+        match described {
             Err(e) => g.error_code = e.code(),
             Ok(None) => g.group_state = sb("Dead"),
             Ok(Some(d)) => {

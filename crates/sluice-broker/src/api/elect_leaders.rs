@@ -11,6 +11,7 @@ use sluice_meta::Command;
 
 use crate::broker::Broker;
 use crate::proposals::reply_error;
+use sluice_auth::acl::AclOperation;
 
 /// Kafka's election type for preferred-leader election.
 const PREFERRED: i8 = 0;
@@ -31,6 +32,10 @@ pub async fn handle(
             .collect::<Vec<_>>()
     });
     let mut resp = ElectLeadersResponse::default();
+    if !broker.authorize_cluster(AclOperation::Alter) {
+        resp.error_code = kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     let reply = broker
         .propose(Command::ElectLeaders {
             preferred,

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 
 use crate::broker::Broker;
 use crate::partition::leader::{FetchPosition, FetchRead};
+use sluice_auth::acl::{AclOperation, ResourceType};
 
 /// Serves the fetch, waiting for data as the request allows.
 pub async fn handle(
@@ -37,13 +38,29 @@ pub async fn handle(
     req: FetchRequest,
 ) -> FetchResponse {
     let version = header.request_api_version;
+    // A replica id may only come from a replica (ClusterAction on the cluster, see
+    // `Broker::may_act_as_replica`): anyone else forging one gets TOPIC_AUTHORIZATION_FAILED
+    // on every partition, as Kafka answers, and moves no high watermark.
+    let allowed: Vec<bool> = if req.replica_id.0 >= 0 {
+        let ok = broker.may_act_as_replica();
+        vec![ok; req.topics.len()]
+    } else {
+        broker.authorize_each(
+            AclOperation::Read,
+            ResourceType::Topic,
+            req.topics.iter().map(|t| t.topic.0.as_str()),
+        )
+    };
+    if req.replica_id.0 >= 0 && !allowed.first().copied().unwrap_or(true) {
+        return refused(&req);
+    }
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let mut appended = broker.appended.subscribe();
     loop {
         // Mark the current value seen before reading, so an append racing with the read
         // still wakes us.
         appended.borrow_and_update();
-        let (resp, bytes, errored, hw_moved) = read_once(broker, &req, version);
+        let (resp, bytes, errored, hw_moved) = read_once(broker, &req, version, &allowed);
         if hw_moved {
             broker.notify_appended();
         }
@@ -57,10 +74,37 @@ pub async fn handle(
     }
 }
 
+/// Every partition TOPIC_AUTHORIZATION_FAILED.
+fn refused(req: &FetchRequest) -> FetchResponse {
+    let mut resp = FetchResponse::default();
+    for ft in &req.topics {
+        let mut tr = FetchableTopicResponse::default();
+        tr.topic = ft.topic.clone();
+        tr.topic_id = ft.topic_id;
+        for fp in &ft.partitions {
+            tr.partitions.push(denied(fp.partition));
+        }
+        resp.responses.push(tr);
+    }
+    resp
+}
+
+fn denied(partition: i32) -> PartitionData {
+    let mut pd = PartitionData::default();
+    pd.partition_index = partition;
+    pd.high_watermark = -1;
+    pd.last_stable_offset = -1;
+    pd.log_start_offset = -1;
+    pd.records = Some(Bytes::new());
+    pd.error_code = ResponseError::TopicAuthorizationFailed.code();
+    pd
+}
+
 fn read_once(
     broker: &Broker,
     req: &FetchRequest,
     version: i16,
+    allowed: &[bool],
 ) -> (FetchResponse, usize, bool, bool) {
     let replica = req.replica_id.0;
     // Consumers new enough to follow a preferred read replica may read from followers.
@@ -90,11 +134,21 @@ fn read_once(
         .config
         .request_limits
         .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
-    for ft in &req.topics {
+    for (ti, ft) in req.topics.iter().enumerate() {
         let name = ft.topic.0.to_string();
         let mut tr = FetchableTopicResponse::default();
         tr.topic = ft.topic.clone();
         tr.topic_id = ft.topic_id;
+        if !allowed.get(ti).copied().unwrap_or(false) {
+            tr.partitions = ft
+                .partitions
+                .iter()
+                .map(|fp| denied(fp.partition))
+                .collect();
+            errored = true;
+            resp.responses.push(tr);
+            continue;
+        }
         for fp in &ft.partitions {
             let mut pd = PartitionData::default();
             pd.partition_index = fp.partition;

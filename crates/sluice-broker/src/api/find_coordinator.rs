@@ -18,6 +18,7 @@ use crate::broker::Broker;
 use crate::codec::sb;
 use crate::groups::partition_for;
 use crate::partition::CONSUMER_OFFSETS;
+use sluice_auth::acl::{AclOperation, ResourceType};
 
 /// Points each key at its coordinator, or COORDINATOR_NOT_AVAILABLE while it has none.
 pub async fn handle(
@@ -28,7 +29,12 @@ pub async fn handle(
     let ready = ensure_offsets_topic(broker).await;
     let image = broker.image();
     let listener = crate::connection::current_listener(broker);
-    let find = |key: &str| ready.and_then(|()| coordinator(&image, key, &listener));
+    let key_type = req.key_type;
+    let find = |key: &str| {
+        authorize_key(broker, key_type, key)
+            .and(ready)
+            .and_then(|()| coordinator(&image, key, &listener))
+    };
     let mut resp = FindCoordinatorResponse::default();
     let fill = |found: Result<(i32, String, i32), ResponseError>,
                 node: &mut BrokerId,
@@ -73,6 +79,19 @@ pub async fn handle(
         );
     }
     resp
+}
+
+/// DESCRIBE on the group (key type 0) or transactional id (1) the key names.
+fn authorize_key(broker: &Broker, key_type: i8, key: &str) -> Result<(), ResponseError> {
+    match key_type {
+        0 if !broker.authorize_group(AclOperation::Describe, key) => {
+            Err(ResponseError::GroupAuthorizationFailed)
+        }
+        1 if !broker.authorize(AclOperation::Describe, ResourceType::TransactionalId, key) => {
+            Err(ResponseError::TransactionalIdAuthorizationFailed)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Kafka's settings for `__consumer_offsets`: compacted, so the latest commit of every group,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse, RequestHeader};
 
 use crate::broker::Broker;
+use sluice_auth::acl::AclOperation;
 
 /// Records the heartbeat.
 pub fn handle(
@@ -14,6 +15,10 @@ pub fn handle(
     req: HeartbeatRequest,
 ) -> HeartbeatResponse {
     let mut resp = HeartbeatResponse::default();
+    if !broker.authorize_group(AclOperation::Read, &req.group_id.0) {
+        resp.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     resp.error_code = broker.groups.heartbeat(
         &req.group_id.0,
         req.generation_id,

@@ -9,6 +9,7 @@ use kafka_protocol::messages::{
 };
 
 use crate::broker::Broker;
+use sluice_auth::acl::{AclOperation, ResourceType};
 
 /// Allocates a producer id or bumps an epoch.
 pub async fn handle(
@@ -21,6 +22,14 @@ pub async fn handle(
     resp.producer_epoch = -1;
     if req.transactional_id.is_some() {
         resp.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+        return resp;
+    }
+    // Idempotence: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (Kafka's
+    // authorizeByResourceType, KIP-679).
+    if !broker.authorize_cluster_quietly(AclOperation::IdempotentWrite)
+        && !broker.authorize_any(AclOperation::Write, ResourceType::Topic)
+    {
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
     if req.producer_id.0 >= 0 && req.producer_epoch >= 0 {

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse, RequestHeade
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::groups::{JoinOutcome, JoinParams, Reply};
+use sluice_auth::acl::AclOperation;
 
 /// Joins (or rejoins) the group.
 pub async fn handle(
@@ -18,6 +19,13 @@ pub async fn handle(
     header: &RequestHeader,
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
+    if !broker.authorize_group(AclOperation::Read, &req.group_id.0) {
+        let mut resp = JoinGroupResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        resp.generation_id = -1;
+        resp.member_id = req.member_id;
+        return resp;
+    }
     let params = JoinParams {
         group_id: req.group_id.0.to_string(),
         member_id: req.member_id.to_string(),

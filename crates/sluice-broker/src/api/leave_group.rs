@@ -7,6 +7,7 @@ use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse, RequestHeader};
 
 use crate::broker::Broker;
+use sluice_auth::acl::AclOperation;
 
 /// Removes the members and starts a rebalance for the rest.
 pub async fn handle(
@@ -29,6 +30,10 @@ pub async fn handle(
         vec![(req.member_id.to_string(), None)]
     };
     let mut resp = LeaveGroupResponse::default();
+    if !broker.authorize_group(AclOperation::Read, &req.group_id.0) {
+        resp.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     match broker
         .groups
         .leave(&req.group_id.0, &members, Instant::now())

@@ -9,6 +9,7 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, R
 
 use crate::broker::Broker;
 use crate::codec::sb;
+use sluice_auth::acl::AclOperation;
 
 /// Lists groups.
 pub fn handle(
@@ -17,7 +18,17 @@ pub fn handle(
     req: ListGroupsRequest,
 ) -> ListGroupsResponse {
     let mut resp = ListGroupsResponse::default();
-    let (groups, loading) = broker.groups.list();
+    let (mut groups, loading) = broker.groups.list();
+    // DESCRIBE on the cluster lists every group; else those the principal may describe.
+    if !broker.authorize_cluster_quietly(AclOperation::Describe) {
+        let allowed = broker.authorize_each(
+            AclOperation::Describe,
+            sluice_auth::acl::ResourceType::Group,
+            groups.iter().map(|(id, _, _)| id.as_str()),
+        );
+        let mut allowed = allowed.into_iter();
+        groups.retain(|_| allowed.next().unwrap_or(false));
+    }
     if loading {
         // As Kafka: the groups known so far, flagged incomplete.
         resp.error_code = ResponseError::CoordinatorLoadInProgress.code();

@@ -11,6 +11,8 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestH
 
 use crate::broker::{refuse_if, Broker};
 use crate::partition::leader::OffsetSpec;
+use kafka_protocol::error::ResponseError;
+use sluice_auth::acl::AclOperation;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -28,8 +30,11 @@ pub fn handle(
         .config
         .request_limits
         .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
+    // A replica id (log end instead of high watermark) needs what a replica's Fetch needs.
+    let replica_ok = req_replica < 0 || broker.may_act_as_replica();
     for t in req.topics {
         let name = t.name.0.to_string();
+        let allowed = replica_ok && broker.authorize_topic(AclOperation::Describe, &name);
         let mut tr = ListOffsetsTopicResponse::default();
         tr.name = t.name.clone();
         for p in t.partitions {
@@ -44,6 +49,11 @@ pub fn handle(
                 ts => OffsetSpec::Timestamp(ts),
             };
             let listed = refuse_if(too_many)
+                .and_then(|()| {
+                    allowed
+                        .then_some(())
+                        .ok_or(ResponseError::TopicAuthorizationFailed)
+                })
                 .and_then(|()| broker.partition(&name, p.partition_index))
                 .and_then(|part| part.list_offset(p.current_leader_epoch, spec, req_replica >= 0));
             match listed {

@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
 };
 
 use crate::broker::Broker;
+use sluice_auth::acl::AclOperation;
 
 /// Lists ongoing reassignments, of every partition or of the listed ones.
 pub fn handle(
@@ -17,6 +18,11 @@ pub fn handle(
     _header: &RequestHeader,
     req: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
+    if !broker.authorize_cluster(AclOperation::Describe) {
+        let mut resp = ListPartitionReassignmentsResponse::default();
+        resp.error_code = kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     let image = broker.image();
     let wanted: Option<Vec<(String, i32)>> = req.topics.map(|ts| {
         ts.into_iter()

@@ -15,6 +15,7 @@ use sluice_meta::image::{MetadataImage, NO_LEADER};
 
 use crate::broker::{valid_topic_name, Broker, Topic};
 use crate::codec::sb;
+use sluice_auth::acl::{AclOperation, ResourceType};
 
 /// Live brokers as `(id, host, port, rack)` at the listener the client connected to (Kafka
 /// leaves out brokers without that listener); this broker alone until the image knows any,
@@ -69,10 +70,26 @@ pub async fn handle(
     let allow_create = version < 4 || req.allow_auto_topic_creation;
     let mut topics = Vec::new();
     match requested {
-        None => topics.extend(broker.topics().iter().map(describe)),
+        None => {
+            // All topics: the ones the principal may not describe are left out.
+            let all = broker.topics();
+            let allowed = broker.authorize_each(
+                AclOperation::Describe,
+                ResourceType::Topic,
+                all.iter().map(|t| t.name.as_str()),
+            );
+            topics.extend(
+                all.iter()
+                    .zip(allowed)
+                    .filter(|(_, ok)| *ok)
+                    .map(|(t, _)| describe(t)),
+            );
+        }
         Some(names) => {
             for name in names {
-                let found = if allow_create {
+                let found = if !broker.authorize_topic(AclOperation::Describe, &name) {
+                    Err(ResponseError::TopicAuthorizationFailed)
+                } else if allow_create {
                     broker.get_or_auto_create(&name).await
                 } else {
                     broker
@@ -82,7 +99,9 @@ pub async fn handle(
                 topics.push(match found {
                     Ok(t) => describe(&t),
                     Err(e) => {
-                        let e = if valid_topic_name(&name) {
+                        let e = if e == ResponseError::TopicAuthorizationFailed
+                            || valid_topic_name(&name)
+                        {
                             e
                         } else {
                             ResponseError::InvalidTopicException

@@ -10,6 +10,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, Reques
 
 use crate::broker::Broker;
 use crate::groups::Committed;
+use sluice_auth::acl::AclOperation;
 
 /// Commits the offsets if the member and generation are current.
 pub async fn handle(
@@ -35,24 +36,45 @@ pub async fn handle(
             ));
         }
     }
-    let codes = if group.is_empty() {
-        vec![ResponseError::InvalidGroupId.code(); offsets.len()]
+    // READ on the group (else every partition is refused), then READ on each topic.
+    let group_ok = broker.authorize_group(AclOperation::Read, &group);
+    let denied: Vec<bool> = offsets
+        .iter()
+        .map(|(t, _, _)| group_ok && !broker.authorize_topic(AclOperation::Read, t))
+        .collect();
+    let allowed: Vec<_> = offsets
+        .into_iter()
+        .zip(&denied)
+        .filter(|(_, d)| !**d)
+        .map(|(o, _)| o)
+        .collect();
+    let codes = if !group_ok {
+        vec![ResponseError::GroupAuthorizationFailed.code(); allowed.len()]
+    } else if group.is_empty() {
+        vec![ResponseError::InvalidGroupId.code(); allowed.len()]
+    } else if allowed.is_empty() {
+        Vec::new()
     } else {
         broker.groups.commit(
             &group,
             req.generation_id_or_member_epoch,
             &req.member_id,
-            offsets,
+            allowed,
         )
     };
     let mut codes = codes.into_iter();
+    let mut denied = denied.into_iter();
     for t in req.topics {
         let mut tr = OffsetCommitResponseTopic::default();
         tr.name = t.name;
         for p in t.partitions {
             let mut pr = OffsetCommitResponsePartition::default();
             pr.partition_index = p.partition_index;
-            pr.error_code = codes.next().unwrap_or(0);
+            pr.error_code = if denied.next().unwrap_or(false) {
+                ResponseError::TopicAuthorizationFailed.code()
+            } else {
+                codes.next().unwrap_or(0)
+            };
             tr.partitions.push(pr);
         }
         resp.topics.push(tr);

@@ -10,6 +10,8 @@ use kafka_protocol::messages::{
 };
 
 use crate::broker::{refuse_if, Broker};
+use kafka_protocol::error::ResponseError;
+use sluice_auth::acl::AclOperation;
 
 /// Answers the end offset of each requested epoch.
 pub fn handle(
@@ -22,7 +24,18 @@ pub fn handle(
         .config
         .request_limits
         .too_many_partitions(req.topics.iter().map(|t| t.partitions.len()));
+    // Followers (a replica id, v3+) need ClusterAction, as Kafka's whole-request check.
+    let replica_ok = req.replica_id.0 < 0 || broker.may_act_as_replica();
     for t in req.topics {
+        let allowed = if !replica_ok {
+            Err(ResponseError::ClusterAuthorizationFailed)
+        } else if req.replica_id.0 < 0
+            && !broker.authorize_topic(AclOperation::Describe, &t.topic.0)
+        {
+            Err(ResponseError::TopicAuthorizationFailed)
+        } else {
+            Ok(())
+        };
         let mut tr = OffsetForLeaderTopicResult::default();
         tr.topic = t.topic.clone();
         for p in t.partitions {
@@ -31,6 +44,7 @@ pub fn handle(
             e.leader_epoch = -1;
             e.end_offset = -1;
             let found = refuse_if(too_many)
+                .and_then(|()| allowed)
                 .and_then(|()| broker.partition(&t.topic.0, p.partition))
                 .and_then(|part| part.end_offset_for_epoch(p.current_leader_epoch, p.leader_epoch));
             match found {

@@ -16,7 +16,8 @@ use crate::broker::Broker;
 use crate::clock::now_ms;
 use crate::codec::sb;
 use crate::partition::leader::{Acks, PendingAppend, Produced};
-use crate::partition::Partition;
+use crate::partition::{Partition, CONSUMER_OFFSETS};
+use sluice_auth::acl::{AclOperation, ResourceType};
 
 /// Appends every partition's batches; returns `None` for acks=0, which gets no response.
 pub async fn handle(
@@ -24,6 +25,12 @@ pub async fn handle(
     _header: &RequestHeader,
     req: ProduceRequest,
 ) -> Option<ProduceResponse> {
+    // A transactional producer needs WRITE on its transactional id (Kafka refuses the whole
+    // request).
+    let transactional_ok = req
+        .transactional_id
+        .as_ref()
+        .is_none_or(|t| broker.authorize(AclOperation::Write, ResourceType::TransactionalId, t));
     let acks_ok = matches!(req.acks, -1..=1);
     let all = req.acks == -1;
     let deadline = Instant::now() + Duration::from_millis(req.timeout_ms.max(0) as u64);
@@ -42,6 +49,13 @@ pub async fn handle(
             Err(ResponseError::InvalidRequest)
         } else if !acks_ok {
             Err(ResponseError::InvalidRequiredAcks)
+        } else if !transactional_ok {
+            Err(ResponseError::TransactionalIdAuthorizationFailed)
+        } else if !broker.authorize_topic(AclOperation::Write, &name) {
+            Err(ResponseError::TopicAuthorizationFailed)
+        } else if name == CONSUMER_OFFSETS {
+            // Written only by its group coordinators (`Partition::append_at_epoch`).
+            Err(ResponseError::InvalidTopicException)
         } else if broker.image().topics.contains_key(&name) {
             Ok(())
         } else {

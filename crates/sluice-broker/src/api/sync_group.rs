@@ -8,6 +8,7 @@ use kafka_protocol::messages::{RequestHeader, SyncGroupRequest, SyncGroupRespons
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::groups::{Reply, SyncOutcome};
+use sluice_auth::acl::AclOperation;
 
 /// Distributes or awaits the assignment.
 pub async fn handle(
@@ -15,6 +16,11 @@ pub async fn handle(
     _header: &RequestHeader,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
+    if !broker.authorize_group(AclOperation::Read, &req.group_id.0) {
+        let mut resp = SyncGroupResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     let assignments = req
         .assignments
         .into_iter()

@@ -12,6 +12,7 @@ use sluice_meta::Command;
 use crate::broker::Broker;
 use crate::codec::sb;
 use crate::proposals::reply_error;
+use sluice_auth::acl::AclOperation;
 
 /// Unregisters the broker through the controller.
 pub async fn handle(
@@ -20,6 +21,10 @@ pub async fn handle(
     req: UnregisterBrokerRequest,
 ) -> UnregisterBrokerResponse {
     let mut resp = UnregisterBrokerResponse::default();
+    if !broker.authorize_cluster(AclOperation::Alter) {
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     let id = req.broker_id.0;
     if !broker.image().brokers.contains_key(&id) {
         resp.error_code = ResponseError::BrokerIdNotRegistered.code();

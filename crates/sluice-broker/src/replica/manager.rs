@@ -26,6 +26,7 @@ const TOPIC_ID_FILE: &str = "topic-id";
 /// Applies the latest image.
 pub fn apply_current(broker: &Broker) {
     let image = broker.image();
+    broker.authz.update(&image);
     apply(broker, &image);
 }
 
@@ -216,6 +217,7 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let mut images = broker.meta.image();
     loop {
         let image = images.borrow_and_update().clone();
+        broker.authz.update(&image);
         let b = broker.clone();
         tokio::task::block_in_place(|| apply(&b, &image));
         tokio::select! {

@@ -44,7 +44,7 @@ pub fn handle(
             e.leader_epoch = -1;
             e.end_offset = -1;
             let found = refuse_if(too_many)
-                .and_then(|()| allowed)
+                .and(allowed)
                 .and_then(|()| broker.partition(&t.topic.0, p.partition))
                 .and_then(|part| part.end_offset_for_epoch(p.current_leader_epoch, p.leader_epoch));
             match found {

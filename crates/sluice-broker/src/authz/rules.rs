@@ -44,6 +44,8 @@ pub const RULES: &[Rule] = &[
     r(ApiKey::DescribeGroups, "DESCRIBE GROUP per group", "GROUP_AUTHORIZATION_FAILED per group"),
     r(ApiKey::ListGroups, "DESCRIBE CLUSTER for all, else the groups with DESCRIBE GROUP", "groups left out"),
     r(ApiKey::ApiVersions, "nothing", "never"),
+    r(ApiKey::SaslHandshake, "nothing: it is the connection's SASL exchange (sasl.rs)", "ILLEGAL_SASL_STATE outside an exchange"),
+    r(ApiKey::SaslAuthenticate, "nothing: it is the connection's SASL exchange (sasl.rs)", "ILLEGAL_SASL_STATE outside an exchange"),
     r(ApiKey::CreateTopics, "CREATE CLUSTER or CREATE TOPIC", TOPIC_DENIED),
     r(ApiKey::DeleteTopics, "DELETE TOPIC", TOPIC_DENIED),
     r(ApiKey::DeleteRecords, "DELETE TOPIC", TOPIC_DENIED),

@@ -3,63 +3,30 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-
-use clap::Parser;
+use std::path::PathBuf;
 
 use crate::error::BrokerError;
 
 mod admin;
+mod cli;
 mod limits;
 mod listeners;
+mod properties;
 mod request_limits;
 mod sasl;
 mod security;
 mod ssl;
 
 pub use admin::{AdminAuthMode, AdminSettings};
+pub use cli::Cli;
 pub use limits::ConnectionLimits;
 pub use listeners::{ListenerConfig, ListenerProps, SecurityProtocol, DEFAULT_PROTOCOL_MAP};
+use properties::load_properties;
+pub use properties::parse_properties;
 pub use request_limits::RequestLimits;
 pub use sasl::{SaslMechanism, SaslSettings};
 pub use security::{SecurityConfig, AUTHORIZER_NAMES};
 pub use ssl::{ssl_settings, ClientAuth, Keystore, Pem, SslSettings};
-
-/// Command line of `sluice-broker`.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "sluice-broker", about = "Kafka-wire-compatible broker")]
-pub struct Cli {
-    /// Broker id reported in metadata (Kafka's `node.id`).
-    #[arg(long, env = "SLUICE_NODE_ID")]
-    pub node_id: Option<i32>,
-    /// Where to accept Kafka clients, e.g. `PLAINTEXT://0.0.0.0:9092,SSL://0.0.0.0:9093`.
-    #[arg(long, env = "SLUICE_LISTENERS")]
-    pub listeners: Option<String>,
-    /// Addresses announced to each listener's clients in metadata, e.g.
-    /// `PLAINTEXT://broker.example:9092,SSL://broker.example:9093`.
-    #[arg(long, env = "SLUICE_ADVERTISED_LISTENERS")]
-    pub advertised_listeners: Option<String>,
-    /// Directory holding partition logs and broker metadata (Kafka's `log.dirs`).
-    #[arg(long, env = "SLUICE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Java properties file with Kafka broker property names.
-    #[arg(long, env = "SLUICE_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Address of the HTTP admin listener serving `/metrics` and the metadata quorum's RPCs.
-    #[arg(long, env = "SLUICE_ADMIN_LISTENER")]
-    pub admin_listener: Option<SocketAddr>,
-    /// Metadata quorum voters, `id@host:port` of their admin listeners, comma separated
-    /// (Kafka's `controller.quorum.voters`).
-    #[arg(long, env = "SLUICE_CONTROLLER_QUORUM_VOTERS")]
-    pub controller_quorum_voters: Option<String>,
-    /// Rack (zone) of this broker, for rack-aware replica placement (Kafka's `broker.rack`).
-    #[arg(long, env = "SLUICE_BROKER_RACK")]
-    pub broker_rack: Option<String>,
-    /// The cluster's admin secret (`sluice.admin.secret.file`): a file of at least 32 random
-    /// bytes, mode 0600, the same on every broker; signs and checks the metadata RPCs.
-    #[arg(long, env = "SLUICE_ADMIN_SECRET_FILE")]
-    pub admin_secret_file: Option<PathBuf>,
-}
 
 /// Effective broker configuration.
 #[derive(Debug, Clone)]
@@ -244,22 +211,6 @@ impl Default for BrokerConfig {
             admin: AdminSettings::default(),
         }
     }
-}
-
-/// Parses a Java properties file: `key=value` or `key: value`, `#`/`!` comments.
-pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let split = line.find(['=', ':']).unwrap_or(line.len());
-        let (k, v) = line.split_at(split);
-        let v = v.get(1..).unwrap_or("");
-        out.insert(k.trim().to_string(), v.trim().to_string());
-    }
-    out
 }
 
 /// Parses `controller.quorum.voters`: `1@host:port,2@host:port`.
@@ -522,12 +473,6 @@ impl BrokerConfig {
     pub fn durable(&self) -> bool {
         self.log_flush_interval_messages <= 1
     }
-}
-
-fn load_properties(path: &Path) -> Result<BTreeMap<String, String>, BrokerError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BrokerError::Config(format!("reading {}: {e}", path.display())))?;
-    Ok(parse_properties(&text))
 }
 
 /// A `compression.type` value Kafka accepts.

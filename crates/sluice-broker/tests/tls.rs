@@ -169,6 +169,9 @@ fn client_auth_required_needs_a_certificate_from_the_trust_store() {
     assert!(without.is_err(), "served a client without a certificate");
     let foreign = rt.block_on(api_versions(addr, Some(&pki.client_tls(Some(&stranger)))));
     assert!(foreign.is_err(), "served a certificate from another CA");
+    let expired = pki.expired_client("alice");
+    let stale = rt.block_on(api_versions(addr, Some(&pki.client_tls(Some(&expired)))));
+    assert!(stale.is_err(), "served an expired certificate");
     rt.block_on(api_versions(addr, Some(&pki.client_tls(Some(&good)))))
         .expect("a client with a certificate from the trust store is served");
 

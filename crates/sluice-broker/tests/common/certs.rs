@@ -42,7 +42,17 @@ impl Pki {
     }
 
     fn issue(&self, cn: &str, sans: Vec<String>) -> (String, String) {
+        self.issue_with(cn, sans, |_| {})
+    }
+
+    fn issue_with(
+        &self,
+        cn: &str,
+        sans: Vec<String>,
+        tweak: impl FnOnce(&mut CertificateParams),
+    ) -> (String, String) {
         let mut params = CertificateParams::new(sans).unwrap();
+        tweak(&mut params);
         params.distinguished_name.push(DnType::CommonName, cn);
         params
             .distinguished_name
@@ -67,6 +77,21 @@ impl Pki {
         let c = ClientCert {
             cert: self.dir.join(format!("{cn}.crt")),
             key: self.dir.join(format!("{cn}.key")),
+        };
+        std::fs::write(&c.cert, cert).unwrap();
+        std::fs::write(&c.key, key).unwrap();
+        c
+    }
+
+    /// A client certificate like [`client`](Self::client)'s that expired in 2020.
+    pub(crate) fn expired_client(&self, cn: &str) -> ClientCert {
+        let (cert, key) = self.issue_with(cn, vec![], |p| {
+            p.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        });
+        let c = ClientCert {
+            cert: self.dir.join(format!("{cn}-expired.crt")),
+            key: self.dir.join(format!("{cn}-expired.key")),
         };
         std::fs::write(&c.cert, cert).unwrap();
         std::fs::write(&c.key, key).unwrap();

@@ -45,13 +45,27 @@ pub(crate) struct Cluster {
     pub client_args: Vec<String>,
 }
 
-/// A port free right now.
+/// A port free right now, for a broker process to bind soon. Taken below the kernel's
+/// ephemeral range (32768 and up): a port the kernel hands out (any test's bind to port 0, or
+/// the source port of any outgoing connection) can then never take it between this check and
+/// the broker's bind, which made whole clusters fail to start now and then. Each process walks
+/// the range from its own starting point, so parallel test processes rarely meet.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let start = std::process::id().wrapping_mul(7_919).wrapping_add(nanos);
+    loop {
+        let port = LOW + start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = port as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn signal(pid: u32, sig: &str) {

@@ -15,8 +15,6 @@
 //!   subject of a DER certificate as Java prints it.
 //! * [`acl`] — Kafka ACL bindings, filters, CreateAcls validation and an
 //!   indexed [`Authorizer`] with the rules of Kafka's `StandardAuthorizer`.
-//! * [`admin_token`] — HMAC-SHA256 request signatures for the broker's admin
-//!   HTTP port (a per-cluster shared secret).
 //!
 //! Secrets (passwords, salted passwords, keys) never appear in `Debug`
 //! output or error messages; every error's `Display` is safe to send to a
@@ -25,7 +23,6 @@
 #![warn(missing_docs)]
 
 pub mod acl;
-pub mod admin_token;
 mod crypto;
 pub mod plain;
 pub mod principal;

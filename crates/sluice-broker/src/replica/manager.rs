@@ -98,8 +98,8 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
             let index = i as i32;
             wanted.insert((name.clone(), index));
             let existing = broker.partition(name, index).ok();
-            let p = match existing {
-                Some(p) if p.topic_id == t.id => p,
+            let (p, opened) = match existing {
+                Some(p) if p.topic_id == t.id => (p, false),
                 other => {
                     if let Some(old) = other {
                         drop_replica(broker, &old);
@@ -107,8 +107,7 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
                     let Some(p) = open_replica(broker, name, index, t.id, &settings) else {
                         continue;
                     };
-                    broker.insert_local(p.clone());
-                    p
+                    (p, true)
                 }
             };
             let applied = match p.apply_metadata(pm, &settings, now) {
@@ -118,6 +117,11 @@ pub fn apply(broker: &Broker, image: &MetadataImage) {
                     continue;
                 }
             };
+            if opened {
+                // Registered only once it has its role: a request finding the replica never
+                // sees it without one (NOT_LEADER_OR_FOLLOWER for a partition it leads).
+                broker.insert_local(p.clone());
+            }
             let change = applied.change;
             wake |= change != RoleChange::Unchanged || applied.high_watermark_moved;
             match change {

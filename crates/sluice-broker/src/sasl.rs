@@ -98,13 +98,7 @@ fn fake_secret() -> &'static [u8] {
 
 /// A user's SCRAM credential from the replicated metadata.
 fn credential(image: &MetadataImage, user: &str, m: ScramMechanism) -> Option<ScramCredential> {
-    let c = image.scram_credential(user, m.wire_code())?;
-    Some(ScramCredential {
-        salt: c.salt.clone(),
-        iterations: u32::try_from(c.iterations).ok()?,
-        stored_key: c.stored_key.clone(),
-        server_key: c.server_key.clone(),
-    })
+    crate::authz::convert::scram_from_meta(image.scram_credential(user, m.wire_code())?)
 }
 
 impl SaslConnection {

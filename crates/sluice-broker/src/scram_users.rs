@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_auth::{ScramCredential, ScramMechanism};
-use sluice_meta::image::{MetadataImage, Reply, ScramCredential as Stored, ScramUpsertion};
+use sluice_meta::image::{MetadataImage, Reply, ScramUpsertion};
 use sluice_meta::Command;
 use tokio::sync::watch;
 
+use crate::authz::convert::{scram_from_meta, scram_to_meta};
 use crate::broker::Broker;
 
 /// Iterations of the credentials written here (Kafka's minimum, and its tools' default).
@@ -31,14 +32,9 @@ fn missing(image: &MetadataImage, users: &[(String, String)]) -> Vec<ScramUpsert
             if out.iter().any(|u| u.user == *user) {
                 break;
             }
-            let current = image.scram_credential(user, m.wire_code()).and_then(|c| {
-                Some(ScramCredential {
-                    salt: c.salt.clone(),
-                    iterations: u32::try_from(c.iterations).ok()?,
-                    stored_key: c.stored_key.clone(),
-                    server_key: c.server_key.clone(),
-                })
-            });
+            let current = image
+                .scram_credential(user, m.wire_code())
+                .and_then(scram_from_meta);
             if current.is_some_and(|c| c.verify_password(m, password)) {
                 continue;
             }
@@ -48,12 +44,7 @@ fn missing(image: &MetadataImage, users: &[(String, String)]) -> Vec<ScramUpsert
             out.push(ScramUpsertion {
                 user: user.clone(),
                 mechanism: m.wire_code(),
-                credential: Stored {
-                    salt: c.salt,
-                    iterations: ITERATIONS as i32,
-                    stored_key: c.stored_key,
-                    server_key: c.server_key,
-                },
+                credential: scram_to_meta(c),
             });
         }
     }

@@ -54,12 +54,7 @@ fn credential(
     let n = u32::try_from(iterations).map_err(|_| format!("Invalid iterations {iterations}"))?;
     let c = ScramCredential::from_salted_password(mechanism, salt, salted_password, n)
         .map_err(|e| e.to_string())?;
-    Ok(meta::ScramCredential {
-        salt: c.salt,
-        iterations,
-        stored_key: c.stored_key,
-        server_key: c.server_key,
-    })
+    Ok(crate::authz::convert::scram_to_meta(c))
 }
 
 /// Applies the changes.

@@ -1,9 +1,31 @@
-//! The one place ACL data changes form: the metadata image stores bindings and filters as
-//! Kafka's plain codes (`sluice_meta::image::AclBinding`), the authorizer indexes
-//! `sluice_auth` types. Codes the authorizer does not know make no binding (`None`).
+//! The one place security data changes form between the metadata image (plain serde data:
+//! Kafka's codes for ACL bindings and filters, `i32` iterations for SCRAM credentials) and
+//! `sluice_auth`'s types (the authorizer's index, the SCRAM exchange). Codes the authorizer
+//! does not know make no binding (`None`).
 
 use sluice_auth::acl::{self as auth, AclOperation, AclPermission, PatternType, ResourceType};
 use sluice_meta::image as meta;
+
+/// `sluice_auth`'s form of a stored SCRAM credential (`None` for a negative iteration count,
+/// which the controller never stores).
+pub fn scram_from_meta(c: &meta::ScramCredential) -> Option<sluice_auth::ScramCredential> {
+    Some(sluice_auth::ScramCredential {
+        salt: c.salt.clone(),
+        iterations: u32::try_from(c.iterations).ok()?,
+        stored_key: c.stored_key.clone(),
+        server_key: c.server_key.clone(),
+    })
+}
+
+/// The image's form of a SCRAM credential.
+pub fn scram_to_meta(c: sluice_auth::ScramCredential) -> meta::ScramCredential {
+    meta::ScramCredential {
+        salt: c.salt,
+        iterations: i32::try_from(c.iterations).unwrap_or(i32::MAX),
+        stored_key: c.stored_key,
+        server_key: c.server_key,
+    }
+}
 
 /// The authorizer's form of a stored binding, if every code is one it knows.
 pub fn binding_from_meta(b: &meta::AclBinding) -> Option<auth::AclBinding> {
